@@ -1,0 +1,49 @@
+# gradbench: `make bench` and `make test` set up .venv themselves on a fresh machine.
+PYTHON ?= python3.11
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+SUITE  := configs/question.yaml configs/depth_sweep.yaml configs/width_sweep.yaml
+CONFIG ?= $(SUITE)
+OUT    ?= results
+
+.PHONY: bench test report setup openblas clean-cache
+
+bench: setup openblas
+	$(PY) -m harness run $(CONFIG) --out $(OUT)
+
+test: setup
+	$(PY) -m pytest -q
+
+report: setup
+	@test -n "$(RUN)" || { echo "usage: make report RUN=results/<run-id>"; exit 2; }
+	$(PY) -m harness report $(RUN)
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { \
+	  echo "error: '$(PYTHON)' not found. gradbench needs Python 3.11 (Theano-PyMC 1.1.2 with numpy<1.24)."; \
+	  echo "Install it (e.g. 'apt-get install python3.11 python3.11-venv python3.11-dev' or 'pyenv install 3.11')"; \
+	  echo "or point to it: make PYTHON=/path/to/python3.11"; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || { \
+	  echo "error: '$(PYTHON)' is Python $$($(PYTHON) -c 'import platform; print(platform.python_version())'), gradbench needs 3.11: make PYTHON=/path/to/python3.11"; exit 1; }
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+# Theano runs about 1.3x faster with OpenBLAS than with its NumPy C-API
+# fallback. Install Debian's libopenblas-dev when we may (root with apt-get);
+# otherwise the harness falls back and records which BLAS it used.
+openblas:
+	@if ldconfig -p 2>/dev/null | grep -q 'libopenblas\.so '; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing libopenblas-dev (Debian) for Theano's BLAS"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libopenblas-dev >/dev/null) \
+	    || echo "warning: could not install libopenblas-dev; Theano will use its slower NumPy C-API fallback"; \
+	else echo "note: OpenBLAS not found; install libopenblas-dev for faster Theano execution (using the NumPy C-API fallback)"; fi
+
+clean-cache:
+	rm -rf .cache/theano

@@ -1,0 +1,2 @@
+"""gradbench: what does reverse-mode differentiation in Theano cost?"""
+__version__ = "0.1.0"

@@ -1,0 +1,71 @@
+"""Expand a config's sweep into concrete, independent cases."""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+from harness.config import MODES, Config, ConfigError, Model, check_choice, validate_model
+
+
+@dataclass(frozen=True)
+class Case:
+    """One network to measure, with everything a worker needs as plain data."""
+    config: str
+    name: str
+    model: Model
+    mode: str
+    params: tuple  # (key, value) pairs of the swept parameters, in sweep order
+
+    def columns(self) -> dict:
+        """The case's parameters as tidy-CSV columns (same set for every case)."""
+        m = self.model
+        uniform = len(set(m.hidden)) == 1
+        return {"input": m.input, "hidden": "-".join(map(str, m.hidden)),
+                "depth": m.depth, "width": m.hidden[0] if uniform else None,
+                "output": m.output, "activation": m.activation, "loss": m.loss,
+                "biases": m.biases, "floatX": m.floatX, "batch": m.batch,
+                "mode": self.mode, "n_params": m.n_params}
+
+
+PARAM_COLUMNS = ("input", "hidden", "depth", "width", "output", "activation", "loss",
+                 "biases", "floatX", "batch", "mode", "n_params")
+
+
+def expand(config: Config) -> list[Case]:
+    """All cases of a config: the cartesian product of its sweep, in file order."""
+    keys = list(config.sweep)
+    cases, names = [], set()
+    for values in itertools.product(*(config.sweep[k] for k in keys)):
+        fields = dict(config.model)
+        mode = config.run.mode
+        for key, value in zip(keys, values):
+            if key == "mode":
+                mode = value
+            else:
+                fields[key] = list(value) if isinstance(value, tuple) else value
+        # A swept layout replaces the base layout rather than contradicting it.
+        if {"depth", "width"} & set(keys):
+            fields.pop("hidden", None)
+        if "hidden" in keys:
+            fields.pop("depth", None)
+            fields.pop("width", None)
+        name = _label(keys, values) or config.name
+        try:
+            model = validate_model(fields, config.source)
+            mode = check_choice(mode, MODES, config.source, "sweep.mode")
+        except ConfigError as exc:
+            if not keys:
+                raise
+            raise ConfigError(config.source, f"{exc.path} (in case {name})", exc.problem) from None
+        if name in names:
+            raise ConfigError(config.source, "sweep", f"two cases are both named {name!r}")
+        names.add(name)
+        cases.append(Case(config=config.name, name=name, model=model, mode=mode,
+                          params=tuple(zip(keys, values))))
+    return cases
+
+
+def _label(keys, values) -> str:
+    def fmt(v):
+        return "-".join(map(str, v)) if isinstance(v, tuple) else str(v)
+    return ",".join(f"{k}={fmt(v)}" for k, v in zip(keys, values))

@@ -1,0 +1,73 @@
+"""Command line: a thin layer over runner.run and report.write_report."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from harness.config import ConfigError, load_config
+
+DEFAULT_OUT = Path("results")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gradbench", description=(
+        "Measure the cost of Theano gradients: one T.grad over all parameters "
+        "versus one T.grad per parameter, for construction, compilation and execution."))
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run benchmark configs (YAML) into a new results folder")
+    run.add_argument("configs", nargs="+", type=Path, help="config files (configs/*.yaml)")
+    run.add_argument("--out", type=Path, default=DEFAULT_OUT,
+                     help="folder that receives the run folder (default: results/)")
+    run.add_argument("--quiet", action="store_true", help="print only the summary and the path")
+    report = sub.add_parser("report", help="recompute summary.csv and plots of an existing run")
+    report.add_argument("run_dir", type=Path)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "run":
+        return _run(args)
+    return _report(args)
+
+
+def _run(args) -> int:
+    from harness import runner
+    from harness.report import format_table
+    try:
+        configs = [load_config(path) for path in args.configs]
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    names = [c.name for c in configs]
+    if len(set(names)) != len(names):
+        print(f"error: two configs share a name ({', '.join(names)}); give each a distinct 'name'",
+              file=sys.stderr)
+        return 2
+    progress = (lambda line: None) if args.quiet else (lambda line: print(line, flush=True))
+    try:
+        run_dir = runner.run(configs, args.out, progress=progress)
+    except KeyboardInterrupt:
+        print("interrupted: measurements taken so far are saved in the run folder", file=sys.stderr)
+        return 130
+    from harness import results
+    data = results.read_run(run_dir)
+    print(format_table(data["summary"]))
+    failures = data["env"].get("failures") or []
+    for line in failures:
+        print(f"FAILED {line}", file=sys.stderr)
+    print(f"results: {run_dir}")
+    return 1 if failures else 0
+
+
+def _report(args) -> int:
+    from harness.report import format_table, write_report
+    try:
+        summary = write_report(args.run_dir)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(format_table(summary))
+    print(f"plots: {args.run_dir / 'plots'}")
+    return 0

@@ -1,0 +1,277 @@
+"""Load and validate YAML benchmark configs into frozen dataclasses.
+
+A config describes one MLP (the ``model`` section), how to measure it (the
+``run`` section) and optionally a ``sweep``: a cartesian product over model
+fields or the optimizer mode. Everything is checked here, once, so the rest of
+the harness can trust what it receives. YAML is only read with a safe loader.
+"""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ACTIVATIONS = ("sigmoid", "tanh", "relu")
+LOSSES = ("softmax_cross_entropy", "mse")
+FLOATX = ("float32", "float64")
+MODES = ("FAST_RUN", "FAST_COMPILE", "NO_OPT")
+STRATEGIES = ("single", "per_param", "per_param_separate")
+PHASES = ("construct", "compile", "execute")
+# Which phases each strategy reports: per_param_separate builds its gradients
+# exactly like per_param, so its construction is not measured twice.
+STRATEGY_PHASES = {"single": PHASES, "per_param": PHASES,
+                   "per_param_separate": ("compile", "execute")}
+
+MODEL_KEYS = ("input", "hidden", "depth", "width", "output", "activation",
+              "loss", "biases", "floatX", "batch")
+RUN_KEYS = ("mode", "strategies", "seed", "repeats", "warmup", "timeout_s")
+TOP_KEYS = ("name", "description", "model", "run", "sweep")
+SWEEPABLE = MODEL_KEYS + ("mode",)
+
+DEFAULT_MODEL = {"activation": "sigmoid", "loss": "softmax_cross_entropy",
+                 "biases": True, "floatX": "float64", "batch": 32}
+DEFAULT_REPEATS = {"construct": 10, "compile": 3, "execute": 10}
+DEFAULT_WARMUP = {"construct": 1, "compile": 1, "execute": 1}
+DEFAULT_TIMEOUT_S = 1800.0
+
+
+class ConfigError(ValueError):
+    """A config that cannot be used; the message names file, field and fix."""
+
+    def __init__(self, source: str, path: str, problem: str):
+        self.source, self.path, self.problem = source, path, problem
+        super().__init__(f"{source}: {path}: {problem}" if path else f"{source}: {problem}")
+
+
+@dataclass(frozen=True)
+class Model:
+    """One MLP: layer widths, activation, loss and data shape."""
+    input: int
+    hidden: tuple[int, ...]
+    output: int
+    activation: str
+    loss: str
+    biases: bool
+    floatX: str
+    batch: int
+
+    @property
+    def depth(self) -> int:
+        return len(self.hidden)
+
+    @property
+    def layer_sizes(self) -> tuple[int, ...]:
+        return (self.input, *self.hidden, self.output)
+
+    @property
+    def n_params(self) -> int:
+        return (len(self.layer_sizes) - 1) * (2 if self.biases else 1)
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """How a case is measured: optimizer mode, strategies, repeats, seed."""
+    mode: str
+    strategies: tuple[str, ...]
+    seed: int
+    repeats: dict = field(hash=False)
+    warmup: dict = field(hash=False)
+    timeout_s: float
+
+
+@dataclass(frozen=True)
+class Config:
+    """A validated config file: a base model, run settings and a sweep."""
+    name: str
+    description: str
+    source: str
+    model: dict = field(hash=False)       # validated raw model fields (before sweep)
+    run: RunSettings = None
+    sweep: dict = field(default_factory=dict, hash=False)  # key -> tuple of values
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "description": self.description,
+                "source": self.source, "model": dict(self.model),
+                "run": {"mode": self.run.mode, "strategies": list(self.run.strategies),
+                        "seed": self.run.seed, "repeats": dict(self.run.repeats),
+                        "warmup": dict(self.run.warmup), "timeout_s": self.run.timeout_s},
+                "sweep": {k: list(v) for k, v in self.sweep.items()}}
+
+
+def load_config(path: str | Path) -> Config:
+    """Read one YAML file and return a validated :class:`Config`."""
+    path = Path(path)
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(source, "", f"cannot read file ({exc.strerror or exc})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(source, "", f"invalid YAML{where}: {problem}") from None
+    return parse_config(data, source=source, default_name=path.stem)
+
+
+def parse_config(data: Any, source: str = "<config>", default_name: str = "config") -> Config:
+    """Validate an already-parsed YAML document."""
+    if data is None:
+        raise ConfigError(source, "", "file is empty (expected a mapping with a 'model' section)")
+    _mapping(data, source, "(top level)")
+    _known_keys(data, TOP_KEYS, source, "")
+    name = data.get("name", default_name)
+    if not isinstance(name, str) or not name or any(c in name for c in "/\\ ,"):
+        raise ConfigError(source, "name", f"must be a non-empty string without spaces, commas or slashes (got {name!r})")
+    description = data.get("description", "")
+    if not isinstance(description, str):
+        raise ConfigError(source, "description", f"must be a string (got {type(description).__name__})")
+    if "model" not in data:
+        raise ConfigError(source, "model", "missing (a mapping with at least input, output and hidden or depth/width)")
+    model = _mapping(data["model"], source, "model")
+    _known_keys(model, MODEL_KEYS, source, "model.")
+    run_raw = data.get("run", {}) if data.get("run") is not None else {}
+    _mapping(run_raw, source, "run")
+    _known_keys(run_raw, RUN_KEYS, source, "run.")
+    sweep = _parse_sweep(data.get("sweep"), source)
+    model = {**DEFAULT_MODEL, **model}
+    run = _parse_run(run_raw, source)
+    config = Config(name=name, description=description, source=source,
+                    model=model, run=run, sweep=sweep)
+    # Validate every case now so errors surface before anything runs.
+    from harness.cases import expand
+    expand(config)
+    return config
+
+
+def validate_model(fields: dict, source: str, prefix: str = "model.") -> Model:
+    """Turn resolved model fields into a :class:`Model`, or raise ConfigError."""
+    has_hidden = fields.get("hidden") is not None
+    has_dw = fields.get("depth") is not None or fields.get("width") is not None
+    if has_hidden and has_dw:
+        raise ConfigError(source, prefix + "hidden", "give either 'hidden' (a list of widths) or 'depth' and 'width', not both")
+    if has_hidden:
+        hidden = fields["hidden"]
+        if not isinstance(hidden, list) or not hidden:
+            raise ConfigError(source, prefix + "hidden", f"must be a non-empty list of positive integers (got {hidden!r})")
+        hidden = tuple(_positive_int(h, source, f"{prefix}hidden[{i}]") for i, h in enumerate(hidden))
+    elif has_dw:
+        for key in ("depth", "width"):
+            if fields.get(key) is None:
+                raise ConfigError(source, prefix + key, "missing: 'depth' and 'width' go together")
+        depth = _positive_int(fields["depth"], source, prefix + "depth")
+        width = _positive_int(fields["width"], source, prefix + "width")
+        hidden = (width,) * depth
+    else:
+        raise ConfigError(source, prefix + "hidden", "missing: give 'hidden' (list of widths) or 'depth' and 'width'")
+    for key in ("input", "output"):
+        if key not in fields:
+            raise ConfigError(source, prefix + key, "missing (a positive integer)")
+    biases = fields["biases"]
+    if not isinstance(biases, bool):
+        raise ConfigError(source, prefix + "biases", f"must be true or false (got {biases!r})")
+    return Model(
+        input=_positive_int(fields["input"], source, prefix + "input"),
+        hidden=hidden,
+        output=_positive_int(fields["output"], source, prefix + "output"),
+        activation=check_choice(fields["activation"], ACTIVATIONS, source, prefix + "activation"),
+        loss=check_choice(fields["loss"], LOSSES, source, prefix + "loss"),
+        biases=biases,
+        floatX=check_choice(fields["floatX"], FLOATX, source, prefix + "floatX"),
+        batch=_positive_int(fields["batch"], source, prefix + "batch"),
+    )
+
+
+def _parse_run(raw: dict, source: str) -> RunSettings:
+    strategies = raw.get("strategies", list(STRATEGIES))
+    if not isinstance(strategies, list) or not strategies:
+        raise ConfigError(source, "run.strategies", f"must be a non-empty list (got {strategies!r}; allowed {', '.join(STRATEGIES)})")
+    strategies = tuple(check_choice(s, STRATEGIES, source, f"run.strategies[{i}]") for i, s in enumerate(strategies))
+    if len(set(strategies)) != len(strategies):
+        raise ConfigError(source, "run.strategies", f"lists a strategy twice (got {list(strategies)})")
+    if "single" not in strategies:
+        raise ConfigError(source, "run.strategies", "must include 'single': every ratio is taken against it")
+    seed = raw.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ConfigError(source, "run.seed", f"must be a non-negative integer (got {seed!r})")
+    timeout = raw.get("timeout_s", DEFAULT_TIMEOUT_S)
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+        raise ConfigError(source, "run.timeout_s", f"must be a positive number of seconds (got {timeout!r})")
+    return RunSettings(
+        mode=check_choice(raw.get("mode", "FAST_RUN"), MODES, source, "run.mode"),
+        strategies=strategies, seed=seed,
+        repeats=_per_phase(raw.get("repeats"), DEFAULT_REPEATS, 1, source, "run.repeats"),
+        warmup=_per_phase(raw.get("warmup"), DEFAULT_WARMUP, 0, source, "run.warmup"),
+        timeout_s=float(timeout),
+    )
+
+
+def _per_phase(raw: Any, default: dict, minimum: int, source: str, path: str) -> dict:
+    if raw is None:
+        return dict(default)
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return {p: _int_at_least(raw, minimum, source, path) for p in PHASES}
+    _mapping(raw, source, path)
+    _known_keys(raw, PHASES, source, path + ".")
+    return {p: _int_at_least(raw.get(p, default[p]), minimum, source, f"{path}.{p}") for p in PHASES}
+
+
+def _parse_sweep(raw: Any, source: str) -> dict:
+    if raw is None:
+        return {}
+    _mapping(raw, source, "sweep")
+    if not raw:
+        raise ConfigError(source, "sweep", "is empty (remove it, or give at least one field with a list of values)")
+    _known_keys(raw, SWEEPABLE, source, "sweep.")
+    sweep = {}
+    for key, values in raw.items():
+        if not isinstance(values, list) or not values:
+            raise ConfigError(source, f"sweep.{key}", f"must be a non-empty list of values (got {values!r})")
+        if key != "hidden" and len(set(map(repr, values))) != len(values):
+            raise ConfigError(source, f"sweep.{key}", f"lists a value twice (got {values!r})")
+        sweep[key] = tuple(tuple(v) if isinstance(v, list) else v for v in values)
+    if "hidden" in sweep and ("depth" in sweep or "width" in sweep):
+        raise ConfigError(source, "sweep", "cannot sweep 'hidden' together with 'depth' or 'width'")
+    return sweep
+
+
+def _mapping(value: Any, source: str, path: str) -> dict:
+    if not isinstance(value, dict):
+        raise ConfigError(source, path, f"must be a mapping (got {type(value).__name__})")
+    for key in value:
+        if not isinstance(key, str):
+            raise ConfigError(source, path, f"keys must be strings (got {key!r})")
+    return value
+
+
+def _known_keys(mapping: dict, allowed: tuple, source: str, prefix: str) -> None:
+    for key in mapping:
+        if key not in allowed:
+            close = difflib.get_close_matches(key, allowed, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise ConfigError(source, prefix + key, f"unknown key (allowed: {', '.join(allowed)}){hint}")
+
+
+def _positive_int(value: Any, source: str, path: str) -> int:
+    return _int_at_least(value, 1, source, path)
+
+
+def _int_at_least(value: Any, minimum: int, source: str, path: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(source, path, f"must be an integer >= {minimum} (got {value!r})")
+    if value < minimum:
+        raise ConfigError(source, path, f"must be >= {minimum} (got {value})")
+    return value
+
+
+def check_choice(value: Any, allowed: tuple, source: str, path: str) -> str:
+    if value not in allowed:
+        close = difflib.get_close_matches(str(value), allowed, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        raise ConfigError(source, path, f"unknown value (got {value!r}; allowed {', '.join(allowed)}){hint}")
+    return value

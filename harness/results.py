@@ -1,0 +1,116 @@
+"""The files of a run folder: names, columns, and how they are written.
+
+measurements.csv and the per-worker files grow row by row as workers
+finish (flushed, so a crash loses nothing completed); summary.csv and
+env.json are written whole, atomically (temporary file, then rename).
+"""
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import json
+import os
+import secrets
+from pathlib import Path
+
+import pandas as pd
+
+from harness.cases import PARAM_COLUMNS
+
+# History: 1 — first format (measurements, summary, graphs, workers, env).
+SCHEMA_VERSION = 1
+
+CASE_COLUMNS = ("config", "case", *PARAM_COLUMNS)
+MEASUREMENT_COLUMNS = (*CASE_COLUMNS, "strategy", "order", "phase", "repeat", "seconds",
+                       "status", "error")
+GRAPH_COLUMNS = (*CASE_COLUMNS, "strategy", "n_functions", "nodes_unoptimized", "nodes_optimized")
+WORKER_COLUMNS = (*CASE_COLUMNS, "strategy", "order", "status", "error", "wall_seconds",
+                  "import_seconds", "rel_err_vs_numpy", "rel_err_vs_single", "output_tail")
+
+FILES = {
+    "measurements.csv": "one row per timed repeat (seconds per call); failed workers as status=failed rows",
+    "summary.csv": "one row per config x case x phase x strategy: n, min, median, mean, std, iqr (seconds), ratio_vs_single",
+    "graphs.csv": "Apply-node counts of the gradient graphs before optimization and after compilation",
+    "workers.csv": "one row per worker process: status, error, wall time, gradient check errors",
+    "env.json": "schema version, software, hardware, Theano flags, BLAS, git commit, resolved configs",
+    "plots/": "PNG and SVG figures",
+}
+
+
+def new_run_dir(root: Path, now: _dt.datetime | None = None) -> Path:
+    """Create ``root/<run-id>``: sortable by time, unique even for concurrent runs."""
+    now = now or _dt.datetime.now()
+    root.mkdir(parents=True, exist_ok=True)
+    while True:
+        path = root / f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            continue
+
+
+class CsvAppender:
+    """Append dict rows to a CSV, header first; each batch flushed to disk."""
+
+    def __init__(self, path: Path, columns: tuple[str, ...]):
+        self.path, self.columns = path, columns
+        new = not path.exists() or path.stat().st_size == 0
+        self._fh = open(path, "a", newline="", encoding="utf-8")
+        self._writer = csv.DictWriter(self._fh, fieldnames=columns, extrasaction="ignore")
+        if new:
+            self._writer.writeheader()
+            self._flush()
+
+    def write(self, rows: list[dict]) -> None:
+        self._writer.writerows(rows)
+        self._flush()
+
+    def _flush(self) -> None:
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+def write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def write_json(path: Path, data: dict) -> None:
+    write_atomic(path, json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+
+
+def write_frame(path: Path, frame: pd.DataFrame) -> None:
+    write_atomic(path, frame.to_csv(index=False))
+
+
+def read_run(run_dir: Path) -> dict:
+    """Load a run folder's files; refuse another schema version with advice."""
+    run_dir = Path(run_dir)
+    env_path = run_dir / "env.json"
+    if not env_path.exists():
+        raise FileNotFoundError(f"{run_dir}: not a gradbench run folder (no env.json)")
+    env = json.loads(env_path.read_text())
+    version = env.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise ValueError(f"{run_dir}: results schema version {version}, this gradbench reads "
+                         f"version {SCHEMA_VERSION}; re-run the benchmark or use the gradbench "
+                         f"commit recorded in env.json ({env.get('git', {}).get('commit')})")
+
+    def csv_or_empty(name, columns):
+        path = run_dir / name
+        if path.exists() and path.stat().st_size:
+            return pd.read_csv(path)
+        return pd.DataFrame(columns=list(columns))
+
+    from harness.stats import summarize
+    measurements = csv_or_empty("measurements.csv", MEASUREMENT_COLUMNS)
+    summary_path = run_dir / "summary.csv"
+    summary = pd.read_csv(summary_path) if summary_path.exists() else summarize(measurements)
+    return {"env": env, "measurements": measurements, "summary": summary,
+            "graphs": csv_or_empty("graphs.csv", GRAPH_COLUMNS),
+            "workers": csv_or_empty("workers.csv", WORKER_COLUMNS)}

@@ -1,0 +1,71 @@
+"""The environment a Theano worker runs in: THEANO_FLAGS, BLAS, compiledir.
+
+Nothing here imports Theano: these settings only take effect if they are in
+the environment before the first ``import theano`` of a process, so the parent
+decides them and passes them to each worker.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+OPENBLAS_FLAGS = "-lopenblas"
+_DGEMM_PROBE = "extern void dgemm_(void);\nint main(void) { dgemm_(); return 0; }\n"
+
+
+@functools.lru_cache(maxsize=None)
+def detect_blas() -> tuple[str, str]:
+    """Return (ldflags, description): OpenBLAS when a C program links against it.
+
+    Theano cannot find BLAS by itself on Python 3.11; an empty value makes it
+    use its slower NumPy C-API fallback.
+    """
+    forced = os.environ.get("GRADBENCH_BLAS_LDFLAGS")
+    if forced is not None:
+        return forced, "set by GRADBENCH_BLAS_LDFLAGS" if forced else "numpy C-API fallback (forced)"
+    if _links(OPENBLAS_FLAGS):
+        return OPENBLAS_FLAGS, "OpenBLAS"
+    return "", "numpy C-API fallback (OpenBLAS not linkable)"
+
+
+def _links(ldflags: str) -> bool:
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        return False
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp, "probe.c")
+        src.write_text(_DGEMM_PROBE)
+        proc = subprocess.run([cc, str(src), "-o", str(Path(tmp, "probe")), *ldflags.split()],
+                              capture_output=True)
+        return proc.returncode == 0
+
+
+def default_compiledir() -> Path:
+    """The harness-owned Theano compile cache (override with GRADBENCH_COMPILEDIR)."""
+    env = os.environ.get("GRADBENCH_COMPILEDIR")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parent.parent / ".cache" / "theano"
+
+
+def theano_flags(compiledir: Path, floatX: str, ldflags: str) -> str:
+    """THEANO_FLAGS for a worker. Values may not contain commas."""
+    return ",".join([f"base_compiledir={compiledir}", f"floatX={floatX}",
+                     f"blas__ldflags={ldflags}", "device=cpu"])
+
+
+def worker_env(compiledir: Path, floatX: str, base: dict | None = None) -> dict:
+    """The full environment of a worker process.
+
+    PYTHONHASHSEED is fixed because some Theano ops' cache keys depend on
+    hashing; with a random seed they are recompiled in every process.
+    """
+    ldflags, _ = detect_blas()
+    env = dict(os.environ if base is None else base)
+    env["THEANO_FLAGS"] = theano_flags(compiledir, floatX, ldflags)
+    env["PYTHONHASHSEED"] = "0"
+    return env
