@@ -115,6 +115,9 @@ def load_config(path: str | Path) -> Config:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
+        context, cmark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+        if context and cmark:
+            problem += f" ({context} that starts at line {cmark.line + 1})"
         raise ConfigError(source, "", f"invalid YAML{where}: {problem}") from None
     return parse_config(data, source=source, default_name=path.stem)
 

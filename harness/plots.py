@@ -34,24 +34,38 @@ def save(fig, out_dir: Path, stem: str) -> list[Path]:
     return paths
 
 
+def _iqr_bars(d: pd.DataFrame):
+    return [(d["median"] - d["q1"]).to_numpy(), (d["q3"] - d["median"]).to_numpy()]
+
+
 def plot_phases(config: dict, q: pd.DataFrame, out_dir: Path) -> list[Path]:
-    """Three panels (one per phase): median time per case and strategy, IQR bars."""
+    """Three panels (one per phase): median time per case and strategy, IQR bars.
+
+    One case: bars from zero on a linear axis. Several cases: points on a log
+    axis, since a sweep's times span decades and log-scaled bars mislead.
+    """
     q = q[q["config"] == config["name"]]
     cases = list(dict.fromkeys(q["case"]))
-    fig, axes = plt.subplots(1, 3, figsize=(max(10, 1.1 * len(cases) * 3), 4), squeeze=False)
+    several = len(cases) > 1
+    fig, axes = plt.subplots(1, 3, figsize=(max(11, 0.9 * len(cases) * 3), 4), squeeze=False)
     width = 0.8 / len(STRATEGIES)
     for ax, phase in zip(axes[0], PHASES):
         for k, strategy in enumerate(STRATEGIES):
             d = q[(q["phase"] == phase) & (q["strategy"] == strategy)].set_index("case").reindex(cases)
-            if d["median"].notna().any():
-                x = np.arange(len(cases)) + (k - 1) * width
-                yerr = [d["median"] - d["q1"], d["q3"] - d["median"]]
-                ax.bar(x, d["median"], width, color=COLORS[strategy], label=strategy,
-                       yerr=yerr, capsize=2, ecolor="black")
-        ax.set_yscale("log")
+            if not d["median"].notna().any():
+                continue
+            x = np.arange(len(cases)) + (k - 1) * width
+            if several:
+                ax.errorbar(x, d["median"].to_numpy(), yerr=_iqr_bars(d), color=COLORS[strategy],
+                            marker="o", linestyle="none", capsize=2, label=strategy)
+            else:
+                ax.bar(x, d["median"].to_numpy(), width, color=COLORS[strategy], label=strategy,
+                       yerr=_iqr_bars(d), capsize=3, ecolor="black")
+        if several:
+            ax.set_yscale("log")
         ax.set_title(phase)
-        ax.set_xticks(np.arange(len(cases)), cases, rotation=45 if len(cases) > 1 else 0,
-                      ha="right" if len(cases) > 1 else "center", fontsize=8)
+        ax.set_xticks(np.arange(len(cases)), cases, rotation=45 if several else 0,
+                      ha="right" if several else "center", fontsize=8)
         ax.set_xlabel("case")
         ax.grid(axis="y", which="both", alpha=0.3)
     axes[0][0].set_ylabel("seconds per call (median; bars: IQR)")
@@ -110,16 +124,17 @@ def plot_sweep(config: dict, q: pd.DataFrame, graphs: pd.DataFrame, out_dir: Pat
                 d = q.reindex([(n, phase, strategy) for n in names])
                 if d["median"].notna().any():
                     ls, marker = PHASE_STYLE[phase]
-                    ax_t.errorbar(xs, d["median"], yerr=[d["median"] - d["q1"], d["q3"] - d["median"]],
+                    ax_t.errorbar(xs, d["median"].to_numpy(), yerr=_iqr_bars(d),
                                   color=COLORS[strategy], linestyle=ls, marker=marker, capsize=2,
                                   label=f"{strategy} / {phase}")
-            for strategy in STRATEGIES:
+            for k, strategy in enumerate(STRATEGIES):
                 d = g.reindex([(n, strategy) for n in names])
+                size = 10 - 3 * k  # equal counts overlap: keep every strategy visible
                 if d["nodes_optimized"].notna().any():
-                    ax_n.plot(xs, d["nodes_unoptimized"], color=COLORS[strategy], linestyle="--",
-                              marker="o", label=f"{strategy} / before optimization")
-                    ax_n.plot(xs, d["nodes_optimized"], color=COLORS[strategy], linestyle="-",
-                              marker="s", label=f"{strategy} / after compilation")
+                    ax_n.plot(xs, d["nodes_unoptimized"].to_numpy(), color=COLORS[strategy], linestyle="--",
+                              marker="o", markersize=size, label=f"{strategy} / before optimization")
+                    ax_n.plot(xs, d["nodes_optimized"].to_numpy(), color=COLORS[strategy], linestyle="-",
+                              marker="s", markersize=size, label=f"{strategy} / after compilation")
             ax_t.set_yscale("log")
             ax_t.set_ylabel("seconds per call (median; bars: IQR)")
             ax_t.set_title(f"time vs {key}" + (f" ({title})" if title else ""))

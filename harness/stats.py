@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 
 from harness.cases import PARAM_COLUMNS
+from harness.config import PHASES, STRATEGIES
 
 SUMMARY_STATS = ("n", "min", "median", "mean", "std", "iqr")
 
@@ -30,6 +31,13 @@ def summarize(measurements: pd.DataFrame) -> pd.DataFrame:
     for key, group in ok.groupby(keys, sort=False, dropna=False):
         rows.append({**dict(zip(keys, key)), **describe(group["seconds"]), "unit": "s"})
     summary = pd.DataFrame(rows)
+    # Cases in the order they were run; phases and strategies in a fixed order.
+    first_seen = {k: i for i, k in enumerate(dict.fromkeys(zip(ok["config"], ok["case"])))}
+    summary["_case"] = [first_seen[k] for k in zip(summary["config"], summary["case"])]
+    summary["_phase"] = summary["phase"].map(PHASES.index)
+    summary["_strategy"] = summary["strategy"].map(STRATEGIES.index)
+    summary = summary.sort_values(["_case", "_phase", "_strategy"], kind="stable")
+    summary = summary.drop(columns=["_case", "_phase", "_strategy"]).reset_index(drop=True)
     return add_ratios(summary)
 
 

@@ -1,0 +1,60 @@
+"""A tiny config through the real command line and real worker processes."""
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from harness import results
+from harness.cli import main
+
+TINY = Path(__file__).resolve().parent.parent / "configs" / "tiny.yaml"
+
+
+def test_run_writes_every_file(tmp_path, capsys):
+    assert main(["run", str(TINY), "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    (run_dir,) = tmp_path.iterdir()
+    assert f"results: {run_dir}" in out and "[6/6]" in out
+
+    m = pd.read_csv(run_dir / "measurements.csv")
+    assert tuple(m.columns) == results.MEASUREMENT_COLUMNS
+    assert (m["status"] == "ok").all() and (m["seconds"] > 0).all()
+    counts = m.groupby(["case", "strategy", "phase"]).size()
+    assert counts[("depth=2", "single", "construct")] == 3
+    assert counts[("depth=2", "per_param_separate", "execute")] == 3
+    assert ("depth=2", "per_param_separate", "construct") not in counts
+
+    s = pd.read_csv(run_dir / "summary.csv")
+    assert {"n", "min", "median", "mean", "std", "iqr", "ratio_vs_single"} <= set(s.columns)
+
+    g = pd.read_csv(run_dir / "graphs.csv").set_index(["case", "strategy"])
+    assert list(pd.read_csv(run_dir / "graphs.csv").columns[:2]) == ["config", "case"]
+    assert g.loc[("depth=2", "per_param"), "nodes_unoptimized"] > g.loc[("depth=2", "single"), "nodes_unoptimized"]
+    assert g.loc[("depth=2", "per_param"), "nodes_optimized"] == g.loc[("depth=2", "single"), "nodes_optimized"]
+
+    w = pd.read_csv(run_dir / "workers.csv")
+    assert (w["status"] == "ok").all() and (w["rel_err_vs_numpy"] < 1e-8).all()
+    assert len(set(w["order"])) == 3
+
+    env = json.loads((run_dir / "env.json").read_text())
+    for key in ("python", "packages", "theano_flags", "blas", "cpu", "git", "date", "configs"):
+        assert env[key], key
+    assert env["packages"]["theano-pymc"] == "1.1.2"
+    assert env["cpu"]["count"] >= 1 and env["status"] == "complete"
+    for stem in ("tiny-phases", "tiny-sweep-depth"):
+        for ext in ("png", "svg"):
+            assert (run_dir / "plots" / f"{stem}.{ext}").stat().st_size > 1000
+
+    # report redraws from the files alone
+    (run_dir / "summary.csv").unlink()
+    assert main(["report", str(run_dir)]) == 0
+    assert (run_dir / "summary.csv").exists()
+
+
+def test_bad_config_exits_2_without_writing(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("model: {input: 3, depth: 1, width: 2, output: 2, activaton: relu}\n")
+    assert main(["run", str(bad), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "bad.yaml: model.activaton: unknown key" in err and "did you mean 'activation'" in err
+    assert not (tmp_path / "out").exists()

@@ -1,0 +1,48 @@
+"""Worker faults become failed results, never exceptions in the parent."""
+import json
+import sys
+
+from harness.spawn import run_worker
+
+
+def script(code):
+    return [sys.executable, "-c", code]
+
+
+def test_result_file_is_read_back():
+    code = ("import json,sys; t=json.load(open(sys.argv[1])); "
+            "json.dump({'status':'ok','measurements':[{'echo':t['x']}]}, open(sys.argv[2],'w'))")
+    result = run_worker({"x": 42}, env=None, timeout_s=30, command=script(code))
+    assert result["status"] == "ok" and result["measurements"] == [{"echo": 42}]
+
+
+def test_crash_by_signal_is_recorded_with_output_tail():
+    code = "import os,signal; print('about to crash', flush=True); os.kill(os.getpid(), signal.SIGSEGV)"
+    result = run_worker({}, env=None, timeout_s=30, command=script(code))
+    assert result["status"] == "failed"
+    assert result["error"] == "worker killed by signal 11"
+    assert "about to crash" in result["output_tail"]
+
+
+def test_nonzero_exit_is_recorded():
+    result = run_worker({}, env=None, timeout_s=30, command=script("import sys; sys.exit(3)"))
+    assert result["error"] == "worker exited with code 3"
+
+
+def test_hanging_worker_is_killed_at_timeout():
+    result = run_worker({}, env=None, timeout_s=1, command=script("import time; time.sleep(60)"))
+    assert result["status"] == "failed" and result["error"] == "timed out after 1 s"
+
+
+def test_missing_result_is_recorded():
+    result = run_worker({}, env=None, timeout_s=30, command=script("pass"))
+    assert result["status"] == "failed" and "no readable result" in result["error"]
+
+
+def test_exception_inside_real_worker_is_data(tmp_path):
+    from harness.worker import main
+    task, out = tmp_path / "t.json", tmp_path / "r.json"
+    task.write_text(json.dumps({"model": {"input": 1}}))  # incomplete on purpose
+    assert main([str(task), str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["status"] == "failed" and result["error"] == "KeyError: 'hidden'"
