@@ -1,7 +1,8 @@
-"""Command line: a thin layer over runner.run and report.write_report."""
+"""Command line: a thin layer over runner.run/resume and report.write_report."""
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
@@ -16,9 +17,11 @@ def build_parser() -> argparse.ArgumentParser:
         "versus one T.grad per parameter, for construction, compilation and execution."))
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run benchmark configs (YAML) into a new results folder")
-    run.add_argument("configs", nargs="+", type=Path, help="config files (configs/*.yaml)")
+    run.add_argument("configs", nargs="*", type=Path, help="config files (configs/*.yaml)")
     run.add_argument("--out", type=Path, default=DEFAULT_OUT,
                      help="folder that receives the run folder (default: results/)")
+    run.add_argument("--resume", type=Path, metavar="RUN_DIR",
+                     help="finish an interrupted run: measure only what RUN_DIR lacks")
     run.add_argument("--quiet", action="store_true", help="print only the summary and the path")
     report = sub.add_parser("report", help="recompute summary.csv and plots of an existing run")
     report.add_argument("run_dir", type=Path)
@@ -26,37 +29,56 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     if args.command == "run":
+        if bool(args.configs) == bool(args.resume):
+            parser.error("run takes config files, or --resume RUN_DIR (not both)")
         return _run(args)
     return _report(args)
 
 
+def _sigterm_as_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def _run(args) -> int:
-    from harness import runner
+    from harness import results, runner
     from harness.report import format_table
+    if not args.resume:
+        try:
+            configs = [load_config(path) for path in args.configs]
+        except ConfigError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        names = [c.name for c in configs]
+        if len(set(names)) != len(names):
+            print(f"error: two configs share a name ({', '.join(names)}); give each a distinct 'name'",
+                  file=sys.stderr)
+            return 2
+    progress = (lambda line: None) if args.quiet else (lambda line: print(line, flush=True))
+    previous = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     try:
-        configs = [load_config(path) for path in args.configs]
-    except ConfigError as exc:
+        if args.resume:
+            run_dir = runner.resume(args.resume, progress=progress)
+        else:
+            run_dir = runner.run(configs, args.out, progress=progress)
+    except runner.RunInterrupted as exc:
+        print(f"interrupted: {exc.done} of {exc.total} workers finished; their rows are in {exc.run_dir}\n"
+              f"resume with: python -m harness run --resume {exc.run_dir}", file=sys.stderr)
+        return 130
+    except (FileNotFoundError, ValueError, ConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    names = [c.name for c in configs]
-    if len(set(names)) != len(names):
-        print(f"error: two configs share a name ({', '.join(names)}); give each a distinct 'name'",
-              file=sys.stderr)
-        return 2
-    progress = (lambda line: None) if args.quiet else (lambda line: print(line, flush=True))
-    try:
-        run_dir = runner.run(configs, args.out, progress=progress)
-    except KeyboardInterrupt:
-        print("interrupted: measurements taken so far are saved in the run folder", file=sys.stderr)
-        return 130
-    from harness import results
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     data = results.read_run(run_dir)
     print(format_table(data["summary"]))
-    failures = data["env"].get("failures") or []
+    failures = results.failures(data["workers"])
     for line in failures:
         print(f"FAILED {line}", file=sys.stderr)
+    if failures:
+        print(f"{len(failures)} worker(s) did not succeed; see workers.csv", file=sys.stderr)
     print(f"results: {run_dir}")
     return 1 if failures else 0
 

@@ -27,7 +27,7 @@ STRATEGY_PHASES = {"single": PHASES, "per_param": PHASES,
 
 MODEL_KEYS = ("input", "hidden", "depth", "width", "output", "activation",
               "loss", "biases", "floatX", "batch")
-RUN_KEYS = ("mode", "strategies", "seed", "repeats", "warmup", "timeout_s")
+RUN_KEYS = ("mode", "strategies", "seed", "repeats", "warmup", "timeout_s", "max_memory_mb")
 TOP_KEYS = ("name", "description", "model", "run", "sweep")
 SWEEPABLE = MODEL_KEYS + ("mode",)
 
@@ -35,7 +35,8 @@ DEFAULT_MODEL = {"activation": "sigmoid", "loss": "softmax_cross_entropy",
                  "biases": True, "floatX": "float64", "batch": 32}
 DEFAULT_REPEATS = {"construct": 10, "compile": 3, "execute": 10}
 DEFAULT_WARMUP = {"construct": 1, "compile": 1, "execute": 1}
-DEFAULT_TIMEOUT_S = 1800.0
+DEFAULT_TIMEOUT_S = 900.0  # per phase of a worker
+TIMEOUT_KEYS = ("default", "setup", *PHASES, "check")
 
 
 class ConfigError(ValueError):
@@ -79,7 +80,8 @@ class RunSettings:
     seed: int
     repeats: dict = field(hash=False)
     warmup: dict = field(hash=False)
-    timeout_s: float
+    timeouts: dict = field(hash=False)  # phase -> seconds, with a "default"
+    max_memory_mb: float | None = None  # None: a share of the memory available at run time
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,8 @@ class Config:
                 "source": self.source, "model": dict(self.model),
                 "run": {"mode": self.run.mode, "strategies": list(self.run.strategies),
                         "seed": self.run.seed, "repeats": dict(self.run.repeats),
-                        "warmup": dict(self.run.warmup), "timeout_s": self.run.timeout_s},
+                        "warmup": dict(self.run.warmup), "timeout_s": dict(self.run.timeouts),
+                        **({"max_memory_mb": self.run.max_memory_mb} if self.run.max_memory_mb else {})},
                 "sweep": {k: list(v) for k, v in self.sweep.items()}}
 
 
@@ -202,16 +205,34 @@ def _parse_run(raw: dict, source: str) -> RunSettings:
     seed = raw.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ConfigError(source, "run.seed", f"must be a non-negative integer (got {seed!r})")
-    timeout = raw.get("timeout_s", DEFAULT_TIMEOUT_S)
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
-        raise ConfigError(source, "run.timeout_s", f"must be a positive number of seconds (got {timeout!r})")
+    max_memory = raw.get("max_memory_mb")
+    if max_memory is not None:
+        max_memory = _positive_number(max_memory, source, "run.max_memory_mb")
     return RunSettings(
         mode=check_choice(raw.get("mode", "FAST_RUN"), MODES, source, "run.mode"),
         strategies=strategies, seed=seed,
         repeats=_per_phase(raw.get("repeats"), DEFAULT_REPEATS, 1, source, "run.repeats"),
         warmup=_per_phase(raw.get("warmup"), DEFAULT_WARMUP, 0, source, "run.warmup"),
-        timeout_s=float(timeout),
+        timeouts=_parse_timeouts(raw.get("timeout_s", DEFAULT_TIMEOUT_S), source),
+        max_memory_mb=max_memory,
     )
+
+
+def _parse_timeouts(raw: Any, source: str) -> dict:
+    """A number (every phase) or a mapping of phase -> seconds."""
+    if not isinstance(raw, dict):
+        return {"default": _positive_number(raw, source, "run.timeout_s")}
+    _known_keys(raw, TIMEOUT_KEYS, source, "run.timeout_s.")
+    timeouts = {"default": DEFAULT_TIMEOUT_S}
+    timeouts.update({k: _positive_number(v, source, f"run.timeout_s.{k}") for k, v in raw.items()})
+    return timeouts
+
+
+def _positive_number(value: Any, source: str, path: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 \
+            or value == float("inf"):
+        raise ConfigError(source, path, f"must be a positive number (got {value!r})")
+    return float(value)
 
 
 def _per_phase(raw: Any, default: dict, minimum: int, source: str, path: str) -> dict:

@@ -12,17 +12,17 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 
 
-def collect(blas_ldflags: str, blas_choice: str, theano_flags: str, compiledir: Path) -> dict:
+def collect(blas_ldflags: str, blas_choice: str, theano_flags: dict, compiledir: Path) -> dict:
     """A plain dict for env.json (no Theano import: versions come from metadata)."""
     return {
-        "date": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "date": collect_date(),
         "python": sys.version.split()[0],
         "python_executable": sys.executable,
         "platform": platform.platform(),
         "hostname": platform.node(),
         "packages": {name: _version(name) for name in
                      ("theano-pymc", "numpy", "scipy", "pandas", "matplotlib", "PyYAML")},
-        "theano_flags": theano_flags,
+        "theano_flags": theano_flags,  # by floatX: the exact value each worker got
         "blas": {"ldflags": blas_ldflags, "choice": blas_choice},
         "compiledir": str(compiledir),
         "pythonhashseed": "0",
@@ -33,6 +33,10 @@ def collect(blas_ldflags: str, blas_choice: str, theano_flags: str, compiledir: 
         "loadavg_start": _loadavg(),
         "git": git_state(),
     }
+
+
+def collect_date() -> str:
+    return _dt.datetime.now().astimezone().isoformat(timespec="seconds")
 
 
 def cpu_model() -> str:

@@ -25,13 +25,17 @@ MEASUREMENT_COLUMNS = (*CASE_COLUMNS, "strategy", "order", "phase", "repeat", "s
                        "status", "error")
 GRAPH_COLUMNS = (*CASE_COLUMNS, "strategy", "n_functions", "nodes_unoptimized", "nodes_optimized")
 WORKER_COLUMNS = (*CASE_COLUMNS, "strategy", "order", "status", "error", "wall_seconds",
-                  "import_seconds", "rel_err_vs_numpy", "rel_err_vs_single", "output_tail")
+                  "import_seconds", "memory_estimate_mb", "rel_err_vs_numpy", "rel_err_vs_single",
+                  "output_tail")
+
+COLUMNS = {"measurements.csv": MEASUREMENT_COLUMNS, "graphs.csv": GRAPH_COLUMNS,
+           "workers.csv": WORKER_COLUMNS}
 
 FILES = {
     "measurements.csv": "one row per timed repeat (seconds per call); failed workers as status=failed rows",
     "summary.csv": "one row per config x case x phase x strategy: n, min, median, mean, std, iqr (seconds), ratio_vs_single",
     "graphs.csv": "Apply-node counts of the gradient graphs before optimization and after compilation",
-    "workers.csv": "one row per worker process: status, error, wall time, gradient check errors",
+    "workers.csv": "one row per worker: status (ok, failed, skipped), error, wall time, memory estimate, gradient check errors",
     "env.json": "schema version, software, hardware, Theano flags, BLAS, git commit, resolved configs",
     "plots/": "PNG and SVG figures",
 }
@@ -101,16 +105,38 @@ def read_run(run_dir: Path) -> dict:
                          f"version {SCHEMA_VERSION}; re-run the benchmark or use the gradbench "
                          f"commit recorded in env.json ({env.get('git', {}).get('commit')})")
 
-    def csv_or_empty(name, columns):
-        path = run_dir / name
-        if path.exists() and path.stat().st_size:
-            return pd.read_csv(path)
-        return pd.DataFrame(columns=list(columns))
-
     from harness.stats import summarize
-    measurements = csv_or_empty("measurements.csv", MEASUREMENT_COLUMNS)
+    measurements = read_csv(run_dir, "measurements.csv")
     summary_path = run_dir / "summary.csv"
     summary = pd.read_csv(summary_path) if summary_path.exists() else summarize(measurements)
     return {"env": env, "measurements": measurements, "summary": summary,
-            "graphs": csv_or_empty("graphs.csv", GRAPH_COLUMNS),
-            "workers": csv_or_empty("workers.csv", WORKER_COLUMNS)}
+            "graphs": read_csv(run_dir, "graphs.csv"), "workers": read_csv(run_dir, "workers.csv")}
+
+
+def read_csv(run_dir: Path, name: str) -> pd.DataFrame:
+    """One of the appended CSVs, or an empty frame with its columns."""
+    path = Path(run_dir) / name
+    if path.exists() and path.stat().st_size:
+        return pd.read_csv(path)
+    return pd.DataFrame(columns=list(COLUMNS[name]))
+
+
+def failures(workers: pd.DataFrame) -> list[str]:
+    """One line per worker that did not succeed."""
+    bad = workers[workers["status"] != "ok"]
+    return [f"{r.config}/{r.case}/{r.strategy}: {r.status}: {r.error}" for r in bad.itertuples()]
+
+
+def drop_rows_not_in(run_dir: Path, done: set) -> None:
+    """Remove rows of workers that never finished (a crash between two appends).
+
+    workers.csv is written last for each worker, so it says what is complete.
+    """
+    for name in ("measurements.csv", "graphs.csv"):
+        path = run_dir / name
+        if not path.exists() or not path.stat().st_size:
+            continue
+        frame = pd.read_csv(path)
+        keep = [k in done for k in zip(frame["config"], frame["case"], frame["strategy"])]
+        if not all(keep):
+            write_frame(path, frame[keep])

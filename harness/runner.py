@@ -12,9 +12,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Callable
 
-from harness import envinfo, results, spawn, theano_env
+from harness import envinfo, memory, results, spawn, theano_env
 from harness.cases import Case, expand
-from harness.config import STRATEGY_PHASES, Config
+from harness.config import STRATEGY_PHASES, Config, parse_config
 
 Progress = Callable[[str], None]
 
@@ -33,59 +33,101 @@ def make_task(case: Case, config: Config, strategy: str) -> dict:
 
 
 def worker_rows(case: Case, strategy: str, order: int, result: dict) -> list[dict]:
-    """measurements.csv rows of one worker; a failure gives one row per phase."""
+    """measurements.csv rows of one worker; a failure or skip gives one row per phase."""
     base = {"config": case.config, "case": case.name, **case.columns(),
             "strategy": strategy, "order": order}
     if result["status"] != "ok":
-        return [{**base, "phase": p, "repeat": None, "seconds": None, "status": "failed",
+        return [{**base, "phase": p, "repeat": None, "seconds": None, "status": result["status"],
                  "error": result.get("error")} for p in STRATEGY_PHASES[strategy]]
     return [{**base, **m, "status": "ok", "error": None} for m in result["measurements"]]
 
 
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM during a run; what finished is on disk in ``run_dir``."""
+
+    def __init__(self, run_dir: Path, done: int, total: int):
+        super().__init__(f"interrupted after {done} of {total} workers")
+        self.run_dir, self.done, self.total = run_dir, done, total
+
+
 def run(configs: list[Config], out_root: Path, progress: Progress = print,
-        runner: Callable[..., dict] = spawn.run_worker, compiledir: Path | None = None) -> Path:
-    """Measure every case of ``configs``; return the run folder."""
+        runner: Callable[..., dict] | None = None, compiledir: Path | None = None) -> Path:
+    """Measure every case of ``configs`` into a new run folder; return it."""
     compiledir = compiledir or theano_env.default_compiledir()
-    compiledir.mkdir(parents=True, exist_ok=True)
     run_dir = results.new_run_dir(out_root)
     ldflags, choice = theano_env.detect_blas()
-    work = [(config, case) for config in configs for case in expand(config)]
-    total = sum(len(config.run.strategies) for config, _ in work)
-    env = envinfo.collect(ldflags, choice, theano_env.theano_flags(compiledir, "<floatX>", ldflags),
-                          compiledir)
+    floatxs = dict.fromkeys(case.model.floatX for config in configs for case in expand(config))
+    flags = {f: theano_env.theano_flags(compiledir, f, ldflags) for f in floatxs}
+    env = envinfo.collect(ldflags, choice, flags, compiledir)
     env.update({"schema_version": results.SCHEMA_VERSION, "run_id": run_dir.name,
-                "files": results.FILES, "status": "running",
-                "configs": [c.as_dict() for c in configs]})
+                "files": results.FILES, "configs": [c.as_dict() for c in configs]})
+    _measure(configs, run_dir, env, set(), progress, runner, compiledir)
+    return run_dir
+
+
+def resume(run_dir: Path, progress: Progress = print,
+           runner: Callable[..., dict] | None = None) -> Path:
+    """Run only the workers a run folder does not have yet (same configs, same order)."""
+    data = results.read_run(run_dir)
+    env = data["env"]
+    configs = [config_from_dict(d) for d in env["configs"]]
+    done = {tuple(k) for k in data["workers"][["config", "case", "strategy"]].itertuples(index=False)}
+    results.drop_rows_not_in(run_dir, done)
+    env.setdefault("resumed", []).append({"date": envinfo.collect_date(),
+                                          "loadavg": envinfo._loadavg(), "git": envinfo.git_state()})
+    _measure(configs, Path(run_dir), env, done, progress, runner, Path(env["compiledir"]))
+    return Path(run_dir)
+
+
+def _measure(configs, run_dir: Path, env: dict, done: set, progress: Progress,
+             runner: Callable[..., dict] | None, compiledir: Path) -> None:
+    runner = runner or spawn.run_worker
+    compiledir.mkdir(parents=True, exist_ok=True)
+    work = [(config, case) for config in configs for case in expand(config)]
+    todo = [(index, config, case, order, strategy)
+            for index, (config, case) in enumerate(work)
+            for order, strategy in enumerate(strategy_order(config.run.strategies, config.run.seed, index))
+            if (case.config, case.name, strategy) not in done]
+    env["status"] = "running"
     results.write_json(run_dir / "env.json", env)
     files = {name: results.CsvAppender(run_dir / name, cols) for name, cols in (
         ("measurements.csv", results.MEASUREMENT_COLUMNS), ("graphs.csv", results.GRAPH_COLUMNS),
         ("workers.csv", results.WORKER_COLUMNS))}
-    done, failures, started = 0, [], time.monotonic()
+    finished, started = 0, time.monotonic()
     try:
-        for index, (config, case) in enumerate(work):
-            env_vars = theano_env.worker_env(compiledir, case.model.floatX)
-            for order, strategy in enumerate(strategy_order(config.run.strategies, config.run.seed, index)):
-                t0 = time.monotonic()
-                result = runner(make_task(case, config, strategy), env_vars, config.run.timeout_s)
-                wall = time.monotonic() - t0
-                done += 1
-                _store(files, case, strategy, order, result, wall)
-                if result["status"] != "ok":
-                    failures.append(f"{case.config}/{case.name}/{strategy}: {result.get('error')}")
-                progress(_progress_line(done, total, started, case, strategy, result, wall))
+        for index, config, case, order, strategy in todo:
+            t0 = time.monotonic()
+            estimate = memory.estimate_mb(case.model, strategy)
+            limit = memory.limit_mb(config.run.max_memory_mb)
+            if limit is not None and estimate > limit:
+                result = {"status": "skipped", "measurements": [],
+                          "error": f"estimated memory {estimate:.0f} MB > limit {limit:.0f} MB "
+                                   "(set run.max_memory_mb, or shrink the case)"}
+            else:
+                env_vars = theano_env.worker_env(compiledir, case.model.floatX)
+                result = runner(make_task(case, config, strategy), env_vars, config.run.timeouts)
+            result["memory_estimate_mb"] = round(estimate, 1)
+            wall = time.monotonic() - t0
+            _store(files, case, strategy, order, result, wall)
+            finished += 1
+            progress(_progress_line(finished, len(todo), started, case, strategy, result, wall))
         env["status"] = "complete"
     except KeyboardInterrupt:
         env["status"] = "interrupted"
-        progress(f"interrupted: {done} of {total} workers finished; their rows are in {run_dir}")
-        raise
+        raise RunInterrupted(run_dir, finished, len(todo)) from None
     finally:
         for f in files.values():
             f.close()
         env["loadavg_end"] = envinfo._loadavg()
-        env["failures"] = failures
+        env["failures"] = results.failures(results.read_csv(run_dir, "workers.csv"))
         results.write_json(run_dir / "env.json", env)
         finish(run_dir)
-    return run_dir
+
+
+def config_from_dict(d: dict) -> Config:
+    """A config as recorded in env.json, validated again."""
+    return parse_config({k: v for k, v in d.items() if k != "source"},
+                        source=d.get("source", "env.json"), default_name=d["name"])
 
 
 def finish(run_dir: Path) -> None:
@@ -104,6 +146,7 @@ def _store(files, case, strategy, order, result, wall) -> None:
         **base, "order": order, "status": result["status"], "error": result.get("error"),
         "wall_seconds": round(wall, 3),
         "import_seconds": result.get("info", {}).get("import_seconds"),
+        "memory_estimate_mb": result.get("memory_estimate_mb"),
         "rel_err_vs_numpy": check.get("vs_numpy"), "rel_err_vs_single": check.get("vs_single"),
         "output_tail": result.get("output_tail") if result["status"] != "ok" else None}])
 
@@ -111,6 +154,6 @@ def _store(files, case, strategy, order, result, wall) -> None:
 def _progress_line(done, total, started, case, strategy, result, wall) -> str:
     elapsed = time.monotonic() - started
     eta = elapsed / done * (total - done)
-    status = "ok" if result["status"] == "ok" else f"FAILED: {result.get('error')}"
+    status = "ok" if result["status"] == "ok" else f"{result['status'].upper()}: {result.get('error')}"
     return (f"[{done}/{total}] {case.config} {case.name} {strategy}: {wall:.1f} s, {status}"
             f" (elapsed {elapsed:.0f} s, ETA {eta:.0f} s)")

@@ -1,8 +1,8 @@
 """Run one worker process and turn whatever happens into a result dict.
 
-A worker that raises, crashes, is killed or runs out of time becomes a
-failed result with its reason and the tail of its output; it never raises
-here, so the run goes on with the next case.
+A worker that raises, crashes, is killed or runs past a phase's time limit
+becomes a failed result with its reason and the tail of its output; it never
+raises here (except on Ctrl-C, after killing the worker), so the run goes on.
 """
 from __future__ import annotations
 
@@ -10,41 +10,75 @@ import json
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
-STDERR_TAIL = 2000
+OUTPUT_TAIL = 2000
+POLL_S = 0.1
 
 
-def run_worker(task: dict, env: dict, timeout_s: float,
+def run_worker(task: dict, env: dict | None, timeouts: dict,
                command: list[str] | None = None) -> dict:
-    """Send ``task`` to a fresh worker process; return its result as data."""
+    """Send ``task`` to a fresh worker process; return its result as data.
+
+    ``timeouts`` maps a phase name to seconds (key ``default`` for phases not
+    named). The worker announces each phase in a progress file; the limit of
+    the phase it is in applies from the moment the parent sees it begin.
+    """
     command = command or [sys.executable, "-m", "harness.worker"]
     with tempfile.TemporaryDirectory(prefix="gradbench-") as tmp:
-        task_path, result_path = Path(tmp, "task.json"), Path(tmp, "result.json")
-        task_path.write_text(json.dumps(task))
-        proc = subprocess.Popen([*command, str(task_path), str(result_path)], env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL)
-        try:
-            output, _ = proc.communicate(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            output, _ = proc.communicate()
-            return _failed(f"timed out after {timeout_s:g} s", output)
-        except BaseException:  # Ctrl-C: never leave a worker running
-            proc.kill()
-            proc.wait()
-            raise
+        paths = {name: Path(tmp, name) for name in ("task.json", "result.json", "progress", "output.log")}
+        paths["task.json"].write_text(json.dumps(task))
+        with open(paths["output.log"], "wb") as out:
+            proc = subprocess.Popen(
+                [*command, str(paths["task.json"]), str(paths["result.json"]), str(paths["progress"])],
+                env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            try:
+                timed_out = _wait(proc, paths["progress"], timeouts)
+            except BaseException:  # Ctrl-C or SIGTERM: never leave a worker running
+                proc.kill()
+                proc.wait()
+                raise
+        output = paths["output.log"].read_bytes()
+        if timed_out:
+            return _failed(timed_out, output)
         if proc.returncode != 0:
             how = (f"killed by signal {-proc.returncode}" if proc.returncode < 0
                    else f"exited with code {proc.returncode}")
             return _failed(f"worker {how}", output)
         try:
-            result = json.loads(result_path.read_text())
+            result = json.loads(paths["result.json"].read_text())
         except (OSError, ValueError) as exc:
             return _failed(f"worker wrote no readable result ({exc})", output)
         result["output_tail"] = _tail(output)
         return result
+
+
+def _wait(proc: subprocess.Popen, progress: Path, timeouts: dict) -> str | None:
+    """Wait for the worker; kill it and return a reason if a phase overruns."""
+    phase, started = "setup", time.monotonic()
+    while True:
+        try:
+            proc.wait(timeout=POLL_S)
+            return None
+        except subprocess.TimeoutExpired:
+            pass
+        current = _current_phase(progress) or "setup"
+        if current != phase:
+            phase, started = current, time.monotonic()
+        limit = timeouts.get(phase, timeouts["default"])
+        if time.monotonic() - started > limit:
+            proc.kill()
+            proc.wait()
+            return f"timed out in phase {phase} after {limit:g} s"
+
+
+def _current_phase(progress: Path) -> str | None:
+    try:
+        lines = progress.read_text().split()
+    except OSError:
+        return None
+    return lines[-1] if lines else None
 
 
 def _failed(reason: str, output: bytes | None) -> dict:
@@ -52,5 +86,4 @@ def _failed(reason: str, output: bytes | None) -> dict:
 
 
 def _tail(output: bytes | None) -> str:
-    text = (output or b"").decode("utf-8", "replace")
-    return text[-STDERR_TAIL:]
+    return (output or b"").decode("utf-8", "replace")[-OUTPUT_TAIL:]

@@ -1,9 +1,11 @@
 """Measure one case with one strategy, in a process of its own.
 
-Usage: ``python -m harness.worker TASK.json RESULT.json``. The task and the
+Usage: ``python -m harness.worker TASK.json RESULT.json [PROGRESS]``. The task and the
 result are plain JSON, free of Theano objects, so the parent never imports
 Theano and another framework could answer the same task. THEANO_FLAGS and
-PYTHONHASHSEED must already be in the environment (see theano_env).
+PYTHONHASHSEED must already be in the environment (see theano_env). The
+worker appends the name of each phase it begins to PROGRESS, so the parent
+can apply per-phase time limits.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import os
 import sys
 import time
 import traceback
+from typing import Callable
 
 import numpy as np
 
@@ -37,8 +40,13 @@ def relative_error(got: list, ref: list) -> float:
     return err / scale if scale > 0 else err
 
 
-def run_task(task: dict, clock: Clock = time.perf_counter) -> dict:
-    """Construct, compile and execute one strategy's gradients; check them."""
+def run_task(task: dict, clock: Clock = time.perf_counter,
+             on_phase: Callable[[str], None] = lambda phase: None) -> dict:
+    """Construct, compile and execute one strategy's gradients; check them.
+
+    ``on_phase`` is told when each phase begins (the parent's time limits).
+    """
+    on_phase("setup")
     t0 = clock()
     import theano
 
@@ -59,16 +67,19 @@ def run_task(task: dict, clock: Clock = time.perf_counter) -> dict:
         rows.extend({"phase": phase, "repeat": i, "seconds": s} for i, s in enumerate(seconds))
 
     build = lambda: strategies.construct(strategy, graph.loss, graph.params)
+    on_phase("construct")
     if strategies.CONSTRUCT_PHASE[strategy]:
         seconds, grads = timed(build, warmup["construct"], repeats["construct"], clock)
         record("construct", seconds)
     else:
         grads = build()
 
+    on_phase("compile")
     compile_ = lambda: strategies.compile_functions(strategy, graph.inputs, grads, mode)
     seconds, functions = timed(compile_, warmup["compile"], repeats["compile"], clock)
     record("compile", seconds)
 
+    on_phase("check")
     got = strategies.execute(functions, x, y)
     check = {"vs_numpy": relative_error(got, numpy_reference.loss_and_grads(model, values, x, y)[1])}
     if strategy != "single":
@@ -91,6 +102,7 @@ def run_task(task: dict, clock: Clock = time.perf_counter) -> dict:
         detail = ", ".join(f"{k} relative error {v:.3g} > {TOLERANCE[k][model.floatX]:g}" for k, v in bad.items())
         return {**result, "status": "failed", "error": f"gradient mismatch: {detail}", "measurements": []}
 
+    on_phase("execute")
     seconds, _ = timed(lambda: strategies.execute(functions, x, y),
                        warmup["execute"], repeats["execute"], clock)
     record("execute", seconds)
@@ -99,14 +111,20 @@ def run_task(task: dict, clock: Clock = time.perf_counter) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 2:
-        print("usage: python -m harness.worker TASK.json RESULT.json", file=sys.stderr)
+    if len(argv) not in (2, 3):
+        print("usage: python -m harness.worker TASK.json RESULT.json [PROGRESS]", file=sys.stderr)
         return 2
-    task_path, result_path = argv
+    task_path, result_path = argv[:2]
     with open(task_path, encoding="utf-8") as fh:
         task = json.load(fh)
+
+    def on_phase(phase):
+        if len(argv) == 3:
+            with open(argv[2], "a", encoding="utf-8") as fh:
+                fh.write(phase + "\n")
+
     try:
-        result = run_task(task)
+        result = run_task(task, on_phase=on_phase)
     except Exception as exc:  # a failure is data for the parent, not a crash
         result = {"status": "failed", "error": f"{type(exc).__name__}: {exc}",
                   "traceback": traceback.format_exc(), "measurements": []}

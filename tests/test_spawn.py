@@ -12,30 +12,30 @@ def script(code):
 def test_result_file_is_read_back():
     code = ("import json,sys; t=json.load(open(sys.argv[1])); "
             "json.dump({'status':'ok','measurements':[{'echo':t['x']}]}, open(sys.argv[2],'w'))")
-    result = run_worker({"x": 42}, env=None, timeout_s=30, command=script(code))
+    result = run_worker({"x": 42}, env=None, timeouts={"default": 30}, command=script(code))
     assert result["status"] == "ok" and result["measurements"] == [{"echo": 42}]
 
 
 def test_crash_by_signal_is_recorded_with_output_tail():
     code = "import os,signal; print('about to crash', flush=True); os.kill(os.getpid(), signal.SIGSEGV)"
-    result = run_worker({}, env=None, timeout_s=30, command=script(code))
+    result = run_worker({}, env=None, timeouts={"default": 30}, command=script(code))
     assert result["status"] == "failed"
     assert result["error"] == "worker killed by signal 11"
     assert "about to crash" in result["output_tail"]
 
 
 def test_nonzero_exit_is_recorded():
-    result = run_worker({}, env=None, timeout_s=30, command=script("import sys; sys.exit(3)"))
+    result = run_worker({}, env=None, timeouts={"default": 30}, command=script("import sys; sys.exit(3)"))
     assert result["error"] == "worker exited with code 3"
 
 
 def test_hanging_worker_is_killed_at_timeout():
-    result = run_worker({}, env=None, timeout_s=1, command=script("import time; time.sleep(60)"))
-    assert result["status"] == "failed" and result["error"] == "timed out after 1 s"
+    result = run_worker({}, env=None, timeouts={"default": 1}, command=script("import time; time.sleep(60)"))
+    assert result["status"] == "failed" and result["error"] == "timed out in phase setup after 1 s"
 
 
 def test_missing_result_is_recorded():
-    result = run_worker({}, env=None, timeout_s=30, command=script("pass"))
+    result = run_worker({}, env=None, timeouts={"default": 30}, command=script("pass"))
     assert result["status"] == "failed" and "no readable result" in result["error"]
 
 
@@ -46,3 +46,12 @@ def test_exception_inside_real_worker_is_data(tmp_path):
     assert main([str(task), str(out)]) == 0
     result = json.loads(out.read_text())
     assert result["status"] == "failed" and result["error"] == "KeyError: 'hidden'"
+
+
+def test_time_limit_is_per_phase():
+    # Announces phases like the real worker; setup is fast, compile hangs.
+    code = ("import sys,time; open(sys.argv[3],'a').write('construct\\n'); time.sleep(1.5); "
+            "open(sys.argv[3],'a').write('compile\\n'); time.sleep(60)")
+    result = run_worker({}, env=None, timeouts={"default": 30, "construct": 5, "compile": 1},
+                        command=script(code))
+    assert result["error"] == "timed out in phase compile after 1 s"

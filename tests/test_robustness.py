@@ -1,0 +1,201 @@
+"""Interrupted runs, resume, SIGTERM, oversized cases and concurrent runs."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from harness import memory, results, runner
+from harness.config import parse_config
+from helpers import tiny_model
+
+REPO = Path(__file__).resolve().parent.parent
+CONFIG = {"name": "fake", "model": {"input": 3, "depth": 1, "width": 2, "output": 2},
+          "run": {"seed": 3, "repeats": {"construct": 2, "compile": 1, "execute": 3}},
+          "sweep": {"depth": [1, 2, 3]}}
+ROW_KEY = ["config", "case", "strategy", "phase", "repeat", "status"]
+
+
+def fake_worker(task, env, timeouts):
+    rows = [{"phase": p, "repeat": i, "seconds": 0.01 * (i + 1)}
+            for p in runner.STRATEGY_PHASES[task["strategy"]] for i in range(task["repeats"][p])]
+    return {"status": "ok", "measurements": rows, "check": {"vs_numpy": 0.0},
+            "graph": {"nodes_unoptimized": 9, "nodes_optimized": 4, "n_functions": 1}}
+
+
+def interrupting_worker(after):
+    calls = []
+
+    def run(task, env, timeouts):
+        if len(calls) == after:
+            raise KeyboardInterrupt
+        calls.append(task)
+        return fake_worker(task, env, timeouts)
+    return run
+
+
+def rows(run_dir):
+    m = pd.read_csv(run_dir / "measurements.csv")
+    return sorted(map(tuple, m[ROW_KEY].astype(str).to_numpy().tolist()))
+
+
+def quiet(line):
+    pass
+
+
+def test_interrupted_run_keeps_rows_and_resume_completes_it(tmp_path):
+    config = parse_config(CONFIG, source="fake.yaml")
+    full = runner.run([config], tmp_path / "a", progress=quiet, runner=fake_worker, compiledir=tmp_path / "cc")
+
+    with pytest.raises(runner.RunInterrupted) as exc:
+        runner.run([config], tmp_path / "b", progress=quiet, runner=interrupting_worker(4),
+                   compiledir=tmp_path / "cc")
+    part = exc.value.run_dir
+    assert exc.value.done == 4 and exc.value.total == 9
+    env = json.loads((part / "env.json").read_text())
+    assert env["status"] == "interrupted"
+    assert len(pd.read_csv(part / "workers.csv")) == 4
+    assert (part / "summary.csv").exists()  # written from what is complete
+
+    calls = []
+    runner.resume(part, progress=quiet, runner=lambda t, e, to: calls.append(t) or fake_worker(t, e, to))
+    assert len(calls) == 5  # only what was missing
+    assert rows(part) == rows(full)
+    assert json.loads((part / "env.json").read_text())["status"] == "complete"
+    assert len(pd.read_csv(part / "summary.csv")) == len(pd.read_csv(full / "summary.csv"))
+
+
+def test_resume_drops_rows_of_a_worker_that_never_finished(tmp_path):
+    config = parse_config(CONFIG, source="fake.yaml")
+    full = runner.run([config], tmp_path / "a", progress=quiet, runner=fake_worker, compiledir=tmp_path / "cc")
+    with pytest.raises(runner.RunInterrupted) as exc:
+        runner.run([config], tmp_path / "b", progress=quiet, runner=interrupting_worker(2),
+                   compiledir=tmp_path / "cc")
+    part = exc.value.run_dir
+    # A crash between the measurements append and the workers append:
+    stray = pd.read_csv(part / "measurements.csv").head(3).assign(case="depth=3", strategy="single")
+    stray.to_csv(part / "measurements.csv", mode="a", header=False, index=False)
+    runner.resume(part, progress=quiet, runner=fake_worker)
+    assert rows(part) == rows(full)
+
+
+SIGTERM_SCRIPT = textwrap.dedent("""
+    import sys, time
+    from harness import cli, spawn
+    sys.path.insert(0, {tests!r})
+    from test_robustness import fake_worker
+    calls = []
+    def slow_after_two(task, env, timeouts):
+        calls.append(task)
+        if len(calls) > 2:
+            time.sleep(60)
+        return fake_worker(task, env, timeouts)
+    spawn.run_worker = slow_after_two
+    sys.exit(cli.main(["run", {config!r}, "--out", {out!r}]))
+""")
+
+
+def test_sigterm_saves_rows_and_prints_how_to_resume(tmp_path):
+    config_path = tmp_path / "fake.yaml"
+    config_path.write_text(json.dumps(CONFIG))  # JSON is YAML
+    out = tmp_path / "out"
+    script = SIGTERM_SCRIPT.format(tests=str(REPO / "tests"), config=str(config_path), out=str(out))
+    proc = subprocess.Popen([sys.executable, "-c", script], cwd=REPO, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        if line.startswith("[2/9]"):
+            break
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    (run_dir,) = out.iterdir()
+    assert f"resume with: python -m harness run --resume {run_dir}" in err
+    assert "Traceback" not in err
+    assert len(pd.read_csv(run_dir / "workers.csv")) == 2
+
+    runner.resume(run_dir, progress=quiet, runner=fake_worker)
+    full = runner.run([parse_config(CONFIG, source=str(config_path))], tmp_path / "full", progress=quiet,
+                      runner=fake_worker, compiledir=tmp_path / "cc")
+    assert rows(run_dir) == rows(full)
+
+
+def test_oversized_case_is_skipped_and_recorded(tmp_path):
+    doc = {**CONFIG, "run": {**CONFIG["run"], "max_memory_mb": 1}}
+    calls = []
+    run_dir = runner.run([parse_config(doc, source="fake.yaml")], tmp_path, progress=quiet,
+                         runner=lambda *a: calls.append(a) or fake_worker(*a), compiledir=tmp_path / "cc")
+    assert calls == []
+    w = pd.read_csv(run_dir / "workers.csv")
+    assert (w["status"] == "skipped").all() and (w["memory_estimate_mb"] > 1).all()
+    assert w["error"].str.contains("estimated memory .* MB > limit 1 MB").all()
+    m = pd.read_csv(run_dir / "measurements.csv")
+    assert (m["status"] == "skipped").all() and m["seconds"].isna().all()
+    assert len(json.loads((run_dir / "env.json").read_text())["failures"]) == 9
+
+
+def test_memory_estimate_worked_example():
+    # 10-20-5 float64, biases, batch 4: 325 parameters, 4*35 = 140 activations.
+    # params 325*8 + reference 325*8*2 + gradients 325*8*2 + acts 140*8*3 + ref acts 140*8*3
+    model = tiny_model(input=10, hidden=(20,), output=5, floatX="float64", batch=4)
+    expected = (325 * 8 * 5 + 140 * 8 * 6) / 2**20 + memory.PROCESS_OVERHEAD_MB
+    assert memory.estimate_mb(model, "single") == pytest.approx(expected)
+    # separate: one set of intermediates per function (4 parameters)
+    assert memory.estimate_mb(model, "per_param_separate") == pytest.approx(
+        expected + 140 * 8 * 3 * 3 / 2**20)
+    big = tiny_model(input=16384, hidden=(5000, 3000, 512), output=40, floatX="float32", batch=64)
+    assert 1500 < memory.estimate_mb(big, "single") < 4000
+
+
+FAKE_CLI = textwrap.dedent("""
+    import sys
+    from harness import cli, spawn
+    sys.path.insert(0, {tests!r})
+    from test_robustness import fake_worker
+    spawn.run_worker = fake_worker
+    sys.exit(cli.main(["run", {config!r}, "--out", {out!r}, "--quiet"]))
+""")
+
+
+def test_concurrent_runs_use_separate_folders(tmp_path):
+    config_path = tmp_path / "fake.yaml"
+    config_path.write_text(json.dumps(CONFIG))
+    script = FAKE_CLI.format(tests=str(REPO / "tests"), config=str(config_path), out=str(tmp_path / "out"))
+    procs = [subprocess.Popen([sys.executable, "-c", script], cwd=REPO, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    outputs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], outputs
+    dirs = sorted((tmp_path / "out").iterdir())
+    assert len(dirs) == 3
+    assert all(rows(d) == rows(dirs[0]) for d in dirs)
+    assert all(json.loads((d / "env.json").read_text())["status"] == "complete" for d in dirs)
+
+
+def test_concurrent_workers_share_an_empty_compile_cache(tmp_path):
+    """Two real workers compiling the same case into one new compiledir at once."""
+    from dataclasses import asdict
+
+    from harness import spawn, theano_env
+    task = {"model": asdict(tiny_model()), "mode": "FAST_RUN", "strategy": "single", "seed": 0,
+            "warmup": {"construct": 0, "compile": 0, "execute": 0},
+            "repeats": {"construct": 1, "compile": 1, "execute": 1}}
+    env = {**theano_env.worker_env(tmp_path / "cc", "float64"),
+           "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    out = []
+    threads = [threading.Thread(target=lambda: out.append(spawn.run_worker(task, env, {"default": 300})))
+               for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [r["status"] for r in out] == ["ok", "ok"], [r.get("error") for r in out]
+    assert any((tmp_path / "cc").iterdir())
