@@ -22,6 +22,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="folder that receives the run folder (default: results/)")
     run.add_argument("--resume", type=Path, metavar="RUN_DIR",
                      help="finish an interrupted run: measure only what RUN_DIR lacks")
+    run.add_argument("--retry-failed", action="store_true",
+                     help="with --resume: measure failed and skipped workers again")
     run.add_argument("--quiet", action="store_true", help="print only the summary and the path")
     report = sub.add_parser("report", help="recompute summary.csv and plots of an existing run")
     report.add_argument("run_dir", type=Path)
@@ -60,7 +62,7 @@ def _run(args) -> int:
     previous = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     try:
         if args.resume:
-            run_dir = runner.resume(args.resume, progress=progress)
+            run_dir = runner.resume(args.resume, progress=progress, retry_failed=args.retry_failed)
         else:
             run_dir = runner.run(configs, args.out, progress=progress)
     except runner.RunInterrupted as exc:

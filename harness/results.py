@@ -128,11 +128,13 @@ def failures(workers: pd.DataFrame) -> list[str]:
 
 
 def drop_rows_not_in(run_dir: Path, done: set) -> None:
-    """Remove rows of workers that never finished (a crash between two appends).
+    """Keep only the rows of the workers in ``done`` (config, case, strategy).
 
-    workers.csv is written last for each worker, so it says what is complete.
+    Drops what a crash between two appends left behind (workers.csv is
+    written last for each worker, so it says what is complete), and the rows
+    of failed workers that are to be measured again.
     """
-    for name in ("measurements.csv", "graphs.csv"):
+    for name in ("measurements.csv", "graphs.csv", "workers.csv"):
         path = run_dir / name
         if not path.exists() or not path.stat().st_size:
             continue

@@ -66,12 +66,19 @@ def run(configs: list[Config], out_root: Path, progress: Progress = print,
 
 
 def resume(run_dir: Path, progress: Progress = print,
-           runner: Callable[..., dict] | None = None) -> Path:
-    """Run only the workers a run folder does not have yet (same configs, same order)."""
+           runner: Callable[..., dict] | None = None, retry_failed: bool = False) -> Path:
+    """Run only the workers a run folder does not have yet (same configs, same order).
+
+    Failed and skipped workers count as done (their failure is a result),
+    unless ``retry_failed``: then their rows are removed and they run again.
+    """
     data = results.read_run(run_dir)
     env = data["env"]
     configs = [config_from_dict(d) for d in env["configs"]]
-    done = {tuple(k) for k in data["workers"][["config", "case", "strategy"]].itertuples(index=False)}
+    workers = data["workers"]
+    if retry_failed:
+        workers = workers[workers["status"] == "ok"]
+    done = {tuple(k) for k in workers[["config", "case", "strategy"]].itertuples(index=False)}
     results.drop_rows_not_in(run_dir, done)
     env.setdefault("resumed", []).append({"date": envinfo.collect_date(),
                                           "loadavg": envinfo._loadavg(), "git": envinfo.git_state()})

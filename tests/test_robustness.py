@@ -43,6 +43,7 @@ def interrupting_worker(after):
 
 def rows(run_dir):
     m = pd.read_csv(run_dir / "measurements.csv")
+    m["repeat"] = m["repeat"].astype("Int64")  # a failed row's empty repeat makes the column float
     return sorted(map(tuple, m[ROW_KEY].astype(str).to_numpy().tolist()))
 
 
@@ -160,17 +161,51 @@ FAKE_CLI = textwrap.dedent("""
     import sys
     from harness import cli, spawn
     sys.path.insert(0, {tests!r})
-    from test_robustness import fake_worker
-    spawn.run_worker = fake_worker
+    from test_robustness import fake_worker, failing_worker
+    spawn.run_worker = {worker}
     sys.exit(cli.main(["run", {config!r}, "--out", {out!r}, "--quiet"]))
 """)
 
 
-def test_concurrent_runs_use_separate_folders(tmp_path):
+def failing_worker(task, env, timeouts):
+    if task["case"] == "depth=2" and task["strategy"] == "per_param":
+        return {"status": "failed", "error": "worker killed by signal 11", "measurements": [],
+                "output_tail": "Segmentation fault"}
+    return fake_worker(task, env, timeouts)
+
+
+def fake_cli(tmp_path, worker="fake_worker"):
     config_path = tmp_path / "fake.yaml"
-    config_path.write_text(json.dumps(CONFIG))
-    script = FAKE_CLI.format(tests=str(REPO / "tests"), config=str(config_path), out=str(tmp_path / "out"))
-    procs = [subprocess.Popen([sys.executable, "-c", script], cwd=REPO, stdout=subprocess.PIPE,
+    config_path.write_text(json.dumps(CONFIG))  # JSON is YAML
+    script = FAKE_CLI.format(tests=str(REPO / "tests"), config=str(config_path),
+                             out=str(tmp_path / "out"), worker=worker)
+    return [sys.executable, "-c", script]
+
+
+def test_failed_worker_run_goes_on_exits_nonzero_and_can_be_retried(tmp_path):
+    proc = subprocess.run(fake_cli(tmp_path, "failing_worker"), cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert "FAILED fake/depth=2/per_param: failed: worker killed by signal 11" in proc.stderr
+    assert "1 worker(s) did not succeed" in proc.stderr and "Traceback" not in proc.stderr
+    (run_dir,) = (tmp_path / "out").iterdir()
+    w = pd.read_csv(run_dir / "workers.csv")
+    assert len(w) == 9 and (w["status"] == "ok").sum() == 8
+    assert w.loc[w["status"] == "failed", "output_tail"].item() == "Segmentation fault"
+
+    calls = []
+    runner.resume(run_dir, progress=quiet, runner=lambda *a: calls.append(a) or fake_worker(*a))
+    assert calls == []  # a failure is a result
+    runner.resume(run_dir, progress=quiet, runner=lambda *a: calls.append(a) or fake_worker(*a),
+                  retry_failed=True)
+    assert [(t["case"], t["strategy"]) for t, _, _ in calls] == [("depth=2", "per_param")]
+    full = runner.run([parse_config(CONFIG, source="x")], tmp_path / "full", progress=quiet,
+                      runner=fake_worker, compiledir=tmp_path / "cc")
+    assert rows(run_dir) == rows(full)
+    assert json.loads((run_dir / "env.json").read_text())["failures"] == []
+
+
+def test_concurrent_runs_use_separate_folders(tmp_path):
+    procs = [subprocess.Popen(fake_cli(tmp_path), cwd=REPO, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for _ in range(3)]
     outputs = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0], outputs
