@@ -66,6 +66,13 @@ def expand(config: Config) -> list[Case]:
 
 
 def _label(keys, values) -> str:
-    def fmt(v):
-        return "-".join(map(str, v)) if isinstance(v, tuple) else str(v)
-    return ",".join(f"{k}={fmt(v)}" for k, v in zip(keys, values))
+    return ",".join(f"{k}={format_value(v)}" for k, v in zip(keys, values))
+
+
+def case_label(assignment: dict) -> str:
+    """A case's name from its swept values, in sweep order (as expand names it)."""
+    return _label(list(assignment), list(assignment.values()))
+
+
+def format_value(v) -> str:
+    return "-".join(map(str, v)) if isinstance(v, (tuple, list)) else str(v)

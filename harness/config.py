@@ -18,16 +18,26 @@ ACTIVATIONS = ("sigmoid", "tanh", "relu")
 LOSSES = ("softmax_cross_entropy", "mse")
 FLOATX = ("float32", "float64")
 MODES = ("FAST_RUN", "FAST_COMPILE", "NO_OPT")
-STRATEGIES = ("single", "per_param", "per_param_separate")
-PHASES = ("construct", "compile", "execute")
-# Which phases each strategy reports: per_param_separate builds its gradients
-# exactly like per_param, so its construction is not measured twice.
-STRATEGY_PHASES = {"single": PHASES, "per_param": PHASES,
-                   "per_param_separate": ("compile", "execute")}
+THEANO_STRATEGIES = ("single", "per_param", "per_param_separate")
+# numpy_reference: a hand-written NumPy forward and backward pass, timed as a
+# baseline, with NumPy's matrix-product throughput as the hardware limit.
+STRATEGIES = (*THEANO_STRATEGIES, "numpy_reference")
+PHASES = ("construct", "compile", "execute")  # the phases with repeats and warmup
+ALL_PHASES = ("construct", "compile", "first_call", "execute", "matmul")
+# Which phases each strategy reports with a warm compile cache. per_param_separate
+# builds its gradients exactly like per_param, so construction is not measured twice.
+STRATEGY_PHASES = {"single": ("construct", "compile", "first_call", "execute"),
+                   "per_param": ("construct", "compile", "first_call", "execute"),
+                   "per_param_separate": ("compile", "first_call", "execute"),
+                   "numpy_reference": ("execute", "matmul")}
+CACHES = ("warm", "cold")
+CACHE_CHOICES = ("warm", "cold", "both")
 
 MODEL_KEYS = ("input", "hidden", "depth", "width", "output", "activation",
               "loss", "biases", "floatX", "batch")
-RUN_KEYS = ("mode", "strategies", "seed", "repeats", "warmup", "timeout_s", "max_memory_mb")
+RUN_KEYS = ("mode", "strategies", "seed", "repeats", "warmup", "timeout_s", "max_memory_mb",
+            "cache", "min_time_s", "order")
+ORDERS = ("shuffled", "as_listed")
 TOP_KEYS = ("name", "description", "model", "run", "sweep")
 SWEEPABLE = MODEL_KEYS + ("mode",)
 
@@ -36,7 +46,8 @@ DEFAULT_MODEL = {"activation": "sigmoid", "loss": "softmax_cross_entropy",
 DEFAULT_REPEATS = {"construct": 10, "compile": 3, "execute": 10}
 DEFAULT_WARMUP = {"construct": 1, "compile": 1, "execute": 1}
 DEFAULT_TIMEOUT_S = 900.0  # per phase of a worker
-TIMEOUT_KEYS = ("default", "setup", *PHASES, "check")
+TIMEOUT_KEYS = ("default", "setup", *ALL_PHASES, "check")
+DEFAULT_MIN_TIME_S = 0.02  # calibrated loops: one raw timing of construct/execute lasts at least this
 
 
 class ConfigError(ValueError):
@@ -82,6 +93,9 @@ class RunSettings:
     warmup: dict = field(hash=False)
     timeouts: dict = field(hash=False)  # phase -> seconds, with a "default"
     max_memory_mb: float | None = None  # None: a share of the memory available at run time
+    caches: tuple[str, ...] = ("warm",)
+    min_time_s: float = DEFAULT_MIN_TIME_S
+    order: str = "shuffled"  # of a case's workers; as_listed only to study order effects
 
 
 @dataclass(frozen=True)
@@ -100,7 +114,9 @@ class Config:
                 "run": {"mode": self.run.mode, "strategies": list(self.run.strategies),
                         "seed": self.run.seed, "repeats": dict(self.run.repeats),
                         "warmup": dict(self.run.warmup), "timeout_s": dict(self.run.timeouts),
-                        **({"max_memory_mb": self.run.max_memory_mb} if self.run.max_memory_mb else {})},
+                        **({"max_memory_mb": self.run.max_memory_mb} if self.run.max_memory_mb else {}),
+                        "cache": "both" if len(self.run.caches) == 2 else self.run.caches[0],
+                        "min_time_s": self.run.min_time_s, "order": self.run.order},
                 "sweep": {k: list(v) for k, v in self.sweep.items()}}
 
 
@@ -112,6 +128,8 @@ def load_config(path: str | Path) -> Config:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(source, "", f"cannot read file ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(source, "", f"not a UTF-8 text file (byte {exc.start}: {exc.reason})") from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -205,6 +223,7 @@ def _parse_run(raw: dict, source: str) -> RunSettings:
     seed = raw.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ConfigError(source, "run.seed", f"must be a non-negative integer (got {seed!r})")
+    cache = check_choice(raw.get("cache", "warm"), CACHE_CHOICES, source, "run.cache")
     max_memory = raw.get("max_memory_mb")
     if max_memory is not None:
         max_memory = _positive_number(max_memory, source, "run.max_memory_mb")
@@ -215,6 +234,9 @@ def _parse_run(raw: dict, source: str) -> RunSettings:
         warmup=_per_phase(raw.get("warmup"), DEFAULT_WARMUP, 0, source, "run.warmup"),
         timeouts=_parse_timeouts(raw.get("timeout_s", DEFAULT_TIMEOUT_S), source),
         max_memory_mb=max_memory,
+        caches=CACHES if cache == "both" else (cache,),
+        min_time_s=_positive_number(raw.get("min_time_s", DEFAULT_MIN_TIME_S), source, "run.min_time_s"),
+        order=check_choice(raw.get("order", "shuffled"), ORDERS, source, "run.order"),
     )
 
 

@@ -6,6 +6,7 @@ import os
 import platform
 import subprocess
 import sys
+import time
 from importlib import metadata
 from pathlib import Path
 
@@ -23,13 +24,19 @@ def collect(blas_ldflags: str, blas_choice: str, theano_flags: dict, compiledir:
         "packages": {name: _version(name) for name in
                      ("theano-pymc", "numpy", "scipy", "pandas", "matplotlib", "PyYAML")},
         "theano_flags": theano_flags,  # by floatX: the exact value each worker got
-        "blas": {"ldflags": blas_ldflags, "choice": blas_choice},
+        "blas": {"ldflags": blas_ldflags, "choice": blas_choice, "library": blas_library(blas_ldflags),
+                 "numpy": numpy_blas()},
         "compiledir": str(compiledir),
+        "compiledir_policy": ("warm: one shared compiledir, filled by each worker's untimed warm-up "
+                              "compile; cold: an empty compiledir per timed compile, in its own process"),
         "pythonhashseed": "0",
         "openblas_env": {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
                                                      "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")
                          if k in os.environ},
-        "cpu": {"model": cpu_model(), "count": os.cpu_count()},
+        "cpu": {"model": cpu_model(), "count": os.cpu_count(), "governor": _read(
+            "/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor")},
+        "timer": {"name": "time.perf_counter",
+                  "resolution_s": time.get_clock_info("perf_counter").resolution},
         "loadavg_start": _loadavg(),
         "git": git_state(),
     }
@@ -37,6 +44,39 @@ def collect(blas_ldflags: str, blas_choice: str, theano_flags: dict, compiledir:
 
 def collect_date() -> str:
     return _dt.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def blas_library(ldflags: str) -> str | None:
+    """The shared library that -lNAME resolves to, from the loader's cache."""
+    names = [f[2:] for f in ldflags.split() if f.startswith("-l")]
+    if not names:
+        return None
+    try:
+        out = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    for line in out.splitlines():
+        if line.strip().startswith(f"lib{names[0]}.so") and "=>" in line:
+            return os.path.realpath(line.split("=>")[1].strip())
+    return None
+
+
+def numpy_blas() -> dict:
+    """The BLAS NumPy itself was built with (its matmul is the throughput limit)."""
+    try:
+        import numpy
+        config = numpy.__config__
+        info = getattr(config, "blas_opt_info", None) or getattr(config, "blas_ilp64_opt_info", None) or {}
+        return {"libraries": sorted(set(info.get("libraries") or [])), "numpy": numpy.__version__}
+    except Exception:  # metadata only: never fail a run for it
+        return {}
+
+
+def _read(path: str) -> str | None:
+    try:
+        return Path(path).read_text().strip()
+    except OSError:
+        return None
 
 
 def cpu_model() -> str:

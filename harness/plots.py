@@ -11,16 +11,30 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from harness.config import PHASES, STRATEGIES  # noqa: E402
+from harness.cases import case_label, format_value  # noqa: E402
+from harness.config import STRATEGIES  # noqa: E402
 
-COLORS = {"single": "#1f77b4", "per_param": "#ff7f0e", "per_param_separate": "#2ca02c"}
-PHASE_STYLE = {"construct": ("-", "o"), "compile": ("--", "s"), "execute": (":", "^")}
+COLORS = {"single": "#1f77b4", "per_param": "#ff7f0e", "per_param_separate": "#2ca02c",
+          "numpy_reference": "#7f7f7f"}
+# A panel is a phase, with compile split by compile-cache state.
+PANELS = ("construct", "compile (warm cache)", "compile (cold cache)", "first_call", "execute")
+PANEL_STYLE = {"construct": ("-", "o"), "compile (warm cache)": ("--", "s"),
+               "compile (cold cache)": ("-.", "D"), "first_call": ((0, (1, 1)), "v"),
+               "execute": (":", "^")}
+
+
+def panel_of(phase: str, cache: str) -> str | None:
+    if phase == "compile":
+        return f"compile ({cache} cache)"
+    return phase if phase in PANELS else None
 
 
 def quartiles(measurements: pd.DataFrame) -> pd.DataFrame:
-    """median, q1, q3 of successful repeats per config × case × phase × strategy."""
-    ok = measurements[measurements["status"] == "ok"]
-    grouped = ok.groupby(["config", "case", "phase", "strategy"], sort=False)["seconds"]
+    """median, q1, q3 of successful repeats per config × case × panel × strategy."""
+    ok = measurements[measurements["status"] == "ok"].copy()
+    ok["panel"] = [panel_of(p, c) for p, c in zip(ok["phase"], ok["cache"])]
+    ok = ok[ok["panel"].notna()]
+    grouped = ok.groupby(["config", "case", "panel", "strategy"], sort=False)["seconds"]
     return pd.DataFrame({"median": grouped.median(), "q1": grouped.quantile(0.25),
                          "q3": grouped.quantile(0.75)}).reset_index()
 
@@ -46,15 +60,17 @@ def plot_phases(config: dict, q: pd.DataFrame, out_dir: Path) -> list[Path]:
     """
     q = q[q["config"] == config["name"]]
     cases = list(dict.fromkeys(q["case"]))
+    panels = [p for p in PANELS if (q["panel"] == p).any()]
     several = len(cases) > 1
-    fig, axes = plt.subplots(1, 3, figsize=(max(11, 0.9 * len(cases) * 3), 4), squeeze=False)
+    fig, axes = plt.subplots(1, len(panels), figsize=(max(3.7 * len(panels), 0.9 * len(cases) * len(panels)), 4),
+                             squeeze=False)
     width = 0.8 / len(STRATEGIES)
-    for ax, phase in zip(axes[0], PHASES):
+    for ax, phase in zip(axes[0], panels):
         for k, strategy in enumerate(STRATEGIES):
-            d = q[(q["phase"] == phase) & (q["strategy"] == strategy)].set_index("case").reindex(cases)
+            d = q[(q["panel"] == phase) & (q["strategy"] == strategy)].set_index("case").reindex(cases)
             if not d["median"].notna().any():
                 continue
-            x = np.arange(len(cases)) + (k - 1) * width
+            x = np.arange(len(cases)) + (k - 1.5) * width
             if several:
                 ax.errorbar(x, d["median"].to_numpy(), yerr=_iqr_bars(d), color=COLORS[strategy],
                             marker="o", linestyle="none", capsize=2, label=strategy)
@@ -70,7 +86,7 @@ def plot_phases(config: dict, q: pd.DataFrame, out_dir: Path) -> list[Path]:
         ax.grid(axis="y", which="both", alpha=0.3)
     axes[0][0].set_ylabel("seconds per call (median; bars: IQR)")
     axes[0][-1].legend(fontsize=8)
-    fig.suptitle(f"{config['name']}: time per phase and strategy")
+    fig.suptitle(f"{config['name']}: time per phase and strategy (first_call: one per worker)")
     fig.tight_layout()
     return save(fig, out_dir, f"{config['name']}-phases")
 
@@ -85,16 +101,28 @@ def _sweep_panels(config: dict):
     for key in sweep:
         others = [k for k in sweep if k != key]
         combos = list(itertools.product(*(sweep[k] for k in others))) or [()]
-        yield key, [(", ".join(f"{k}={_fmt(v)}" for k, v in zip(others, c)), dict(zip(others, c)))
+        yield key, [(", ".join(f"{k}={format_value(v)}" for k, v in zip(others, c)), dict(zip(others, c)))
                     for c in combos]
 
 
-def _fmt(v) -> str:
-    return "-".join(map(str, v)) if isinstance(v, (list, tuple)) else str(v)
-
-
 def _case_name(config, assignment: dict) -> str:
-    return ",".join(f"{k}={_fmt(assignment[k])}" for k in config["sweep"])
+    return case_label({k: assignment[k] for k in config["sweep"]})
+
+
+def _slope_label(scaling: pd.DataFrame | None, config: str, key: str, fixed: dict, strategy: str,
+                 quantity: str, cache: str | None = None) -> str:
+    if scaling is None or scaling.empty:
+        return ""
+    fixed_text = ",".join(f"{k}={v}" for k, v in fixed.items())
+    d = scaling[(scaling["config"] == config) & (scaling["swept"] == key)
+                & (scaling["fixed"].fillna("") == fixed_text) & (scaling["strategy"] == strategy)
+                & (scaling["quantity"] == quantity)]
+    if cache is not None:
+        d = d[d["cache"] == cache]
+    if d.empty:
+        return ""
+    r = d.iloc[0]
+    return f" (slope {r['slope']:.2f} ± {r['slope_stderr']:.2f})"
 
 
 def _setup_x(ax, key, values):
@@ -103,14 +131,15 @@ def _setup_x(ax, key, values):
             ax.set_xscale("log", base=2)
         ax.set_xticks(values, [str(v) for v in values])
         return list(values)
-    ax.set_xticks(range(len(values)), [_fmt(v) for v in values])
+    ax.set_xticks(range(len(values)), [format_value(v) for v in values])
     return list(range(len(values)))
 
 
-def plot_sweep(config: dict, q: pd.DataFrame, graphs: pd.DataFrame, out_dir: Path) -> list[Path]:
-    """Per swept key: time against it (log), and graph nodes against it."""
+def plot_sweep(config: dict, q: pd.DataFrame, graphs: pd.DataFrame, out_dir: Path,
+               scaling: pd.DataFrame | None = None) -> list[Path]:
+    """Per swept key: time against it (log), and graph nodes against it, with fitted slopes."""
     paths = []
-    q = q[q["config"] == config["name"]].set_index(["case", "phase", "strategy"])
+    q = q[q["config"] == config["name"]].set_index(["case", "panel", "strategy"])
     g = graphs[graphs["config"] == config["name"]].set_index(["case", "strategy"])
     for key, panels in _sweep_panels(config):
         values = config["sweep"][key]
@@ -120,23 +149,27 @@ def plot_sweep(config: dict, q: pd.DataFrame, graphs: pd.DataFrame, out_dir: Pat
             ax_t, ax_n = axes[0][col], axes[1][col]
             xs = _setup_x(ax_t, key, values)
             _setup_x(ax_n, key, values)
-            for strategy, phase in itertools.product(STRATEGIES, PHASES):
-                d = q.reindex([(n, phase, strategy) for n in names])
+            for strategy, panel in itertools.product(STRATEGIES, PANELS):
+                d = q.reindex([(n, panel, strategy) for n in names])
                 if d["median"].notna().any():
-                    ls, marker = PHASE_STYLE[phase]
+                    ls, marker = PANEL_STYLE[panel]
+                    phase, cache = (("compile", panel.split("(")[1].split()[0]) if panel.startswith("compile")
+                                    else (panel, "warm"))
+                    slope = _slope_label(scaling, config["name"], key, fixed, strategy, phase, cache)
                     ax_t.errorbar(xs, d["median"].to_numpy(), yerr=_iqr_bars(d),
                                   color=COLORS[strategy], linestyle=ls, marker=marker, capsize=2,
-                                  label=f"{strategy} / {phase}")
+                                  label=f"{strategy} / {panel}{slope}")
             for k, strategy in enumerate(STRATEGIES):
                 d = g.reindex([(n, strategy) for n in names])
                 size = 10 - 3 * k  # equal counts overlap: keep every strategy visible
                 if d["nodes_optimized"].notna().any():
-                    ax_n.plot(xs, d["nodes_unoptimized"].to_numpy(), color=COLORS[strategy], linestyle="--",
-                              marker="o", markersize=size, label=f"{strategy} / before optimization")
-                    ax_n.plot(xs, d["nodes_optimized"].to_numpy(), color=COLORS[strategy], linestyle="-",
-                              marker="s", markersize=size, label=f"{strategy} / after compilation")
+                    for quantity, ls, marker, what in (("nodes_unoptimized", "--", "o", "before optimization"),
+                                                        ("nodes_optimized", "-", "s", "after compilation")):
+                        slope = _slope_label(scaling, config["name"], key, fixed, strategy, quantity)
+                        ax_n.plot(xs, d[quantity].to_numpy(), color=COLORS[strategy], linestyle=ls,
+                                  marker=marker, markersize=size, label=f"{strategy} / {what}{slope}")
             ax_t.set_yscale("log")
-            ax_t.set_ylabel("seconds per call (median; bars: IQR)")
+            ax_t.set_ylabel("seconds per call (median; bars: IQR; warm cache unless noted)")
             ax_t.set_title(f"time vs {key}" + (f" ({title})" if title else ""))
             ax_n.set_yscale("log")
             ax_n.set_ylabel("Apply nodes in gradient graph(s)")
@@ -169,5 +202,5 @@ def plot_run(run: dict, out_dir: Path) -> list[Path]:
             continue
         paths += plot_phases(config, q, out_dir)
         if config.get("sweep"):
-            paths += plot_sweep(config, q, run["graphs"], out_dir)
+            paths += plot_sweep(config, q, run["graphs"], out_dir, run.get("scaling"))
     return paths

@@ -1,4 +1,4 @@
-"""Derived files of a run (summary.csv, plots) and the printed summary table."""
+"""Derived files of a run (summary, scaling, throughput, plots) and the printed table."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,29 +6,45 @@ from pathlib import Path
 import pandas as pd
 
 from harness import plots, results
+from harness.scaling import scaling_table
 from harness.stats import summarize
+from harness.throughput import throughput_table
 
 
 def write_report(run_dir: Path) -> pd.DataFrame:
-    """Recompute summary.csv and redraw every plot from the run's own files."""
+    """Recompute every derived file and redraw every plot from the run's own files."""
     run_dir = Path(run_dir)
     run = results.read_run(run_dir)
     summary = summarize(run["measurements"])
-    results.write_frame(run_dir / "summary.csv", summary)
     run["summary"] = summary
+    run["scaling"] = scaling_table(run["env"]["configs"], summary, run["graphs"])
+    run["throughput"] = throughput_table(summary)
+    results.write_frame(run_dir / "summary.csv", summary)
+    results.write_frame(run_dir / "scaling.csv", run["scaling"])
+    results.write_frame(run_dir / "throughput.csv", run["throughput"])
     plots.plot_run(run, run_dir / "plots")
     return summary
 
 
 def format_table(summary: pd.DataFrame) -> str:
-    """A compact text table: median seconds and ratio to single, per case and phase."""
+    """A compact text table: median with its CI, ratio to single with its CI, flags."""
     if summary.empty:
         return "(no successful measurements)"
     t = summary.copy()
-    t["median"] = t["median"].map(lambda s: _seconds(s))
-    t["ratio_vs_single"] = t["ratio_vs_single"].map(lambda r: f"{r:.2f}x")
-    cols = ["config", "case", "phase", "strategy", "n", "median", "ratio_vs_single"]
-    return t[cols].rename(columns={"median": "median time", "ratio_vs_single": "vs single"}).to_string(index=False)
+    t["median (95% CI)"] = [f"{_seconds(m)} ({_seconds(lo)}..{_seconds(hi)})" if lo == lo else _seconds(m)
+                            for m, lo, hi in zip(t["median"], t["ci_low"], t["ci_high"])]
+    t["vs single (95% CI)"] = [_ratio(r, lo, hi) for r, lo, hi in
+                               zip(t["ratio_vs_single"], t["ratio_ci_low"], t["ratio_ci_high"])]
+    t["unstable"] = t["unstable"].fillna("").map(lambda u: "!" if u else "")
+    cols = ["config", "case", "cache", "phase", "strategy", "n", "median (95% CI)",
+            "vs single (95% CI)", "unstable"]
+    return t[cols].to_string(index=False)
+
+
+def _ratio(r: float, lo: float, hi: float) -> str:
+    if r != r:
+        return ""
+    return f"{r:.2f}x" + (f" ({lo:.2f}..{hi:.2f})" if lo == lo and not lo == hi == r else "")
 
 
 def _seconds(s: float) -> str:

@@ -18,14 +18,19 @@ import pandas as pd
 from harness.cases import PARAM_COLUMNS
 
 # History: 1 — first format (measurements, summary, graphs, workers, env).
-SCHEMA_VERSION = 1
+#          2 — cache (warm/cold), loops, peak_rss_mb, compile breakdown, first_call
+#              and matmul phases, numpy_reference; summary CIs, cv, unstable, ratio
+#              CIs; scaling.csv and throughput.csv.
+SCHEMA_VERSION = 2
 
 CASE_COLUMNS = ("config", "case", *PARAM_COLUMNS)
-MEASUREMENT_COLUMNS = (*CASE_COLUMNS, "strategy", "order", "phase", "repeat", "seconds",
-                       "status", "error")
+MEASUREMENT_COLUMNS = (*CASE_COLUMNS, "strategy", "cache", "order", "phase", "repeat", "seconds",
+                       "loops", "optimizer_seconds", "linker_seconds", "c_compiled", "c_loaded",
+                       "peak_rss_mb", "status", "error")
 GRAPH_COLUMNS = (*CASE_COLUMNS, "strategy", "n_functions", "nodes_unoptimized", "nodes_optimized")
-WORKER_COLUMNS = (*CASE_COLUMNS, "strategy", "order", "status", "error", "wall_seconds",
-                  "import_seconds", "memory_estimate_mb", "rel_err_vs_numpy", "rel_err_vs_single",
+WORKER_KEY = ("config", "case", "strategy", "cache", "slot")
+WORKER_COLUMNS = (*CASE_COLUMNS, "strategy", "cache", "slot", "order", "status", "error", "wall_seconds",
+                  "pid", "import_seconds", "memory_estimate_mb", "rel_err_vs_numpy", "rel_err_vs_single",
                   "output_tail")
 
 COLUMNS = {"measurements.csv": MEASUREMENT_COLUMNS, "graphs.csv": GRAPH_COLUMNS,
@@ -124,7 +129,8 @@ def read_csv(run_dir: Path, name: str) -> pd.DataFrame:
 def failures(workers: pd.DataFrame) -> list[str]:
     """One line per worker that did not succeed."""
     bad = workers[workers["status"] != "ok"]
-    return [f"{r.config}/{r.case}/{r.strategy}: {r.status}: {r.error}" for r in bad.itertuples()]
+    return [f"{r.config}/{r.case}/{r.strategy}" + (f" (cold #{int(r.slot) + 1})" if r.cache == "cold" else "")
+            + f": {r.status}: {r.error}" for r in bad.itertuples()]
 
 
 def drop_rows_not_in(run_dir: Path, done: set) -> None:
@@ -139,6 +145,14 @@ def drop_rows_not_in(run_dir: Path, done: set) -> None:
         if not path.exists() or not path.stat().st_size:
             continue
         frame = pd.read_csv(path)
-        keep = [k in done for k in zip(frame["config"], frame["case"], frame["strategy"])]
+        if name == "graphs.csv":  # one row per case x strategy, from its warm worker
+            keys = zip(frame["config"], frame["case"], frame["strategy"], ["warm"] * len(frame),
+                       [0] * len(frame))
+        elif name == "measurements.csv":
+            slots = [r if c == "cold" else 0 for c, r in zip(frame["cache"], frame["repeat"])]
+            keys = zip(frame["config"], frame["case"], frame["strategy"], frame["cache"], slots)
+        else:
+            keys = zip(*(frame[k] for k in WORKER_KEY))
+        keep = [k in done for k in keys]
         if not all(keep):
             write_frame(path, frame[keep])

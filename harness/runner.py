@@ -8,38 +8,69 @@ from __future__ import annotations
 
 import random
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
 from harness import envinfo, memory, results, spawn, theano_env
 from harness.cases import Case, expand
-from harness.config import STRATEGY_PHASES, Config, parse_config
+from harness.config import STRATEGY_PHASES, THEANO_STRATEGIES, Config, parse_config
 
 Progress = Callable[[str], None]
 
 
-def strategy_order(strategies: tuple[str, ...], seed: int, case_index: int) -> list[str]:
-    """The config's strategies, shuffled reproducibly per case."""
-    order = list(strategies)
-    random.Random(f"{seed}:{case_index}").shuffle(order)
-    return order
+@dataclass(frozen=True)
+class Job:
+    """One worker process: a strategy of a case, with a warm or a cold compile cache.
+
+    A cold job measures one compile into an empty compiledir, so a case has
+    ``repeats.compile`` cold jobs per Theano strategy, told apart by ``slot``.
+    """
+    strategy: str
+    cache: str
+    slot: int = 0
+
+    def key(self, case: Case) -> tuple:
+        return (case.config, case.name, self.strategy, self.cache, self.slot)
 
 
-def make_task(case: Case, config: Config, strategy: str) -> dict:
+def case_jobs(config: Config, case_index: int) -> list[Job]:
+    """A case's workers, shuffled reproducibly with the config's seed."""
+    jobs = []
+    for strategy in config.run.strategies:
+        if "warm" in config.run.caches:
+            jobs.append(Job(strategy, "warm"))
+        if "cold" in config.run.caches and strategy in THEANO_STRATEGIES:
+            jobs += [Job(strategy, "cold", k) for k in range(config.run.repeats["compile"])]
+    if config.run.order == "shuffled":
+        random.Random(f"{config.run.seed}:{case_index}").shuffle(jobs)
+    return jobs
+
+
+def make_task(case: Case, config: Config, job: Job) -> dict:
     return {"config": case.config, "case": case.name, "model": asdict(case.model),
-            "mode": case.mode, "strategy": strategy, "seed": config.run.seed,
-            "repeats": dict(config.run.repeats), "warmup": dict(config.run.warmup)}
+            "mode": case.mode, "strategy": job.strategy, "cache": job.cache,
+            "seed": config.run.seed, "repeats": dict(config.run.repeats),
+            "warmup": dict(config.run.warmup), "min_time_s": config.run.min_time_s}
 
 
-def worker_rows(case: Case, strategy: str, order: int, result: dict) -> list[dict]:
+def job_phases(job: Job) -> tuple[str, ...]:
+    return ("compile",) if job.cache == "cold" else STRATEGY_PHASES[job.strategy]
+
+
+def worker_rows(case: Case, job: Job, order: int, result: dict) -> list[dict]:
     """measurements.csv rows of one worker; a failure or skip gives one row per phase."""
     base = {"config": case.config, "case": case.name, **case.columns(),
-            "strategy": strategy, "order": order}
+            "strategy": job.strategy, "cache": job.cache, "order": order}
     if result["status"] != "ok":
-        return [{**base, "phase": p, "repeat": None, "seconds": None, "status": result["status"],
-                 "error": result.get("error")} for p in STRATEGY_PHASES[strategy]]
-    return [{**base, **m, "status": "ok", "error": None} for m in result["measurements"]]
+        return [{**base, "phase": p, "repeat": job.slot if job.cache == "cold" else None,
+                 "seconds": None, "status": result["status"], "error": result.get("error")}
+                for p in job_phases(job)]
+    rows = [{**base, **m, "status": "ok", "error": None} for m in result["measurements"]]
+    if job.cache == "cold":
+        for row in rows:
+            row["repeat"] = job.slot
+    return rows
 
 
 class RunInterrupted(KeyboardInterrupt):
@@ -78,7 +109,7 @@ def resume(run_dir: Path, progress: Progress = print,
     workers = data["workers"]
     if retry_failed:
         workers = workers[workers["status"] == "ok"]
-    done = {tuple(k) for k in workers[["config", "case", "strategy"]].itertuples(index=False)}
+    done = {tuple(k) for k in workers[list(results.WORKER_KEY)].itertuples(index=False)}
     results.drop_rows_not_in(run_dir, done)
     env.setdefault("resumed", []).append({"date": envinfo.collect_date(),
                                           "loadavg": envinfo._loadavg(), "git": envinfo.git_state()})
@@ -91,33 +122,22 @@ def _measure(configs, run_dir: Path, env: dict, done: set, progress: Progress,
     runner = runner or spawn.run_worker
     compiledir.mkdir(parents=True, exist_ok=True)
     work = [(config, case) for config in configs for case in expand(config)]
-    todo = [(index, config, case, order, strategy)
+    todo = [(config, case, order, job)
             for index, (config, case) in enumerate(work)
-            for order, strategy in enumerate(strategy_order(config.run.strategies, config.run.seed, index))
-            if (case.config, case.name, strategy) not in done]
+            for order, job in enumerate(case_jobs(config, index))
+            if job.key(case) not in done]
     env["status"] = "running"
     results.write_json(run_dir / "env.json", env)
-    files = {name: results.CsvAppender(run_dir / name, cols) for name, cols in (
-        ("measurements.csv", results.MEASUREMENT_COLUMNS), ("graphs.csv", results.GRAPH_COLUMNS),
-        ("workers.csv", results.WORKER_COLUMNS))}
+    files = {name: results.CsvAppender(run_dir / name, cols) for name, cols in results.COLUMNS.items()}
     finished, started = 0, time.monotonic()
     try:
-        for index, config, case, order, strategy in todo:
+        for config, case, order, job in todo:
             t0 = time.monotonic()
-            estimate = memory.estimate_mb(case.model, strategy)
-            limit = memory.limit_mb(config.run.max_memory_mb)
-            if limit is not None and estimate > limit:
-                result = {"status": "skipped", "measurements": [],
-                          "error": f"estimated memory {estimate:.0f} MB > limit {limit:.0f} MB "
-                                   "(set run.max_memory_mb, or shrink the case)"}
-            else:
-                env_vars = theano_env.worker_env(compiledir, case.model.floatX)
-                result = runner(make_task(case, config, strategy), env_vars, config.run.timeouts)
-            result["memory_estimate_mb"] = round(estimate, 1)
+            result = _run_job(config, case, job, runner, compiledir)
             wall = time.monotonic() - t0
-            _store(files, case, strategy, order, result, wall)
+            _store(files, case, job, order, result, wall)
             finished += 1
-            progress(_progress_line(finished, len(todo), started, case, strategy, result, wall))
+            progress(_progress_line(finished, len(todo), started, case, job, result, wall))
         env["status"] = "complete"
     except KeyboardInterrupt:
         env["status"] = "interrupted"
@@ -129,6 +149,25 @@ def _measure(configs, run_dir: Path, env: dict, done: set, progress: Progress,
         env["failures"] = results.failures(results.read_csv(run_dir, "workers.csv"))
         results.write_json(run_dir / "env.json", env)
         finish(run_dir)
+
+
+def _run_job(config: Config, case: Case, job: Job, runner, compiledir: Path) -> dict:
+    estimate = memory.estimate_mb(case.model, job.strategy)
+    limit = memory.limit_mb(config.run.max_memory_mb)
+    if limit is not None and estimate > limit:
+        result = {"status": "skipped", "measurements": [],
+                  "error": f"estimated memory {estimate:.0f} MB > limit {limit:.0f} MB "
+                           "(set run.max_memory_mb, or shrink the case)"}
+    elif job.cache == "cold":
+        # An empty compiledir of its own: the compile has to build every C op.
+        with theano_env.fresh_compiledir(compiledir) as cold_dir:
+            result = runner(make_task(case, config, job),
+                            theano_env.worker_env(cold_dir, case.model.floatX), config.run.timeouts)
+    else:
+        result = runner(make_task(case, config, job),
+                        theano_env.worker_env(compiledir, case.model.floatX), config.run.timeouts)
+    result["memory_estimate_mb"] = round(estimate, 1)
+    return result
 
 
 def config_from_dict(d: dict) -> Config:
@@ -143,24 +182,27 @@ def finish(run_dir: Path) -> None:
     write_report(run_dir)
 
 
-def _store(files, case, strategy, order, result, wall) -> None:
-    files["measurements.csv"].write(worker_rows(case, strategy, order, result))
-    base = {"config": case.config, "case": case.name, **case.columns(), "strategy": strategy}
-    if "graph" in result:
+def _store(files, case, job: Job, order, result, wall) -> None:
+    files["measurements.csv"].write(worker_rows(case, job, order, result))
+    base = {"config": case.config, "case": case.name, **case.columns(), "strategy": job.strategy}
+    if "graph" in result and job.cache == "warm":
         files["graphs.csv"].write([{**base, **result["graph"]}])
     check = result.get("check", {})
+    # workers.csv last: a worker is complete once its row is there (see resume).
     files["workers.csv"].write([{
-        **base, "order": order, "status": result["status"], "error": result.get("error"),
-        "wall_seconds": round(wall, 3),
+        **base, "cache": job.cache, "slot": job.slot, "order": order, "status": result["status"],
+        "error": result.get("error"), "wall_seconds": round(wall, 3),
+        "pid": result.get("info", {}).get("pid"),
         "import_seconds": result.get("info", {}).get("import_seconds"),
         "memory_estimate_mb": result.get("memory_estimate_mb"),
         "rel_err_vs_numpy": check.get("vs_numpy"), "rel_err_vs_single": check.get("vs_single"),
         "output_tail": result.get("output_tail") if result["status"] != "ok" else None}])
 
 
-def _progress_line(done, total, started, case, strategy, result, wall) -> str:
+def _progress_line(done, total, started, case, job, result, wall) -> str:
     elapsed = time.monotonic() - started
     eta = elapsed / done * (total - done)
     status = "ok" if result["status"] == "ok" else f"{result['status'].upper()}: {result.get('error')}"
-    return (f"[{done}/{total}] {case.config} {case.name} {strategy}: {wall:.1f} s, {status}"
+    cache = f" cold #{job.slot + 1}" if job.cache == "cold" else ""
+    return (f"[{done}/{total}] {case.config} {case.name} {job.strategy}{cache}: {wall:.1f} s, {status}"
             f" (elapsed {elapsed:.0f} s, ETA {eta:.0f} s)")

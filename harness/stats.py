@@ -1,51 +1,123 @@
-"""Summary statistics of repeated timings, and ratios against ``single``."""
+"""Summary statistics of repeated timings, confidence intervals, ratios, flags."""
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pandas as pd
 
 from harness.cases import PARAM_COLUMNS
-from harness.config import PHASES, STRATEGIES
+from harness.config import ALL_PHASES, STRATEGIES
 
-SUMMARY_STATS = ("n", "min", "median", "mean", "std", "iqr")
+SUMMARY_STATS = ("n", "min", "median", "mean", "std", "iqr", "ci_low", "ci_high", "cv")
+CV_LIMIT = 0.10          # spread above this flags a value as unstable (as pyperf does)
+MIN_RAW_SECONDS = 1e-3   # a raw timing shorter than this is too short for the clock
+BOOTSTRAP = 2000
+CONFIDENCE = 0.95
+
+
+def median_ci(values, confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """Distribution-free CI of the median from order statistics.
+
+    The interval [x_(l), x_(n-l+1)] covers the median with probability
+    1 - 2 P(B <= l - 1), B ~ Binomial(n, 1/2); l is the largest index whose
+    coverage is still >= ``confidence`` (Conover, Practical Nonparametric
+    Statistics, 3rd ed., section 3.2). NaN when n is too small (n < 6 at 95%).
+    """
+    a = np.sort(np.asarray(values, dtype=float))
+    n = a.size
+    alpha = 1.0 - confidence
+    cdf, l = 0.0, 0
+    for k in range(n + 1):
+        cdf += math.comb(n, k) / 2.0 ** n
+        if 2 * cdf > alpha:
+            l = k  # P(B <= l - 1) is the last tail small enough
+            break
+    if l < 1:
+        return math.nan, math.nan
+    return float(a[l - 1]), float(a[n - l])
 
 
 def describe(seconds) -> dict:
-    """n, min, median, mean, sample std and IQR (linear-interpolated quartiles)."""
+    """n, min, median, mean, sample std, IQR (linear quartiles), median CI, CV."""
     a = np.asarray(seconds, dtype=float)
     if a.size == 0:
-        return {k: (0 if k == "n" else np.nan) for k in SUMMARY_STATS}
+        return {k: (0 if k == "n" else math.nan) for k in SUMMARY_STATS}
     q1, q3 = np.percentile(a, [25, 75])
+    std = float(a.std(ddof=1)) if a.size > 1 else 0.0
+    mean = float(a.mean())
+    low, high = median_ci(a)
     return {"n": int(a.size), "min": float(a.min()), "median": float(np.median(a)),
-            "mean": float(a.mean()), "std": float(a.std(ddof=1)) if a.size > 1 else 0.0,
-            "iqr": float(q3 - q1)}
+            "mean": mean, "std": std, "iqr": float(q3 - q1), "ci_low": low, "ci_high": high,
+            "cv": std / mean if mean > 0 else math.nan}
+
+
+def instability(stats: dict, min_raw_seconds: float) -> str:
+    """Why a value should not be trusted ('' when it looks stable)."""
+    reasons = []
+    if stats["n"] > 1 and stats["cv"] > CV_LIMIT:
+        reasons.append(f"cv {stats['cv']:.0%} > {CV_LIMIT:.0%}")
+    if min_raw_seconds < MIN_RAW_SECONDS:
+        reasons.append(f"shortest raw timing {min_raw_seconds * 1e3:.3g} ms < {MIN_RAW_SECONDS * 1e3:g} ms")
+    if stats["n"] < 6:
+        reasons.append(f"n={stats['n']} too small for a 95% CI")
+    return "; ".join(reasons)
+
+
+def ratio_ci(num, den, seed: int = 0, n_boot: int = BOOTSTRAP,
+             confidence: float = CONFIDENCE) -> tuple[float, float, float]:
+    """Ratio of medians and its percentile-bootstrap CI (seeded, so reproducible)."""
+    num, den = np.asarray(num, dtype=float), np.asarray(den, dtype=float)
+    ratio = float(np.median(num) / np.median(den))
+    if num.size < 2 or den.size < 2:
+        return ratio, math.nan, math.nan
+    rng = np.random.default_rng(seed)
+    a = np.median(rng.choice(num, (n_boot, num.size)), axis=1)
+    b = np.median(rng.choice(den, (n_boot, den.size)), axis=1)
+    tail = (1 - confidence) / 2 * 100
+    low, high = np.percentile(a / b, [tail, 100 - tail])
+    return ratio, float(low), float(high)
 
 
 def summarize(measurements: pd.DataFrame) -> pd.DataFrame:
-    """One row per config × case × phase × strategy, from successful rows only."""
-    keys = ["config", "case", *PARAM_COLUMNS, "phase", "strategy"]
+    """One row per config × case × cache × phase × strategy, from successful rows."""
+    keys = ["config", "case", *PARAM_COLUMNS, "cache", "phase", "strategy"]
+    columns = [*keys, *SUMMARY_STATS, "unit", "unstable", "ratio_vs_single",
+               "ratio_ci_low", "ratio_ci_high"]
     ok = measurements[measurements["status"] == "ok"]
     if ok.empty:
-        return pd.DataFrame(columns=[*keys, *SUMMARY_STATS, "unit", "ratio_vs_single"])
-    rows = []
+        return pd.DataFrame(columns=columns)
+    rows, samples = [], {}
     for key, group in ok.groupby(keys, sort=False, dropna=False):
-        rows.append({**dict(zip(keys, key)), **describe(group["seconds"]), "unit": "s"})
+        stats = describe(group["seconds"])
+        raw = (group["seconds"] * group["loops"].fillna(1)).min()
+        rows.append({**dict(zip(keys, key)), **stats, "unit": "s",
+                     "unstable": instability(stats, raw)})
+        samples[_ratio_key(rows[-1])] = group["seconds"].to_numpy()
     summary = pd.DataFrame(rows)
-    # Cases in the order they were run; phases and strategies in a fixed order.
     first_seen = {k: i for i, k in enumerate(dict.fromkeys(zip(ok["config"], ok["case"])))}
-    summary["_case"] = [first_seen[k] for k in zip(summary["config"], summary["case"])]
-    summary["_phase"] = summary["phase"].map(PHASES.index)
-    summary["_strategy"] = summary["strategy"].map(STRATEGIES.index)
-    summary = summary.sort_values(["_case", "_phase", "_strategy"], kind="stable")
-    summary = summary.drop(columns=["_case", "_phase", "_strategy"]).reset_index(drop=True)
-    return add_ratios(summary)
+    order = [(first_seen[(r.config, r.case)], r.cache, ALL_PHASES.index(r.phase),
+              STRATEGIES.index(r.strategy)) for r in summary.itertuples()]
+    summary = summary.iloc[sorted(range(len(order)), key=order.__getitem__)].reset_index(drop=True)
+    return add_ratios(summary, samples)[columns]
 
 
-def add_ratios(summary: pd.DataFrame) -> pd.DataFrame:
-    """ratio_vs_single = this strategy's median / single's median (same case, phase)."""
-    single = summary[summary["strategy"] == "single"].set_index(["config", "case", "phase"])["median"]
-    index = pd.MultiIndex.from_frame(summary[["config", "case", "phase"]])
-    base = single.reindex(index).to_numpy()
+def _ratio_key(row: dict) -> tuple:
+    return (row["config"], row["case"], row["cache"], row["phase"], row["strategy"])
+
+
+def add_ratios(summary: pd.DataFrame, samples: dict) -> pd.DataFrame:
+    """Each strategy's median / single's (same case, cache, phase), with a bootstrap CI."""
+    out = []
+    for row in summary.to_dict("records"):
+        key = _ratio_key(row)
+        base = samples.get((*key[:-1], "single"))
+        if row["strategy"] == "single":
+            out.append((1.0, 1.0, 1.0))
+        elif base is None:
+            out.append((math.nan, math.nan, math.nan))
+        else:
+            out.append(ratio_ci(samples[key], base))
     summary = summary.copy()
-    summary["ratio_vs_single"] = summary["median"].to_numpy() / base
+    summary[["ratio_vs_single", "ratio_ci_low", "ratio_ci_high"]] = out
     return summary

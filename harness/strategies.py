@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import theano
 import theano.tensor as T
+from theano.compile.profiling import ProfileStats
 from theano.graph.basic import ancestors
 
 from harness.config import STRATEGY_PHASES
@@ -24,11 +25,22 @@ def construct(strategy: str, loss, params) -> list:
     return [T.grad(loss, p) for p in params]
 
 
-def compile_functions(strategy: str, inputs, grads, mode) -> list:
-    """One function of all gradients, or n functions of one gradient each."""
+def compile_functions(strategy: str, inputs, grads, mode, profiles: list | None = None) -> list:
+    """One function of all gradients, or n functions of one gradient each.
+
+    With ``profiles`` (a list), each function gets a Theano ProfileStats,
+    appended to it, whose optimizer_time and linker_time break compilation down.
+    """
+    def compile_one(outputs):
+        profile = None
+        if profiles is not None:
+            profile = ProfileStats(atexit_print=False)
+            profiles.append(profile)
+        return theano.function(inputs, outputs, mode=mode, profile=profile)
+
     if strategy == "per_param_separate":
-        return [theano.function(inputs, g, mode=mode) for g in grads]
-    return [theano.function(inputs, grads, mode=mode)]
+        return [compile_one(g) for g in grads]
+    return [compile_one(grads)]
 
 
 def execute(functions, *args) -> list:

@@ -6,6 +6,7 @@ decides them and passes them to each worker.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import shutil
@@ -50,6 +51,18 @@ def default_compiledir() -> Path:
     if env:
         return Path(env)
     return Path(__file__).resolve().parent.parent / ".cache" / "theano"
+
+
+@contextlib.contextmanager
+def fresh_compiledir(compiledir: Path):
+    """An empty compiledir beside the shared one, removed afterwards."""
+    root = compiledir.parent / "cold"
+    root.mkdir(parents=True, exist_ok=True)
+    path = Path(tempfile.mkdtemp(dir=root))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def theano_flags(compiledir: Path, floatX: str, ldflags: str) -> str:

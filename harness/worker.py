@@ -1,9 +1,9 @@
 """Measure one case with one strategy, in a process of its own.
 
-Usage: ``python -m harness.worker TASK.json RESULT.json [PROGRESS]``. The task and the
-result are plain JSON, free of Theano objects, so the parent never imports
-Theano and another framework could answer the same task. THEANO_FLAGS and
-PYTHONHASHSEED must already be in the environment (see theano_env). The
+Usage: ``python -m harness.worker TASK.json RESULT.json [PROGRESS]``. The task
+and the result are plain JSON, free of Theano objects, so the parent never
+imports Theano and another framework could answer the same task. THEANO_FLAGS
+and PYTHONHASHSEED must already be in the environment (see theano_env). The
 worker appends the name of each phase it begins to PROGRESS, so the parent
 can apply per-phase time limits.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import sys
 import time
 import traceback
@@ -20,7 +21,8 @@ import numpy as np
 
 from harness.config import Model
 from harness.data import init_params, make_batch
-from harness.timing import Clock, timed
+from harness.flops import largest_layer
+from harness.timing import Clock, autorange, timed
 
 # Largest max-abs difference, relative to the reference's max-abs value.
 TOLERANCE = {
@@ -40,13 +42,43 @@ def relative_error(got: list, ref: list) -> float:
     return err / scale if scale > 0 else err
 
 
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def c_module_stats() -> list[int]:
+    """Theano's C module cache counters: [reused in memory, loaded from disk, compiled]."""
+    from theano.link.c import cmodule
+    cache = cmodule._module_cache
+    return list(cache.stats) if cache is not None else [0, 0, 0]
+
+
+class Recorder:
+    """Collects measurement rows; each phase also notes the peak memory after it."""
+
+    def __init__(self):
+        self.rows = []
+
+    def add(self, phase: str, seconds: list[float], loops: int = 1, **extra) -> None:
+        rss = peak_rss_mb()
+        for i, s in enumerate(seconds):
+            row = {"phase": phase, "repeat": i, "seconds": s, "loops": loops, "peak_rss_mb": rss}
+            row.update({k: v[i] for k, v in extra.items()})
+            self.rows.append(row)
+
+
 def run_task(task: dict, clock: Clock = time.perf_counter,
              on_phase: Callable[[str], None] = lambda phase: None) -> dict:
-    """Construct, compile and execute one strategy's gradients; check them.
-
-    ``on_phase`` is told when each phase begins (the parent's time limits).
-    """
+    """Measure one strategy of one case; ``on_phase`` is told when each phase begins."""
     on_phase("setup")
+    if task["strategy"] == "numpy_reference":
+        return run_numpy_reference(task, clock, on_phase)
+    return run_theano(task, clock, on_phase)
+
+
+def run_theano(task: dict, clock: Clock, on_phase: Callable[[str], None]) -> dict:
+    """construct, compile, first call, check, execute (warm); compile only (cold)."""
     t0 = clock()
     import theano
 
@@ -55,58 +87,109 @@ def run_task(task: dict, clock: Clock = time.perf_counter,
     import_seconds = clock() - t0
 
     model = model_from_dict(task["model"])
-    strategy, seed = task["strategy"], task["seed"]
+    strategy, seed, cold = task["strategy"], task["seed"], task.get("cache") == "cold"
     warmup, repeats = task["warmup"], task["repeats"]
+    min_time = task.get("min_time_s", 0.0)
     values = init_params(model, seed)
     x, y = make_batch(model, seed)
     graph = mlp.build(model, values)
     mode = mlp.compile_mode(task["mode"])
-    rows = []
+    rec = Recorder()
 
-    def record(phase, seconds):
-        rows.extend({"phase": phase, "repeat": i, "seconds": s} for i, s in enumerate(seconds))
-
-    build = lambda: strategies.construct(strategy, graph.loss, graph.params)
     on_phase("construct")
-    if strategies.CONSTRUCT_PHASE[strategy]:
-        seconds, grads = timed(build, warmup["construct"], repeats["construct"], clock)
-        record("construct", seconds)
+    build = lambda: strategies.construct(strategy, graph.loss, graph.params)
+    if strategies.CONSTRUCT_PHASE[strategy] and not cold:
+        loops = autorange(build, min_time, clock) if min_time else 1
+        seconds, grads = timed(build, warmup["construct"], repeats["construct"], clock, loops)
+        rec.add("construct", seconds, loops)
     else:
         grads = build()
 
     on_phase("compile")
-    compile_ = lambda: strategies.compile_functions(strategy, graph.inputs, grads, mode)
-    seconds, functions = timed(compile_, warmup["compile"], repeats["compile"], clock)
-    record("compile", seconds)
+    # A cold cache is one compile into an empty compiledir, in its own process.
+    n_warm, n_timed = (0, 1) if cold else (warmup["compile"], repeats["compile"])
+    breakdown = {"optimizer_seconds": [], "linker_seconds": [], "c_compiled": [], "c_loaded": []}
+
+    def compile_profiled():
+        profiles, before = [], c_module_stats()
+        functions = strategies.compile_functions(strategy, graph.inputs, grads, mode, profiles)
+        after = c_module_stats()
+        breakdown["optimizer_seconds"].append(sum(p.optimizer_time for p in profiles))
+        breakdown["linker_seconds"].append(sum(p.linker_time for p in profiles))
+        # Evidence of the cache state: C modules built, and loaded from disk.
+        breakdown["c_compiled"].append(after[2] - before[2])
+        breakdown["c_loaded"].append(after[1] - before[1])
+        return functions
+
+    seconds, functions = timed(compile_profiled, n_warm, n_timed, clock)
+    rec.add("compile", seconds, **{k: v[n_warm:] for k, v in breakdown.items()})
+    result = {"graph": {"nodes_unoptimized": strategies.count_unoptimized(grads),
+                        "nodes_optimized": strategies.count_optimized(functions),
+                        "n_functions": len(functions)},
+              "info": {"pid": os.getpid(), "theano_version": theano.__version__,
+                       "theano_flags": os.environ.get("THEANO_FLAGS", ""),
+                       "blas_ldflags": theano.config.blas__ldflags,
+                       "compiledir": theano.config.compiledir,
+                       "pythonhashseed": os.environ.get("PYTHONHASHSEED"),
+                       "import_seconds": import_seconds}}
+    if cold:
+        return {**result, "status": "ok", "error": None, "measurements": rec.rows}
+
+    # Profiled functions time every op when called: execute unprofiled copies.
+    functions = strategies.compile_functions(strategy, graph.inputs, grads, mode)
+    on_phase("first_call")
+    seconds, got = timed(lambda: strategies.execute(functions, x, y), 0, 1, clock)
+    rec.add("first_call", seconds)
 
     on_phase("check")
-    got = strategies.execute(functions, x, y)
     check = {"vs_numpy": relative_error(got, numpy_reference.loss_and_grads(model, values, x, y)[1])}
     if strategy != "single":
         single = strategies.compile_functions(
             "single", graph.inputs, strategies.construct("single", graph.loss, graph.params), mode)
         check["vs_single"] = relative_error(got, strategies.execute(single, x, y))
+    result["check"] = check
     bad = {k: v for k, v in check.items() if not v <= TOLERANCE[k][model.floatX]}
-    result = {
-        "graph": {"nodes_unoptimized": strategies.count_unoptimized(grads),
-                  "nodes_optimized": strategies.count_optimized(functions),
-                  "n_functions": len(functions)},
-        "check": check,
-        "info": {"pid": os.getpid(), "theano_version": theano.__version__,
-                 "theano_flags": os.environ.get("THEANO_FLAGS", ""),
-                 "pythonhashseed": os.environ.get("PYTHONHASHSEED"),
-                 "import_seconds": import_seconds},
-    }
     if bad:
         # Never time a wrong answer: the measurements so far are dropped.
         detail = ", ".join(f"{k} relative error {v:.3g} > {TOLERANCE[k][model.floatX]:g}" for k, v in bad.items())
         return {**result, "status": "failed", "error": f"gradient mismatch: {detail}", "measurements": []}
 
     on_phase("execute")
-    seconds, _ = timed(lambda: strategies.execute(functions, x, y),
-                       warmup["execute"], repeats["execute"], clock)
-    record("execute", seconds)
-    return {**result, "status": "ok", "error": None, "measurements": rows}
+    call = lambda: strategies.execute(functions, x, y)
+    loops = autorange(call, min_time, clock) if min_time else 1
+    seconds, _ = timed(call, warmup["execute"], repeats["execute"], clock, loops)
+    rec.add("execute", seconds, loops)
+    return {**result, "status": "ok", "error": None, "measurements": rec.rows}
+
+
+def run_numpy_reference(task: dict, clock: Clock, on_phase: Callable[[str], None]) -> dict:
+    """The hand-written NumPy pass in the case's floatX, and NumPy's matmul limit."""
+    from harness import numpy_reference
+
+    model = model_from_dict(task["model"])
+    values = init_params(model, task["seed"])
+    x, y = make_batch(model, task["seed"])
+    warmup, repeats, min_time = task["warmup"], task["repeats"], task.get("min_time_s", 0.0)
+    rec = Recorder()
+
+    on_phase("execute")
+    call = lambda: numpy_reference.loss_and_grads(model, values, x, y, dtype=model.floatX)
+    loops = autorange(call, min_time, clock) if min_time else 1
+    seconds, _ = timed(call, warmup["execute"], repeats["execute"], clock, loops)
+    rec.add("execute", seconds, loops)
+
+    on_phase("matmul")
+    fan_in, fan_out = largest_layer(model.input, model.hidden, model.output)
+    rng = np.random.default_rng(task["seed"])
+    a = rng.standard_normal((model.batch, fan_in)).astype(model.floatX)
+    b = rng.standard_normal((fan_in, fan_out)).astype(model.floatX)
+    product = lambda: a @ b
+    loops = autorange(product, min_time, clock) if min_time else 1
+    seconds, _ = timed(product, warmup["execute"], repeats["execute"], clock, loops)
+    rec.add("matmul", seconds, loops)
+    return {"status": "ok", "error": None, "measurements": rec.rows,
+            "info": {"pid": os.getpid(), "numpy_version": np.__version__,
+                     "matmul_shape": [model.batch, fan_in, fan_out]}}
 
 
 def main(argv: list[str] | None = None) -> int:

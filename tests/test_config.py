@@ -33,7 +33,9 @@ def test_defaults_and_depth_width():
     assert case.model.n_params == 6  # 3 layers x (W, b)
     assert case.mode == "FAST_RUN"
     assert config.run.repeats == {"construct": 2, "compile": 3, "execute": 10}
-    assert config.run.strategies == ("single", "per_param", "per_param_separate")
+    assert config.run.strategies == ("single", "per_param", "per_param_separate", "numpy_reference")
+    assert config.run.caches == ("warm",) and config.run.min_time_s == 0.02
+    assert config.run.timeouts == {"default": 900.0}
 
 
 def test_sweep_is_cartesian_product_in_file_order():
@@ -90,6 +92,15 @@ def test_invalid_yaml_reports_line(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(ConfigError, match="cannot read file"):
         load_config(tmp_path / "nope.yaml")
+
+
+def test_binary_file_and_directory(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_bytes(b"model: \xff\xfe\x00")
+    with pytest.raises(ConfigError, match="not a UTF-8 text file"):
+        load_config(path)
+    with pytest.raises(ConfigError, match="cannot read file"):
+        load_config(tmp_path)
 
 
 def test_yaml_is_loaded_safely(tmp_path):

@@ -14,18 +14,29 @@ def test_run_writes_every_file(tmp_path, capsys):
     assert main(["run", str(TINY), "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     (run_dir,) = tmp_path.iterdir()
-    assert f"results: {run_dir}" in out and "[6/6]" in out
+    assert f"results: {run_dir}" in out and "[14/14]" in out  # 2 cases x (4 warm + 3 cold)
 
     m = pd.read_csv(run_dir / "measurements.csv")
     assert tuple(m.columns) == results.MEASUREMENT_COLUMNS
     assert (m["status"] == "ok").all() and (m["seconds"] > 0).all()
-    counts = m.groupby(["case", "strategy", "phase"]).size()
-    assert counts[("depth=2", "single", "construct")] == 3
-    assert counts[("depth=2", "per_param_separate", "execute")] == 3
-    assert ("depth=2", "per_param_separate", "construct") not in counts
+    counts = m.groupby(["case", "cache", "strategy", "phase"]).size()
+    assert counts[("depth=2", "warm", "single", "construct")] == 3
+    assert counts[("depth=2", "warm", "per_param_separate", "execute")] == 3
+    assert counts[("depth=2", "warm", "per_param", "first_call")] == 1
+    assert counts[("depth=2", "cold", "per_param", "compile")] == 1
+    assert counts[("depth=2", "warm", "numpy_reference", "matmul")] == 3
+    assert ("depth=2", "warm", "per_param_separate", "construct") not in counts
+    compiles = m[m["phase"] == "compile"].groupby("cache")["c_compiled"]
+    assert compiles.min()["warm"] == 0 and compiles.max()["warm"] == 0  # only cache look-ups
+    assert (m[(m["phase"] == "compile") & (m["cache"] == "cold")]["c_compiled"] > 0).all()
 
     s = pd.read_csv(run_dir / "summary.csv")
-    assert {"n", "min", "median", "mean", "std", "iqr", "ratio_vs_single"} <= set(s.columns)
+    assert {"n", "min", "median", "mean", "std", "iqr", "ci_low", "ci_high", "cv", "unstable",
+            "ratio_vs_single", "ratio_ci_low", "ratio_ci_high"} <= set(s.columns)
+    sc = pd.read_csv(run_dir / "scaling.csv")
+    assert {"slope", "slope_stderr", "slope_ci_low", "slope_ci_high"} <= set(sc.columns)
+    tp = pd.read_csv(run_dir / "throughput.csv")
+    assert (tp["gflop_per_s"] > 0).all() and (tp["matmul_gflop_per_s"] > 0).all()
 
     g = pd.read_csv(run_dir / "graphs.csv").set_index(["case", "strategy"])
     assert list(pd.read_csv(run_dir / "graphs.csv").columns[:2]) == ["config", "case"]
@@ -33,11 +44,15 @@ def test_run_writes_every_file(tmp_path, capsys):
     assert g.loc[("depth=2", "per_param"), "nodes_optimized"] == g.loc[("depth=2", "single"), "nodes_optimized"]
 
     w = pd.read_csv(run_dir / "workers.csv")
-    assert (w["status"] == "ok").all() and (w["rel_err_vs_numpy"] < 1e-8).all()
-    assert len(set(w["order"])) == 3
+    assert (w["status"] == "ok").all()
+    theano_warm = w[(w["cache"] == "warm") & (w["strategy"] != "numpy_reference")]
+    assert (theano_warm["rel_err_vs_numpy"] < 1e-8).all()
+    assert len(set(w["order"])) == 7
+    assert w["pid"].nunique() == len(w)  # a fresh process for every worker
 
     env = json.loads((run_dir / "env.json").read_text())
-    for key in ("python", "packages", "theano_flags", "blas", "cpu", "git", "date", "configs"):
+    for key in ("python", "packages", "theano_flags", "blas", "cpu", "git", "date", "configs", "timer",
+                "compiledir_policy", "loadavg_start", "loadavg_end"):
         assert env[key], key
     assert env["packages"]["theano-pymc"] == "1.1.2"
     assert env["cpu"]["count"] >= 1 and env["status"] == "complete"

@@ -14,20 +14,14 @@ import pytest
 
 from harness import memory, results, runner
 from harness.config import parse_config
-from helpers import tiny_model
+from helpers import fake_worker, tiny_model
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIG = {"name": "fake", "model": {"input": 3, "depth": 1, "width": 2, "output": 2},
-          "run": {"seed": 3, "repeats": {"construct": 2, "compile": 1, "execute": 3}},
+          "run": {"seed": 3, "repeats": {"construct": 2, "compile": 2, "execute": 3}, "cache": "both",
+                  "strategies": ["single", "per_param", "per_param_separate"]},
           "sweep": {"depth": [1, 2, 3]}}
-ROW_KEY = ["config", "case", "strategy", "phase", "repeat", "status"]
-
-
-def fake_worker(task, env, timeouts):
-    rows = [{"phase": p, "repeat": i, "seconds": 0.01 * (i + 1)}
-            for p in runner.STRATEGY_PHASES[task["strategy"]] for i in range(task["repeats"][p])]
-    return {"status": "ok", "measurements": rows, "check": {"vs_numpy": 0.0},
-            "graph": {"nodes_unoptimized": 9, "nodes_optimized": 4, "n_functions": 1}}
+ROW_KEY = ["config", "case", "strategy", "cache", "phase", "repeat", "status"]
 
 
 def interrupting_worker(after):
@@ -51,15 +45,20 @@ def quiet(line):
     pass
 
 
-def test_interrupted_run_keeps_rows_and_resume_completes_it(tmp_path):
+def full_and_interrupted(tmp_path, after):
+    """An uninterrupted run, and one interrupted after ``after`` workers."""
     config = parse_config(CONFIG, source="fake.yaml")
     full = runner.run([config], tmp_path / "a", progress=quiet, runner=fake_worker, compiledir=tmp_path / "cc")
-
     with pytest.raises(runner.RunInterrupted) as exc:
-        runner.run([config], tmp_path / "b", progress=quiet, runner=interrupting_worker(4),
+        runner.run([config], tmp_path / "b", progress=quiet, runner=interrupting_worker(after),
                    compiledir=tmp_path / "cc")
-    part = exc.value.run_dir
-    assert exc.value.done == 4 and exc.value.total == 9
+    return full, exc.value
+
+
+def test_interrupted_run_keeps_rows_and_resume_completes_it(tmp_path):
+    full, exc = full_and_interrupted(tmp_path, 4)
+    part = exc.run_dir
+    assert exc.done == 4 and exc.total == 27  # 3 cases x (3 warm + 3 x 2 cold)
     env = json.loads((part / "env.json").read_text())
     assert env["status"] == "interrupted"
     assert len(pd.read_csv(part / "workers.csv")) == 4
@@ -67,19 +66,15 @@ def test_interrupted_run_keeps_rows_and_resume_completes_it(tmp_path):
 
     calls = []
     runner.resume(part, progress=quiet, runner=lambda t, e, to: calls.append(t) or fake_worker(t, e, to))
-    assert len(calls) == 5  # only what was missing
+    assert len(calls) == 23  # only what was missing
     assert rows(part) == rows(full)
     assert json.loads((part / "env.json").read_text())["status"] == "complete"
     assert len(pd.read_csv(part / "summary.csv")) == len(pd.read_csv(full / "summary.csv"))
 
 
 def test_resume_drops_rows_of_a_worker_that_never_finished(tmp_path):
-    config = parse_config(CONFIG, source="fake.yaml")
-    full = runner.run([config], tmp_path / "a", progress=quiet, runner=fake_worker, compiledir=tmp_path / "cc")
-    with pytest.raises(runner.RunInterrupted) as exc:
-        runner.run([config], tmp_path / "b", progress=quiet, runner=interrupting_worker(2),
-                   compiledir=tmp_path / "cc")
-    part = exc.value.run_dir
+    full, exc = full_and_interrupted(tmp_path, 2)
+    part = exc.run_dir
     # A crash between the measurements append and the workers append:
     stray = pd.read_csv(part / "measurements.csv").head(3).assign(case="depth=3", strategy="single")
     stray.to_csv(part / "measurements.csv", mode="a", header=False, index=False)
@@ -91,7 +86,7 @@ SIGTERM_SCRIPT = textwrap.dedent("""
     import sys, time
     from harness import cli, spawn
     sys.path.insert(0, {tests!r})
-    from test_robustness import fake_worker
+    from helpers import fake_worker
     calls = []
     def slow_after_two(task, env, timeouts):
         calls.append(task)
@@ -113,7 +108,7 @@ def test_sigterm_saves_rows_and_prints_how_to_resume(tmp_path):
     lines = []
     for line in proc.stdout:
         lines.append(line)
-        if line.startswith("[2/9]"):
+        if line.startswith("[2/27]"):
             break
     time.sleep(0.5)
     proc.send_signal(signal.SIGTERM)
@@ -141,7 +136,7 @@ def test_oversized_case_is_skipped_and_recorded(tmp_path):
     assert w["error"].str.contains("estimated memory .* MB > limit 1 MB").all()
     m = pd.read_csv(run_dir / "measurements.csv")
     assert (m["status"] == "skipped").all() and m["seconds"].isna().all()
-    assert len(json.loads((run_dir / "env.json").read_text())["failures"]) == 9
+    assert len(json.loads((run_dir / "env.json").read_text())["failures"]) == 27
 
 
 def test_memory_estimate_worked_example():
@@ -161,14 +156,15 @@ FAKE_CLI = textwrap.dedent("""
     import sys
     from harness import cli, spawn
     sys.path.insert(0, {tests!r})
-    from test_robustness import fake_worker, failing_worker
+    from helpers import fake_worker
+    from test_robustness import failing_worker
     spawn.run_worker = {worker}
     sys.exit(cli.main(["run", {config!r}, "--out", {out!r}, "--quiet"]))
 """)
 
 
 def failing_worker(task, env, timeouts):
-    if task["case"] == "depth=2" and task["strategy"] == "per_param":
+    if task["case"] == "depth=2" and task["strategy"] == "per_param" and task["cache"] == "warm":
         return {"status": "failed", "error": "worker killed by signal 11", "measurements": [],
                 "output_tail": "Segmentation fault"}
     return fake_worker(task, env, timeouts)
@@ -189,7 +185,7 @@ def test_failed_worker_run_goes_on_exits_nonzero_and_can_be_retried(tmp_path):
     assert "1 worker(s) did not succeed" in proc.stderr and "Traceback" not in proc.stderr
     (run_dir,) = (tmp_path / "out").iterdir()
     w = pd.read_csv(run_dir / "workers.csv")
-    assert len(w) == 9 and (w["status"] == "ok").sum() == 8
+    assert len(w) == 27 and (w["status"] == "ok").sum() == 26
     assert w.loc[w["status"] == "failed", "output_tail"].item() == "Segmentation fault"
 
     calls = []

@@ -1,45 +1,53 @@
-"""The orchestrator, with a fake worker: rows, order, failures, files."""
+"""The orchestrator, with a fake worker: jobs, order, caches, failures, files."""
 import json
+from pathlib import Path
 
 import pandas as pd
 
 from harness import results, runner
 from harness.config import parse_config
+from helpers import fake_worker
 
 CONFIG = {"name": "fake", "model": {"input": 3, "depth": 1, "width": 2, "output": 2},
           "run": {"seed": 7, "repeats": {"construct": 2, "compile": 1, "execute": 3}},
           "sweep": {"depth": [1, 2]}}
 
 
-def fake_worker(fail=None):
+def recording(fail=None):
     calls = []
 
-    def run(task, env, timeout_s):
+    def run(task, env, timeouts):
         calls.append((task, env))
         if task["strategy"] == fail:
             return {"status": "failed", "error": "boom", "measurements": [], "output_tail": "trace"}
-        rows = [{"phase": p, "repeat": i, "seconds": 0.1 * (i + 1)}
-                for p in ("construct", "compile", "execute") if p in runner.STRATEGY_PHASES[task["strategy"]]
-                for i in range(task["repeats"][p])]
-        return {"status": "ok", "measurements": rows, "check": {"vs_numpy": 0.0},
-                "graph": {"nodes_unoptimized": 10, "nodes_optimized": 5, "n_functions": 1}}
+        return fake_worker(task, env, timeouts)
     run.calls = calls
     return run
 
 
-def test_strategy_order_is_seeded_and_varies_by_case():
-    s = ("single", "per_param", "per_param_separate")
-    assert runner.strategy_order(s, 1, 0) == runner.strategy_order(s, 1, 0)
-    orders = {tuple(runner.strategy_order(s, 1, i)) for i in range(20)}
-    assert len(orders) > 1 and all(sorted(o) == sorted(s) for o in orders)
+def test_job_order_is_seeded_and_varies_by_case():
+    config = parse_config(CONFIG, source="fake.yaml")
+    assert runner.case_jobs(config, 0) == runner.case_jobs(config, 0)
+    orders = {tuple(j.strategy for j in runner.case_jobs(config, i)) for i in range(20)}
+    assert len(orders) > 1
+    assert all(sorted(o) == sorted(config.run.strategies) for o in orders)
+
+
+def test_cold_cache_adds_one_job_per_compile_repeat_for_theano_strategies():
+    doc = {**CONFIG, "run": {**CONFIG["run"], "cache": "both", "repeats": {"compile": 4}}}
+    jobs = runner.case_jobs(parse_config(doc, source="x"), 0)
+    cold = [j for j in jobs if j.cache == "cold"]
+    assert len(cold) == 3 * 4 and {j.slot for j in cold} == {0, 1, 2, 3}
+    assert "numpy_reference" not in {j.strategy for j in cold}
+    assert len([j for j in jobs if j.cache == "warm"]) == 4
 
 
 def test_run_writes_every_row_and_file(tmp_path):
     config = parse_config(CONFIG, source="fake.yaml")
-    worker = fake_worker()
+    worker = recording()
     run_dir = runner.run([config], tmp_path, progress=lambda line: None, runner=worker,
                          compiledir=tmp_path / "cc")
-    assert len(worker.calls) == 6
+    assert len(worker.calls) == 2 * 4
     task, env = worker.calls[0]
     assert env["PYTHONHASHSEED"] == "0" and "blas__ldflags=" in env["THEANO_FLAGS"]
     assert f"base_compiledir={tmp_path / 'cc'}" in env["THEANO_FLAGS"]
@@ -47,35 +55,61 @@ def test_run_writes_every_row_and_file(tmp_path):
 
     m = pd.read_csv(run_dir / "measurements.csv")
     assert tuple(m.columns) == results.MEASUREMENT_COLUMNS
-    # 2 cases x (single 6 + per_param 6 + separate 4) rows
-    assert len(m) == 2 * (6 + 6 + 4)
+    # per case: single 2+1+1+3, per_param 7, separate 1+1+3, numpy_reference 3+3
+    assert len(m) == 2 * (7 + 7 + 5 + 6)
     assert set(m["depth"]) == {1, 2} and set(m["n_params"]) == {4, 6}
     orders = m.groupby(["case", "strategy"])["order"].first()
     for index, case in enumerate(["depth=1", "depth=2"]):
-        expected = runner.strategy_order(config.run.strategies, 7, index)
+        expected = [j.strategy for j in runner.case_jobs(config, index)]
         assert list(orders[case].sort_values().index) == expected
 
     s = pd.read_csv(run_dir / "summary.csv")
-    for col in ("n", "min", "median", "mean", "std", "iqr", "ratio_vs_single", "unit"):
+    for col in ("n", "min", "median", "mean", "std", "iqr", "ci_low", "ci_high", "cv", "unstable",
+                "ratio_vs_single", "ratio_ci_low", "ratio_ci_high", "unit"):
         assert col in s.columns
-    assert len(s) == 2 * 8
     g = pd.read_csv(run_dir / "graphs.csv")
     assert list(g.columns[:2]) == ["config", "case"] and len(g) == 6
     env = json.loads((run_dir / "env.json").read_text())
     assert env["schema_version"] == results.SCHEMA_VERSION and env["status"] == "complete"
     assert env["configs"][0]["sweep"] == {"depth": [1, 2]}
-    assert (run_dir / "plots" / "fake-phases.png").exists()
-    assert (run_dir / "plots" / "fake-sweep-depth.svg").exists()
+    for name in ("scaling.csv", "throughput.csv", "plots/fake-phases.png", "plots/fake-sweep-depth.svg"):
+        assert (run_dir / name).exists(), name
+
+
+def test_cold_jobs_get_an_empty_compiledir_of_their_own(tmp_path):
+    doc = {**CONFIG, "run": {**CONFIG["run"], "cache": "both", "repeats": {"compile": 2}}}
+    seen = []
+
+    def check_dir(task, env, timeouts):
+        flags = dict(f.split("=", 1) for f in env["THEANO_FLAGS"].split(","))
+        path = Path(flags["base_compiledir"])
+        seen.append((task["cache"], path, sorted(path.iterdir()) if path.exists() else None))
+        return fake_worker(task, env, timeouts)
+
+    shared = tmp_path / "cc"
+    shared.mkdir()
+    (shared / "module").write_text("filled by earlier compiles")
+    runner.run([parse_config(doc, source="x")], tmp_path / "out", progress=lambda line: None,
+               runner=check_dir, compiledir=shared)
+    warm = [p for c, p, _ in seen if c == "warm"]
+    cold = [(p, listing) for c, p, listing in seen if c == "cold"]
+    assert set(warm) == {shared}
+    assert len(cold) == 2 * 3 * 2 and len({p for p, _ in cold}) == len(cold)  # each its own
+    assert all(listing == [] for _, listing in cold)  # empty when the worker starts
+    assert not any(p.exists() for p, _ in cold)  # removed afterwards
+    m = pd.read_csv(next((tmp_path / "out").iterdir()) / "measurements.csv")
+    cold_rows = m[m["cache"] == "cold"]
+    assert set(cold_rows["phase"]) == {"compile"} and set(cold_rows["repeat"]) == {0, 1}
 
 
 def test_failed_worker_is_recorded_and_run_goes_on(tmp_path):
     config = parse_config(CONFIG, source="fake.yaml")
     lines = []
-    run_dir = runner.run([config], tmp_path, progress=lines.append, runner=fake_worker(fail="per_param"),
+    run_dir = runner.run([config], tmp_path, progress=lines.append, runner=recording(fail="per_param"),
                          compiledir=tmp_path / "cc")
     m = pd.read_csv(run_dir / "measurements.csv")
     failed = m[m["status"] == "failed"]
-    assert len(failed) == 2 * 3  # one row per phase of per_param, in both cases
+    assert len(failed) == 2 * 4  # one row per phase of per_param, in both cases
     assert set(failed["error"]) == {"boom"} and failed["seconds"].isna().all()
     assert (m[m["status"] == "ok"]["strategy"] != "per_param").all()
     w = pd.read_csv(run_dir / "workers.csv")

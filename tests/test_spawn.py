@@ -42,7 +42,7 @@ def test_missing_result_is_recorded():
 def test_exception_inside_real_worker_is_data(tmp_path):
     from harness.worker import main
     task, out = tmp_path / "t.json", tmp_path / "r.json"
-    task.write_text(json.dumps({"model": {"input": 1}}))  # incomplete on purpose
+    task.write_text(json.dumps({"strategy": "single", "model": {"input": 1}}))  # incomplete on purpose
     assert main([str(task), str(out)]) == 0
     result = json.loads(out.read_text())
     assert result["status"] == "failed" and result["error"] == "KeyError: 'hidden'"

@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness.stats import describe, summarize
-from harness.timing import timed
+from harness.stats import describe, instability, median_ci, ratio_ci, summarize
+from harness.timing import autorange, timed
 
 
 class FakeClock:
@@ -42,10 +42,73 @@ def test_timed_sees_the_work_between_readings():
 def test_describe_worked_example():
     # Worked by hand: sorted 1,2,3,4,10. Median 3, mean 4, sample variance
     # (9+4+1+0+36)/4 = 12.5; quartiles by linear interpolation (numpy default,
-    # Hyndman & Fan type 7): Q1 = 2, Q3 = 4, IQR = 2.
+    # Hyndman & Fan type 7): Q1 = 2, Q3 = 4, IQR = 2. n=5 is too few for a 95%
+    # median CI (the widest interval, min..max, covers only 1 - 2/32 = 93.75%).
     d = describe([4, 1, 10, 3, 2])
-    assert d == {"n": 5, "min": 1.0, "median": 3.0, "mean": 4.0,
-                 "std": pytest.approx(math.sqrt(12.5)), "iqr": 2.0}
+    assert {k: d[k] for k in ("n", "min", "median", "mean", "iqr")} == {
+        "n": 5, "min": 1.0, "median": 3.0, "mean": 4.0, "iqr": 2.0}
+    assert d["std"] == pytest.approx(math.sqrt(12.5))
+    assert d["cv"] == pytest.approx(math.sqrt(12.5) / 4)
+    assert math.isnan(d["ci_low"]) and math.isnan(d["ci_high"])
+
+
+def test_median_ci_order_statistics():
+    # n = 10: P(B <= 1) = 11/1024 = 0.0107, P(B <= 2) = 56/1024 = 0.0547 for
+    # B ~ Binomial(10, 1/2), so [x(2), x(9)] has coverage 1 - 2*0.0107 = 97.9%
+    # and [x(3), x(8)] only 89.1% (Conover, Practical Nonparametric Statistics,
+    # 3rd ed., table A3). The samples are shuffled to show sorting is done.
+    values = [7, 3, 10, 1, 9, 2, 8, 4, 6, 5]
+    assert median_ci(values) == (2.0, 9.0)
+    # n = 6: P(B <= 0) = 1/64, so [x(1), x(6)] covers 96.9%.
+    assert median_ci([6, 5, 4, 3, 2, 1]) == (1.0, 6.0)
+    assert all(math.isnan(v) for v in median_ci([1, 2, 3, 4, 5]))
+
+
+def test_ratio_ci_is_seeded_and_brackets_the_ratio():
+    rng = np.random.default_rng(1)
+    num, den = 3.0 + rng.random(15) * 0.3, 1.0 + rng.random(15) * 0.1
+    r, lo, hi = ratio_ci(num, den)
+    assert r == pytest.approx(np.median(num) / np.median(den))
+    assert lo < r < hi and lo > 2.4 and hi < 3.6
+    assert ratio_ci(num, den) == (r, lo, hi)  # reproducible
+    same = np.array([1.0, 1.1, 0.9, 1.05, 0.95, 1.0])
+    r, lo, hi = ratio_ci(same * 1.0, same * 1.0)
+    assert lo <= 1.0 <= hi
+
+
+def test_instability_reasons():
+    stable = describe([1.0, 1.01, 0.99, 1.0, 1.02, 0.98])
+    assert instability(stable, min_raw_seconds=0.5) == ""
+    noisy = describe([1.0, 2.0, 1.0, 3.0, 1.0, 1.5])
+    assert "cv" in instability(noisy, 0.5) and "> 10%" in instability(noisy, 0.5)
+    assert "shortest raw timing 0.0005 ms < 1 ms" in instability(stable, 5e-7)
+    assert "n=3 too small" in instability(describe([1.0, 1.0, 1.0]), 1.0)
+
+
+def test_timed_with_loops_reports_seconds_per_call():
+    clock = FakeClock(0.0)
+    calls = []
+
+    def work():
+        calls.append(1)
+        clock.now += 0.5
+
+    seconds, _ = timed(work, warmup=1, repeats=2, clock=clock, loops=4)
+    assert seconds == [0.5, 0.5] and len(calls) == 1 + 2 * 4
+
+
+def test_autorange_finds_a_loop_count_long_enough():
+    clock = FakeClock(0.0)
+    calls = []
+
+    def work():  # 3 ms per call
+        calls.append(1)
+        clock.now += 0.003
+
+    # 1, 2, 5 calls are too short (< 20 ms); 10 calls take 30 ms.
+    assert autorange(work, 0.02, clock) == 10
+    assert len(calls) == 1 + 2 + 5 + 10
+    assert autorange(work, 0.001, clock) == 1  # one call is long enough
 
 
 def test_describe_empty_and_single():
@@ -53,12 +116,12 @@ def test_describe_empty_and_single():
     assert describe([2.0])["std"] == 0.0
 
 
-def _rows(strategy, phase, seconds, status="ok"):
+def _rows(strategy, phase, seconds, status="ok", loops=1):
     base = {"config": "c", "case": "k", "input": 1, "hidden": "2", "depth": 1, "width": 2,
             "output": 1, "activation": "sigmoid", "loss": "mse", "biases": True, "floatX": "float64",
-            "batch": 1, "mode": "FAST_RUN", "n_params": 4}
-    return [{**base, "strategy": strategy, "phase": phase, "repeat": i, "seconds": s, "status": status}
-            for i, s in enumerate(seconds)]
+            "batch": 1, "mode": "FAST_RUN", "n_params": 4, "cache": "warm"}
+    return [{**base, "strategy": strategy, "phase": phase, "repeat": i, "seconds": s, "status": status,
+             "loops": loops} for i, s in enumerate(seconds)]
 
 
 def test_summary_ratio_uses_medians_and_skips_failures():
@@ -66,7 +129,15 @@ def test_summary_ratio_uses_medians_and_skips_failures():
                       + _rows("per_param", "execute", [4.0, 6.0, 100.0])
                       + _rows("per_param_separate", "execute", [np.nan], status="failed"))
     s = summarize(df).set_index("strategy")
-    assert s.loc["single", "ratio_vs_single"] == 1.0
+    assert s.loc["single", ["ratio_vs_single", "ratio_ci_low", "ratio_ci_high"]].tolist() == [1, 1, 1]
     assert s.loc["per_param", "ratio_vs_single"] == 3.0  # 6 / 2
     assert "per_param_separate" not in s.index
     assert set(s["unit"]) == {"s"}
+
+
+def test_summary_flags_short_raw_timings_by_loop_total():
+    # 1 us per call: unstable in single calls, fine in loops of 2000 (2 ms raw).
+    one = summarize(pd.DataFrame(_rows("single", "execute", [1e-6] * 8)))
+    looped = summarize(pd.DataFrame(_rows("single", "execute", [1e-6] * 8, loops=2000)))
+    assert "shortest raw timing" in one.loc[0, "unstable"]
+    assert looped.loc[0, "unstable"] == ""

@@ -1,4 +1,4 @@
-"""The worker's measurement sequence and its refusal to time wrong gradients."""
+"""The worker's measurement sequence, cache evidence, and its refusal to time wrong gradients."""
 from dataclasses import asdict
 
 import numpy as np
@@ -10,9 +10,10 @@ pytest.importorskip("theano")
 from harness import numpy_reference, worker  # noqa: E402
 
 
-def task(strategy, **model):
+def task(strategy, cache="warm", **model):
     return {"model": asdict(tiny_model(**model)), "mode": "FAST_RUN", "strategy": strategy, "seed": 0,
-            "warmup": {"construct": 1, "compile": 0, "execute": 1},
+            "cache": cache, "min_time_s": 0.0,
+            "warmup": {"construct": 1, "compile": 1, "execute": 1},
             "repeats": {"construct": 3, "compile": 2, "execute": 4}}
 
 
@@ -24,27 +25,61 @@ def phases(result):
 
 
 def test_single_worker_rows_and_checks():
-    result = worker.run_task(task("single"))
+    seen = []
+    result = worker.run_task(task("single"), on_phase=seen.append)
     assert result["status"] == "ok"
-    assert phases(result) == {"construct": [0, 1, 2], "compile": [0, 1], "execute": [0, 1, 2, 3]}
-    assert all(r["seconds"] > 0 for r in result["measurements"])
+    assert phases(result) == {"construct": [0, 1, 2], "compile": [0, 1], "first_call": [0],
+                              "execute": [0, 1, 2, 3]}
+    assert seen == ["setup", "construct", "compile", "first_call", "check", "execute"]
+    rows = result["measurements"]
+    assert all(r["seconds"] > 0 and r["peak_rss_mb"] > 10 for r in rows)
+    compiles = [r for r in rows if r["phase"] == "compile"]
+    for r in compiles:  # Theano's ProfileStats break the compile down
+        assert 0 < r["optimizer_seconds"] < r["seconds"] and 0 < r["linker_seconds"] < r["seconds"]
     assert result["check"]["vs_numpy"] < 1e-10 and "vs_single" not in result["check"]
     assert result["graph"]["n_functions"] == 1
+    assert result["info"]["pythonhashseed"] == "0"
+
+
+def test_warm_timed_compiles_build_no_c_code():
+    """The untimed warm-up compile fills the cache; timed compiles only look it up."""
+    result = worker.run_task(task("per_param", hidden=(3, 3, 2)))
+    compiles = [r for r in result["measurements"] if r["phase"] == "compile"]
+    assert [r["c_compiled"] for r in compiles] == [0, 0]
+
+
+def test_calibrated_loops_for_short_phases():
+    t = task("single")
+    t["min_time_s"] = 0.01
+    result = worker.run_task(t)
+    loops = {r["phase"]: r["loops"] for r in result["measurements"]}
+    assert loops["execute"] > 10  # a tiny network runs in microseconds
+    assert loops["compile"] == 1 and loops["first_call"] == 1
+    execute = [r for r in result["measurements"] if r["phase"] == "execute"]
+    assert all(r["seconds"] * r["loops"] >= 0.01 for r in execute)
 
 
 def test_separate_worker_has_no_construct_phase_and_n_functions():
     result = worker.run_task(task("per_param_separate"))
     assert result["status"] == "ok"
-    assert set(phases(result)) == {"compile", "execute"}
+    assert set(phases(result)) == {"compile", "first_call", "execute"}
     assert result["graph"]["n_functions"] == 6
     assert result["check"]["vs_single"] < 1e-10
+
+
+def test_numpy_reference_worker_times_the_pass_and_the_matmul_limit():
+    result = worker.run_task(task("numpy_reference"))
+    assert result["status"] == "ok"
+    assert phases(result) == {"execute": [0, 1, 2, 3], "matmul": [0, 1, 2, 3]}
+    assert result["info"]["matmul_shape"] == [4, 5, 4]  # batch x (largest layer: 5 -> 4)
+    assert "theano" not in result["info"]
 
 
 def test_gradient_mismatch_is_a_failure_without_timings(monkeypatch):
     real = numpy_reference.loss_and_grads
 
-    def wrong(*args):
-        loss, grads = real(*args)
+    def wrong(*args, **kwargs):
+        loss, grads = real(*args, **kwargs)
         return loss, [g * 1.01 for g in grads]
 
     monkeypatch.setattr(numpy_reference, "loss_and_grads", wrong)
@@ -52,6 +87,16 @@ def test_gradient_mismatch_is_a_failure_without_timings(monkeypatch):
     assert result["status"] == "failed"
     assert "gradient mismatch" in result["error"] and "vs_numpy" in result["error"]
     assert result["measurements"] == []
+
+
+def test_numpy_reference_in_float32_matches_float64():
+    model = tiny_model(floatX="float32")
+    from harness.data import init_params, make_batch
+    values, (x, y) = init_params(model, 0), make_batch(model, 0)
+    _, g32 = numpy_reference.loss_and_grads(model, values, x, y, dtype="float32")
+    _, g64 = numpy_reference.loss_and_grads(model, values, x, y)
+    assert all(a.dtype == np.float32 for a in g32)
+    assert worker.relative_error(g32, g64) < 1e-5
 
 
 def test_relative_error():
