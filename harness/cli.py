@@ -25,6 +25,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--retry-failed", action="store_true",
                      help="with --resume: measure failed and skipped workers again")
     run.add_argument("--quiet", action="store_true", help="print only the summary and the path")
+    order = sub.add_parser("order-effect", help=(
+        "show the compile-order effect: naive one-process timing vs gradbench, in both orders"))
+    order.add_argument("config", type=Path, help="config whose first case is used")
+    order.add_argument("--out", type=Path, default=DEFAULT_OUT)
     report = sub.add_parser("report", help="recompute summary.csv and plots of an existing run")
     report.add_argument("run_dir", type=Path)
     return parser
@@ -37,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
         if bool(args.configs) == bool(args.resume):
             parser.error("run takes config files, or --resume RUN_DIR (not both)")
         return _run(args)
+    if args.command == "order-effect":
+        return _order_effect(args)
     return _report(args)
 
 
@@ -94,4 +100,23 @@ def _report(args) -> int:
         return 2
     print(format_table(summary))
     print(f"plots: {args.run_dir / 'plots'}")
+    return 0
+
+
+def _order_effect(args) -> int:
+    import pandas as pd
+
+    from harness import order_effect
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        run_dir = order_effect.measure(config, args.out, progress=lambda line: print(line, flush=True))
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    print(pd.read_csv(run_dir / "order_effect.csv").to_string(index=False))
+    print(f"results: {run_dir / 'order_effect.csv'}")
     return 0
