@@ -48,6 +48,16 @@ def save(fig, out_dir: Path, stem: str) -> list[Path]:
     return paths
 
 
+def _legend(axes, **kwargs) -> None:
+    """One legend for a row of panels, beside the last, with the series of the fullest panel.
+
+    A run cut short may leave panels empty, the last one too.
+    """
+    handles, labels = max((ax.get_legend_handles_labels() for ax in axes), key=lambda hl: len(hl[0]))
+    if handles:
+        axes[-1].legend(handles, labels, **kwargs)
+
+
 def _iqr_bars(d: pd.DataFrame):
     return [(d["median"] - d["q1"]).to_numpy(), (d["q3"] - d["median"]).to_numpy()]
 
@@ -85,7 +95,7 @@ def plot_phases(config: dict, q: pd.DataFrame, out_dir: Path) -> list[Path]:
         ax.set_xlabel("case")
         ax.grid(axis="y", which="both", alpha=0.3)
     axes[0][0].set_ylabel("seconds per call (median; bars: IQR)")
-    axes[0][-1].legend(fontsize=8)
+    _legend(axes[0], fontsize=8)
     fig.suptitle(f"{config['name']}: time per phase and strategy (first_call: one per worker)")
     fig.tight_layout()
     return save(fig, out_dir, f"{config['name']}-phases")
@@ -177,8 +187,8 @@ def plot_sweep(config: dict, q: pd.DataFrame, graphs: pd.DataFrame, out_dir: Pat
             for ax in (ax_t, ax_n):
                 ax.set_xlabel(_axis_label(key))
                 ax.grid(which="both", alpha=0.3)
-        axes[0][-1].legend(fontsize=7, ncol=1, loc="upper left", bbox_to_anchor=(1.01, 1))
-        axes[1][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
+        for row in axes:
+            _legend(row, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
         fig.suptitle(f"{config['name']}: sweep over {key}")
         fig.tight_layout()
         paths += save(fig, out_dir, f"{config['name']}-sweep-{key}")

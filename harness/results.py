@@ -33,6 +33,8 @@ WORKER_COLUMNS = (*CASE_COLUMNS, "strategy", "cache", "slot", "order", "status",
                   "pid", "import_seconds", "memory_estimate_mb", "rel_err_vs_numpy", "rel_err_vs_single",
                   "output_tail")
 
+# Names stay text even when they look like numbers (a config named "2026").
+TEXT_COLUMNS = {"config": str, "case": str, "hidden": str, "strategy": str, "cache": str}
 COLUMNS = {"measurements.csv": MEASUREMENT_COLUMNS, "graphs.csv": GRAPH_COLUMNS,
            "workers.csv": WORKER_COLUMNS}
 
@@ -113,7 +115,7 @@ def read_run(run_dir: Path) -> dict:
     from harness.stats import summarize
     measurements = read_csv(run_dir, "measurements.csv")
     summary_path = run_dir / "summary.csv"
-    summary = pd.read_csv(summary_path) if summary_path.exists() else summarize(measurements)
+    summary = pd.read_csv(summary_path, dtype=TEXT_COLUMNS) if summary_path.exists() else summarize(measurements)
     return {"env": env, "measurements": measurements, "summary": summary,
             "graphs": read_csv(run_dir, "graphs.csv"), "workers": read_csv(run_dir, "workers.csv")}
 
@@ -122,7 +124,7 @@ def read_csv(run_dir: Path, name: str) -> pd.DataFrame:
     """One of the appended CSVs, or an empty frame with its columns."""
     path = Path(run_dir) / name
     if path.exists() and path.stat().st_size:
-        return pd.read_csv(path)
+        return pd.read_csv(path, dtype=TEXT_COLUMNS)
     return pd.DataFrame(columns=list(COLUMNS[name]))
 
 
@@ -134,7 +136,7 @@ def failures(workers: pd.DataFrame) -> list[str]:
 
 
 def drop_rows_not_in(run_dir: Path, done: set) -> None:
-    """Keep only the rows of the workers in ``done`` (config, case, strategy).
+    """Keep only the rows of the workers in ``done`` (keys as in WORKER_KEY).
 
     Drops what a crash between two appends left behind (workers.csv is
     written last for each worker, so it says what is complete), and the rows
@@ -144,7 +146,7 @@ def drop_rows_not_in(run_dir: Path, done: set) -> None:
         path = run_dir / name
         if not path.exists() or not path.stat().st_size:
             continue
-        frame = pd.read_csv(path)
+        frame = read_csv(run_dir, name)
         if name == "graphs.csv":  # one row per case x strategy, from its warm worker
             keys = zip(frame["config"], frame["case"], frame["strategy"], ["warm"] * len(frame),
                        [0] * len(frame))

@@ -72,6 +72,17 @@ def test_interrupted_run_keeps_rows_and_resume_completes_it(tmp_path):
     assert len(pd.read_csv(part / "summary.csv")) == len(pd.read_csv(full / "summary.csv"))
 
 
+def test_resume_with_names_that_look_like_numbers(tmp_path):
+    doc = {**CONFIG, "name": "2026", "sweep": {"depth": [1, 2, 3], "batch": [4, 8]}}
+    config = parse_config(doc, source="2026.yaml")
+    with pytest.raises(runner.RunInterrupted) as exc:
+        runner.run([config], tmp_path, progress=quiet, runner=interrupting_worker(5),
+                   compiledir=tmp_path / "cc")
+    calls = []
+    runner.resume(exc.value.run_dir, progress=quiet, runner=lambda *a: calls.append(a) or fake_worker(*a))
+    assert len(calls) == exc.value.total - 5
+
+
 def test_resume_drops_rows_of_a_worker_that_never_finished(tmp_path):
     full, exc = full_and_interrupted(tmp_path, 2)
     part = exc.run_dir
