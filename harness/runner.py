@@ -148,7 +148,14 @@ def _measure(configs, run_dir: Path, env: dict, done: set, progress: Progress,
         env["loadavg_end"] = envinfo._loadavg()
         env["failures"] = results.failures(results.read_csv(run_dir, "workers.csv"))
         results.write_json(run_dir / "env.json", env)
-        finish(run_dir)
+        if env["status"] == "complete":
+            finish(run_dir)
+        else:  # an interrupted run must still end with its message, whatever the report does
+            try:
+                finish(run_dir)
+            except Exception as exc:  # noqa: BLE001
+                progress(f"warning: report not written ({type(exc).__name__}: {exc}); "
+                         f"rerun: python -m harness report {run_dir}")
 
 
 def _run_job(config: Config, case: Case, job: Job, runner, compiledir: Path) -> dict:
