@@ -55,3 +55,36 @@ def test_time_limit_is_per_phase():
     result = run_worker({}, env=None, timeouts={"default": 30, "construct": 5, "compile": 1},
                         command=script(code))
     assert result["error"] == "timed out in phase compile after 1 s"
+
+
+KILL_SCRIPT = """
+import signal, sys
+from harness import cli, spawn
+signal.signal(signal.SIGTERM, cli._sigterm_as_interrupt)
+child = [sys.executable, "-c", "import os,sys,time; open({pidfile!r},'w').write(str(os.getpid())); time.sleep(60)"]
+try:
+    spawn.run_worker({{}}, env=None, timeouts={{"default": 120}}, command=child)
+except KeyboardInterrupt:
+    sys.exit(130)
+"""
+
+
+def test_sigterm_kills_the_running_worker(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import time
+    pidfile = tmp_path / "worker.pid"
+    parent = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT.format(pidfile=str(pidfile))])
+    deadline = time.monotonic() + 30
+    while not (pidfile.exists() and pidfile.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    worker_pid = int(pidfile.read_text())
+    parent.send_signal(signal.SIGTERM)
+    assert parent.wait(timeout=30) == 130
+    try:
+        os.kill(worker_pid, 0)
+    except ProcessLookupError:
+        pass  # gone, as it should be
+    else:
+        raise AssertionError("the worker outlived its parent")
