@@ -43,7 +43,7 @@ SWEEPABLE = MODEL_KEYS + ("mode",)
 
 DEFAULT_MODEL = {"activation": "sigmoid", "loss": "softmax_cross_entropy",
                  "biases": True, "floatX": "float64", "batch": 32}
-DEFAULT_REPEATS = {"construct": 10, "compile": 3, "execute": 10}
+DEFAULT_REPEATS = {"construct": 10, "compile": 6, "execute": 10}  # >= 6: a 95% median CI
 DEFAULT_WARMUP = {"construct": 1, "compile": 1, "execute": 1}
 DEFAULT_TIMEOUT_S = 900.0  # per phase of a worker
 TIMEOUT_KEYS = ("default", "setup", *ALL_PHASES, "check")
