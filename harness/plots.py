@@ -74,13 +74,13 @@ def plot_phases(config: dict, q: pd.DataFrame, out_dir: Path) -> list[Path]:
     several = len(cases) > 1
     fig, axes = plt.subplots(1, len(panels), figsize=(max(3.7 * len(panels), 0.9 * len(cases) * len(panels)), 4),
                              squeeze=False)
-    width = 0.8 / len(STRATEGIES)
     for ax, phase in zip(axes[0], panels):
-        for k, strategy in enumerate(STRATEGIES):
+        # Centre the group of strategies this panel has (construct has two, execute four).
+        present = [s for s in STRATEGIES if ((q["panel"] == phase) & (q["strategy"] == s)).any()]
+        width = 0.8 / len(present)
+        for k, strategy in enumerate(present):
             d = q[(q["panel"] == phase) & (q["strategy"] == strategy)].set_index("case").reindex(cases)
-            if not d["median"].notna().any():
-                continue
-            x = np.arange(len(cases)) + (k - 1.5) * width
+            x = np.arange(len(cases)) + (k - (len(present) - 1) / 2) * width
             if several:
                 ax.errorbar(x, d["median"].to_numpy(), yerr=_iqr_bars(d), color=COLORS[strategy],
                             marker="o", linestyle="none", capsize=2, label=strategy)
