@@ -7,7 +7,7 @@ SUITE  := configs/question.yaml configs/depth_sweep.yaml configs/width_sweep.yam
 CONFIG ?= $(SUITE)
 OUT    ?= results
 
-.PHONY: bench test report order-effect setup openblas clean-cache
+.PHONY: bench test report compare order-effect setup openblas clean-cache
 
 bench: setup openblas
 	$(PY) -m harness run $(CONFIG) --out $(OUT)
@@ -18,6 +18,10 @@ test: setup
 report: setup
 	@test -n "$(RUN)" || { echo "usage: make report RUN=results/<run-id>"; exit 2; }
 	$(PY) -m harness report $(RUN)
+
+compare: setup
+	@test -n "$(BASE)" -a -n "$(NEW)" || { echo "usage: make compare BASE=results/<run-id> NEW=results/<run-id>"; exit 2; }
+	$(PY) -m harness compare $(BASE) $(NEW)
 
 # How compile order fools naive timing, next to gradbench's numbers (a few minutes).
 order-effect: setup openblas

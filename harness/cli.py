@@ -29,6 +29,13 @@ def build_parser() -> argparse.ArgumentParser:
         "show the compile-order effect: naive one-process timing vs gradbench, in both orders"))
     order.add_argument("config", type=Path, help="config whose first case is used")
     order.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    compare = sub.add_parser("compare", help="compare two runs: what got slower or faster, beyond the noise")
+    compare.add_argument("base", type=Path, help="the earlier run folder")
+    compare.add_argument("new", type=Path, help="the later run folder (compare.csv is written here)")
+    compare.add_argument("--factor", type=float, default=1.10,
+                         help="smallest ratio of medians that counts as a change (default 1.10)")
+    compare.add_argument("--fail-on-regression", action="store_true",
+                         help="exit 1 when anything got significantly slower")
     report = sub.add_parser("report", help="recompute summary.csv and plots of an existing run")
     report.add_argument("run_dir", type=Path)
     return parser
@@ -43,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
         return _run(args)
     if args.command == "order-effect":
         return _order_effect(args)
+    if args.command == "compare":
+        return _compare(args)
     return _report(args)
 
 
@@ -119,4 +128,22 @@ def _order_effect(args) -> int:
         return 130
     print(pd.read_csv(run_dir / "order_effect.csv").to_string(index=False))
     print(f"results: {run_dir / 'order_effect.csv'}")
+    return 0
+
+
+def _compare(args) -> int:
+    from harness import compare, results
+    if not args.factor > 1:
+        print(f"error: --factor must be greater than 1 (got {args.factor})", file=sys.stderr)
+        return 2
+    try:
+        table, env_diff = compare.compare_runs(args.base, args.new, args.factor)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    results.write_frame(args.new / "compare.csv", table)
+    print(compare.format_comparison(table, env_diff, args.factor))
+    print(f"written: {args.new / 'compare.csv'}")
+    if args.fail_on_regression and (table["change"] == "slower").any():
+        return 1
     return 0

@@ -31,7 +31,7 @@ def format_table(summary: pd.DataFrame) -> str:
     if summary.empty:
         return "(no successful measurements)"
     t = summary.copy()
-    t["median (95% CI)"] = [f"{_seconds(m)} ({_seconds(lo)}..{_seconds(hi)})" if lo == lo else _seconds(m)
+    t["median (95% CI)"] = [f"{format_seconds(m)} ({format_seconds(lo)}..{format_seconds(hi)})" if lo == lo else format_seconds(m)
                             for m, lo, hi in zip(t["median"], t["ci_low"], t["ci_high"])]
     t["vs single (95% CI)"] = [_ratio(r, lo, hi) for r, lo, hi in
                                zip(t["ratio_vs_single"], t["ratio_ci_low"], t["ratio_ci_high"])]
@@ -47,7 +47,7 @@ def _ratio(r: float, lo: float, hi: float) -> str:
     return f"{r:.2f}x" + (f" ({lo:.2f}..{hi:.2f})" if lo == lo and not lo == hi == r else "")
 
 
-def _seconds(s: float) -> str:
+def format_seconds(s: float) -> str:
     if s != s:
         return "n/a"
     if s >= 1:

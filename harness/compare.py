@@ -1,0 +1,98 @@
+"""Compare two runs: which medians changed, by how much, and is it beyond the noise.
+
+A change is reported only when it is both larger than a factor (default 1.10)
+and statistically significant: a two-sided Mann-Whitney U test on the two
+runs' repeats, p < 0.05 (as asv and pyperf's compare_to do in spirit). Runs
+measured in different environments are compared all the same, but the
+differences are said first.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+from scipy.stats import mannwhitneyu
+
+from harness import results
+from harness.config import ALL_PHASES, STRATEGIES
+from harness.report import format_seconds
+
+KEY = ["config", "case", "cache", "phase", "strategy"]
+COLUMNS = (*KEY, "n_base", "n_new", "median_base_s", "median_new_s", "ratio", "p_value", "change")
+ALPHA = 0.05
+# What must match for two runs' numbers to be comparable as they are.
+ENV_FIELDS = (("theano_flags",), ("blas", "ldflags"), ("blas", "library"), ("cpu", "model"),
+              ("cpu", "count"), ("hostname",), ("python",), ("packages",))
+
+
+def environment_differences(base: dict, new: dict) -> list[str]:
+    """Lines naming each environment field that differs between two env.json dicts."""
+    lines = []
+    for path in ENV_FIELDS:
+        a, b = base, new
+        for key in path:
+            a = a.get(key) if isinstance(a, dict) else None
+            b = b.get(key) if isinstance(b, dict) else None
+        if a != b:
+            lines.append(f"{'.'.join(path)}: {a!r} -> {b!r}")
+    return lines
+
+
+def compare_samples(base, new, factor: float) -> dict:
+    """Ratio of medians, Mann-Whitney p-value and the verdict for one key."""
+    base, new = pd.Series(base, dtype=float).dropna(), pd.Series(new, dtype=float).dropna()
+    ratio = new.median() / base.median()
+    p = math.nan
+    if len(base) >= 2 and len(new) >= 2:
+        p = float(mannwhitneyu(base, new, alternative="two-sided").pvalue)
+    significant = p == p and p < ALPHA
+    if significant and ratio > factor:
+        change = "slower"
+    elif significant and ratio < 1 / factor:
+        change = "faster"
+    else:
+        change = ""
+    return {"n_base": len(base), "n_new": len(new), "median_base_s": base.median(),
+            "median_new_s": new.median(), "ratio": ratio, "p_value": p, "change": change}
+
+
+def compare_runs(base_dir: Path, new_dir: Path, factor: float = 1.10) -> tuple[pd.DataFrame, list[str]]:
+    """One row per key both runs measured successfully; and the environment differences."""
+    base, new = results.read_run(base_dir), results.read_run(new_dir)
+    a = base["measurements"][base["measurements"]["status"] == "ok"]
+    b = new["measurements"][new["measurements"]["status"] == "ok"]
+    groups_b = {k: g["seconds"] for k, g in b.groupby(KEY, sort=False)}
+    rows = []
+    for key, g in a.groupby(KEY, sort=False):
+        if key in groups_b:
+            rows.append({**dict(zip(KEY, key)), **compare_samples(g["seconds"], groups_b[key], factor)})
+    table = pd.DataFrame(rows, columns=list(COLUMNS))
+    if not table.empty:  # the summary's order: cases as run, then cache, phase, strategy
+        first = {k: i for i, k in enumerate(dict.fromkeys(zip(a["config"], a["case"])))}
+        order = [(first[(r.config, r.case)], r.cache, ALL_PHASES.index(r.phase), STRATEGIES.index(r.strategy))
+                 for r in table.itertuples()]
+        table = table.iloc[sorted(range(len(order)), key=order.__getitem__)].reset_index(drop=True)
+    return table, environment_differences(base["env"], new["env"])
+
+
+def format_comparison(table: pd.DataFrame, env_diff: list[str], factor: float) -> str:
+    lines = []
+    if env_diff:
+        lines.append("The two runs were measured in different environments:")
+        lines += [f"  {d}" for d in env_diff]
+        lines.append("")
+    if table.empty:
+        return "\n".join(lines + ["(no measurements in common)"])
+    t = table.copy()
+    t["base"] = t["median_base_s"].map(format_seconds)
+    t["new"] = t["median_new_s"].map(format_seconds)
+    t["new/base"] = t["ratio"].map(lambda r: f"{r:.2f}x")
+    t["p"] = t["p_value"].map(lambda p: "n/a" if p != p else f"{p:.3f}")
+    lines.append(t[[*KEY, "n_base", "n_new", "base", "new", "new/base", "p", "change"]].to_string(index=False))
+    slower, faster = (t["change"] == "slower").sum(), (t["change"] == "faster").sum()
+    lines.append("")
+    lines.append(f"{slower} slower, {faster} faster, {len(t) - slower - faster} without a significant change "
+                 f"(beyond {factor:.2f}x and Mann-Whitney p < {ALPHA})")
+    return "\n".join(lines)
+
