@@ -22,7 +22,9 @@ def write_report(run_dir: Path) -> pd.DataFrame:
     results.write_frame(run_dir / "summary.csv", summary)
     results.write_frame(run_dir / "scaling.csv", run["scaling"])
     results.write_frame(run_dir / "throughput.csv", run["throughput"])
-    plots.plot_run(run, run_dir / "plots")
+    plot_files = plots.plot_run(run, run_dir / "plots")
+    from harness.report_md import render  # it formats with this module's helpers
+    results.write_atomic(run_dir / "report.md", render(run, plot_files))
     return summary
 
 

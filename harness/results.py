@@ -44,6 +44,9 @@ FILES = {
     "graphs.csv": "Apply-node counts of the gradient graphs before optimization and after compilation",
     "workers.csv": "one row per worker: status (ok, failed, skipped), error, wall time, memory estimate, gradient check errors",
     "env.json": "schema version, software, hardware, Theano flags, BLAS, git commit, resolved configs",
+    "scaling.csv": "log-log slopes of time and node counts against each numeric sweep",
+    "throughput.csv": "GFLOP/s of each strategy's gradient evaluation, against NumPy's matmul",
+    "report.md": "one page: the question, this run's answer with its figures, tables, plots, environment",
     "plots/": "PNG and SVG figures",
 }
 

@@ -60,6 +60,9 @@ def test_run_writes_every_file(tmp_path, capsys):
         for ext in ("png", "svg"):
             assert (run_dir / "plots" / f"{stem}.{ext}").stat().st_size > 1000
 
+    report = (run_dir / "report.md").read_text()
+    assert "**Answer for depth=2**" in report and "after compilation:" in report
+
     # report redraws from the files alone
     (run_dir / "summary.csv").unlink()
     assert main(["report", str(run_dir)]) == 0

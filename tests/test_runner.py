@@ -135,3 +135,20 @@ def test_run_ids_sort_by_time_and_are_unique(tmp_path):
     a, b = results.new_run_dir(tmp_path, t), results.new_run_dir(tmp_path, t)
     c = results.new_run_dir(tmp_path, t + dt.timedelta(seconds=1))
     assert a != b and a.name.startswith("20260102-030405-") and sorted([c.name, a.name])[1] == c.name
+
+
+def test_report_md_answers_with_this_runs_numbers(tmp_path):
+    config = parse_config(CONFIG, source="fake.yaml")
+    run_dir = runner.run([config], tmp_path, progress=lambda line: None, runner=recording(),
+                         compiledir=tmp_path / "cc")
+    text = (run_dir / "report.md").read_text()
+    s = pd.read_csv(run_dir / "summary.csv")
+    row = s[(s["case"] == "depth=2") & (s["phase"] == "construct") & (s["strategy"] == "per_param")].iloc[0]
+    assert "**The question.**" in text and "## fake" in text
+    assert "**Answer for depth=2**" in text
+    assert f"`per_param` builds its gradients in {row['median'] * 1e3:.2f} ms" in text
+    assert f"{row['ratio_vs_single']:.2f}× (95% CI {row['ratio_ci_low']:.2f}–{row['ratio_ci_high']:.2f})" in text
+    assert "Apply nodes before optimization: 9 (`single`) vs 9 (`per_param`)" in text
+    assert "| case | cache | phase | `single` | `per_param` | `per_param_separate` | `numpy_reference` |" in text
+    assert "![fake-phases](plots/fake-phases.png)" in text and "![fake-sweep-depth](plots/fake-sweep-depth.png)" in text
+    assert "## Environment" in text and "theano-pymc" in text
