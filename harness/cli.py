@@ -73,13 +73,22 @@ def _run(args) -> int:
             print(f"error: two configs share a name ({', '.join(names)}); give each a distinct 'name'",
                   file=sys.stderr)
             return 2
-    progress = (lambda line: None) if args.quiet else (lambda line: print(line, flush=True))
+    display = None
+    if args.quiet:
+        progress = lambda line: None  # noqa: E731
+    elif sys.stdout.isatty():
+        from harness.progress import Bar
+        display = Bar()  # it shows what runs, and prints the failures itself
+        progress = lambda line: None  # noqa: E731
+    else:
+        progress = lambda line: print(line, flush=True)  # noqa: E731
     previous = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     try:
         if args.resume:
-            run_dir = runner.resume(args.resume, progress=progress, retry_failed=args.retry_failed)
+            run_dir = runner.resume(args.resume, progress=progress, retry_failed=args.retry_failed,
+                                    display=display)
         else:
-            run_dir = runner.run(configs, args.out, progress=progress)
+            run_dir = runner.run(configs, args.out, progress=progress, display=display)
     except runner.RunInterrupted as exc:
         print(f"interrupted: {exc.done} of {exc.total} workers finished; their rows are in {exc.run_dir}\n"
               f"resume with: python -m harness run --resume {exc.run_dir}", file=sys.stderr)

@@ -82,7 +82,8 @@ class RunInterrupted(KeyboardInterrupt):
 
 
 def run(configs: list[Config], out_root: Path, progress: Progress = print,
-        runner: Callable[..., dict] | None = None, compiledir: Path | None = None) -> Path:
+        runner: Callable[..., dict] | None = None, compiledir: Path | None = None,
+        display=None) -> Path:
     """Measure every case of ``configs`` into a new run folder; return it."""
     compiledir = compiledir or theano_env.default_compiledir()
     run_dir = results.new_run_dir(out_root)
@@ -92,12 +93,12 @@ def run(configs: list[Config], out_root: Path, progress: Progress = print,
     env = envinfo.collect(ldflags, choice, flags, compiledir)
     env.update({"schema_version": results.SCHEMA_VERSION, "run_id": run_dir.name,
                 "files": results.FILES, "configs": [c.as_dict() for c in configs]})
-    _measure(configs, run_dir, env, set(), progress, runner, compiledir)
+    _measure(configs, run_dir, env, set(), progress, runner, compiledir, display)
     return run_dir
 
 
 def resume(run_dir: Path, progress: Progress = print,
-           runner: Callable[..., dict] | None = None, retry_failed: bool = False) -> Path:
+           runner: Callable[..., dict] | None = None, retry_failed: bool = False, display=None) -> Path:
     """Run only the workers a run folder does not have yet (same configs, same order).
 
     Failed and skipped workers count as done (their failure is a result),
@@ -113,12 +114,13 @@ def resume(run_dir: Path, progress: Progress = print,
     results.drop_rows_not_in(run_dir, done)
     env.setdefault("resumed", []).append({"date": envinfo.collect_date(),
                                           "loadavg": envinfo._loadavg(), "git": envinfo.git_state()})
-    _measure(configs, Path(run_dir), env, done, progress, runner, Path(env["compiledir"]))
+    _measure(configs, Path(run_dir), env, done, progress, runner, Path(env["compiledir"]), display)
     return Path(run_dir)
 
 
 def _measure(configs, run_dir: Path, env: dict, done: set, progress: Progress,
-             runner: Callable[..., dict] | None, compiledir: Path) -> None:
+             runner: Callable[..., dict] | None, compiledir: Path, display=None) -> None:
+    """Run the jobs not in ``done``; ``display`` (a progress.Bar) is told what runs, if given."""
     runner = runner or spawn.run_worker
     compiledir.mkdir(parents=True, exist_ok=True)
     work = [(config, case) for config in configs for case in expand(config)]
@@ -130,19 +132,31 @@ def _measure(configs, run_dir: Path, env: dict, done: set, progress: Progress,
     results.write_json(run_dir / "env.json", env)
     files = {name: results.CsvAppender(run_dir / name, cols) for name, cols in results.COLUMNS.items()}
     finished, started = 0, time.monotonic()
+    if display is not None:
+        display.start(len(todo))
     try:
         for config, case, order, job in todo:
             t0 = time.monotonic()
-            result = _run_job(config, case, job, runner, compiledir)
+            if display is not None:
+                display.begin(f"{case.config} {case.name} {job.strategy}"
+                              + (f" cold #{job.slot + 1}" if job.cache == "cold" else ""))
+            result = _run_job(config, case, job, runner, compiledir, display)
             wall = time.monotonic() - t0
             _store(files, case, job, order, result, wall)
             finished += 1
-            progress(_progress_line(finished, len(todo), started, case, job, result, wall))
+            line = _progress_line(finished, len(todo), started, case, job, result, wall)
+            if display is not None:
+                display.end()
+                if result["status"] != "ok":  # failures stay visible above the bar
+                    display.write(line)
+            progress(line)
         env["status"] = "complete"
     except KeyboardInterrupt:
         env["status"] = "interrupted"
         raise RunInterrupted(run_dir, finished, len(todo)) from None
     finally:
+        if display is not None:
+            display.close()
         for f in files.values():
             f.close()
         env["loadavg_end"] = envinfo._loadavg()
@@ -158,21 +172,23 @@ def _measure(configs, run_dir: Path, env: dict, done: set, progress: Progress,
                          f"rerun: python -m harness report {run_dir}")
 
 
-def _run_job(config: Config, case: Case, job: Job, runner, compiledir: Path) -> dict:
+def _run_job(config: Config, case: Case, job: Job, runner, compiledir: Path, display=None) -> dict:
     estimate = memory.estimate_mb(case.model, job.strategy)
     limit = memory.limit_mb(config.run.max_memory_mb)
     if limit is not None and estimate > limit:
         result = {"status": "skipped", "measurements": [],
                   "error": f"estimated memory {estimate:.0f} MB > limit {limit:.0f} MB "
                            "(set run.max_memory_mb, or shrink the case)"}
-    elif job.cache == "cold":
-        # An empty compiledir of its own: the compile has to build every C op.
-        with theano_env.fresh_compiledir(compiledir) as cold_dir:
-            result = runner(make_task(case, config, job),
-                            theano_env.worker_env(cold_dir, case.model.floatX), config.run.timeouts)
     else:
-        result = runner(make_task(case, config, job),
-                        theano_env.worker_env(compiledir, case.model.floatX), config.run.timeouts)
+        extra = {"on_phase": display.phase} if display is not None else {}
+        if job.cache == "cold":
+            # An empty compiledir of its own: the compile has to build every C op.
+            with theano_env.fresh_compiledir(compiledir) as cold_dir:
+                result = runner(make_task(case, config, job),
+                                theano_env.worker_env(cold_dir, case.model.floatX), config.run.timeouts, **extra)
+        else:
+            result = runner(make_task(case, config, job),
+                            theano_env.worker_env(compiledir, case.model.floatX), config.run.timeouts, **extra)
     result["memory_estimate_mb"] = round(estimate, 1)
     return result
 

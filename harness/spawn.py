@@ -18,12 +18,13 @@ POLL_S = 0.1
 
 
 def run_worker(task: dict, env: dict | None, timeouts: dict,
-               command: list[str] | None = None) -> dict:
+               command: list[str] | None = None, on_phase=None) -> dict:
     """Send ``task`` to a fresh worker process; return its result as data.
 
     ``timeouts`` maps a phase name to seconds (key ``default`` for phases not
     named). The worker announces each phase in a progress file; the limit of
-    the phase it is in applies from the moment the parent sees it begin.
+    the phase it is in applies from the moment the parent sees it begin;
+    ``on_phase(name)`` is told too (a progress display).
     """
     command = command or [sys.executable, "-m", "harness.worker"]
     with tempfile.TemporaryDirectory(prefix="gradbench-") as tmp:
@@ -34,7 +35,7 @@ def run_worker(task: dict, env: dict | None, timeouts: dict,
                 [*command, str(paths["task.json"]), str(paths["result.json"]), str(paths["progress"])],
                 env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
             try:
-                timed_out = _wait(proc, paths["progress"], timeouts)
+                timed_out = _wait(proc, paths["progress"], timeouts, on_phase)
             except BaseException:  # Ctrl-C or SIGTERM: never leave a worker running
                 proc.kill()
                 proc.wait()
@@ -54,7 +55,7 @@ def run_worker(task: dict, env: dict | None, timeouts: dict,
         return result
 
 
-def _wait(proc: subprocess.Popen, progress: Path, timeouts: dict) -> str | None:
+def _wait(proc: subprocess.Popen, progress: Path, timeouts: dict, on_phase=None) -> str | None:
     """Wait for the worker; kill it and return a reason if a phase overruns."""
     phase, started = "setup", time.monotonic()
     while True:
@@ -66,6 +67,8 @@ def _wait(proc: subprocess.Popen, progress: Path, timeouts: dict) -> str | None:
         current = _current_phase(progress) or "setup"
         if current != phase:
             phase, started = current, time.monotonic()
+            if on_phase is not None:
+                on_phase(phase)
         limit = timeouts.get(phase, timeouts["default"])
         if time.monotonic() - started > limit:
             proc.kill()

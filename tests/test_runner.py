@@ -152,3 +152,62 @@ def test_report_md_answers_with_this_runs_numbers(tmp_path):
     assert "| case | cache | phase | `single` | `per_param` | `per_param_separate` | `numpy_reference` |" in text
     assert "![fake-phases](plots/fake-phases.png)" in text and "![fake-sweep-depth](plots/fake-sweep-depth.png)" in text
     assert "## Environment" in text and "theano-pymc" in text
+
+
+class RecordingDisplay:
+    def __init__(self):
+        self.events = []
+
+    def start(self, total):
+        self.events.append(("start", total))
+
+    def begin(self, label):
+        self.events.append(("begin", label))
+
+    def phase(self, name):
+        self.events.append(("phase", name))
+
+    def end(self):
+        self.events.append(("end",))
+
+    def write(self, line):
+        self.events.append(("write", line))
+
+    def close(self):
+        self.events.append(("close",))
+
+
+def test_display_follows_workers_and_their_phases(tmp_path):
+    def worker(task, env, timeouts, on_phase):
+        for phase in ("setup", "construct", "execute"):
+            on_phase(phase)
+        if task["strategy"] == "per_param":
+            return {"status": "failed", "error": "boom", "measurements": []}
+        return fake_worker(task, env, timeouts)
+
+    display = RecordingDisplay()
+    runner.run([parse_config(CONFIG, source="fake.yaml")], tmp_path, progress=lambda line: None,
+               runner=worker, compiledir=tmp_path / "cc", display=display)
+    events = display.events
+    assert events[0] == ("start", 8) and events[-1] == ("close",)
+    assert events.count(("end",)) == 8 and events.count(("phase", "construct")) == 8
+    assert ("begin", "fake depth=1 per_param") in events
+    failures = [e for e in events if e[0] == "write"]
+    assert len(failures) == 2 and all("FAILED: boom" in e[1] for e in failures)
+
+
+def test_bar_renders_label_phase_and_count(tmp_path):
+    import io
+
+    from harness.progress import Bar
+    stream = io.StringIO()
+    bar = Bar(stream)
+    bar.start(3)
+    bar.begin("question question per_param")
+    bar.phase("compile")
+    bar.end()
+    bar.write("[1/3] question question per_param: 1.0 s, FAILED: boom")
+    bar.close()
+    text = stream.getvalue()
+    assert "question question per_param: compile" in text and "1/3 workers" in text
+    assert "FAILED: boom" in text

@@ -52,9 +52,11 @@ def test_time_limit_is_per_phase():
     # Announces phases like the real worker; setup is fast, compile hangs.
     code = ("import sys,time; open(sys.argv[3],'a').write('construct\\n'); time.sleep(1.5); "
             "open(sys.argv[3],'a').write('compile\\n'); time.sleep(60)")
+    seen = []
     result = run_worker({}, env=None, timeouts={"default": 30, "construct": 5, "compile": 1},
-                        command=script(code))
+                        command=script(code), on_phase=seen.append)
     assert result["error"] == "timed out in phase compile after 1 s"
+    assert seen == ["construct", "compile"]  # what a progress display is told
 
 
 KILL_SCRIPT = """
