@@ -203,6 +203,47 @@ def _axis_label(key: str) -> str:
     return f"{key} ({_UNITS[key]})" if key in _UNITS else key
 
 
+RATIO_PANELS = (("construct", "warm"), ("compile", "warm"), ("compile", "cold"), ("execute", "warm"))
+
+
+def plot_ratios(config: dict, summary: pd.DataFrame, out_dir: Path) -> list[Path]:
+    """Per swept key: each strategy's median / single's, per phase, with its 95% CI band and a line at 1."""
+    paths = []
+    s = summary[(summary["config"] == config["name"]) & (summary["strategy"] != "single")]
+    s = s.set_index(["case", "cache", "phase", "strategy"])
+    for key, panels in _sweep_panels(config):
+        values = config["sweep"][key]
+        present = [(ph, c) for ph, c in RATIO_PANELS if ((s.index.get_level_values("phase") == ph)
+                                                           & (s.index.get_level_values("cache") == c)).any()]
+        if not present:
+            continue
+        fig, axes = plt.subplots(len(panels), len(present), figsize=(4.2 * len(present), 3.6 * len(panels)),
+                                 squeeze=False)
+        for row, (title, fixed) in enumerate(panels):
+            names = [_case_name(config, {**fixed, key: v}) for v in values]
+            for ax, (phase, cache) in zip(axes[row], present):
+                xs = _setup_x(ax, key, values)
+                for strategy in ("per_param", "per_param_separate", "numpy_reference"):
+                    d = s.reindex([(n, cache, phase, strategy) for n in names])
+                    if d["ratio_vs_single"].notna().any():
+                        ax.plot(xs, d["ratio_vs_single"].to_numpy(), color=COLORS[strategy], marker="o",
+                                label=f"{strategy} / single")
+                        ax.fill_between(xs, d["ratio_ci_low"].to_numpy(dtype=float),
+                                        d["ratio_ci_high"].to_numpy(dtype=float), color=COLORS[strategy],
+                                        alpha=0.2, linewidth=0)
+                ax.axhline(1.0, color="black", linewidth=1, linestyle="--")
+                ax.set_yscale("log")
+                ax.set_title(f"{phase} ({cache} cache)" + (f"\n{title}" if title else ""), fontsize=10)
+                ax.set_xlabel(_axis_label(key))
+                ax.grid(which="both", alpha=0.3)
+            axes[row][0].set_ylabel("ratio of medians to single (band: 95% CI)")
+        _legend(axes[0], fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+        fig.suptitle(f"{config['name']}: how many times single's time, against {key} (1 = as fast)")
+        fig.tight_layout()
+        paths += save(fig, out_dir, f"{config['name']}-ratios-{key}")
+    return paths
+
+
 def plot_run(run: dict, out_dir: Path) -> list[Path]:
     """Every figure of a run (as loaded by results.read_run)."""
     q = quartiles(run["measurements"])
@@ -213,4 +254,5 @@ def plot_run(run: dict, out_dir: Path) -> list[Path]:
         paths += plot_phases(config, q, out_dir)
         if config.get("sweep"):
             paths += plot_sweep(config, q, run["graphs"], out_dir, run.get("scaling"))
+            paths += plot_ratios(config, run["summary"], out_dir)
     return paths
