@@ -7,7 +7,7 @@ SUITE  := configs/question.yaml configs/depth_sweep.yaml configs/width_sweep.yam
 CONFIG ?= $(SUITE)
 OUT    ?= results
 
-.PHONY: bench test report compare order-effect setup openblas clean-cache
+.PHONY: bench test report compare notebook order-effect setup openblas clean-cache
 
 bench: setup openblas
 	$(PY) -m harness run $(CONFIG) --out $(OUT)
@@ -22,6 +22,14 @@ report: setup
 compare: setup
 	@test -n "$(BASE)" -a -n "$(NEW)" || { echo "usage: make compare BASE=results/<run-id> NEW=results/<run-id>"; exit 2; }
 	$(PY) -m harness compare $(BASE) $(NEW)
+
+# Runs notebooks/explore.ipynb on the newest run (or RUN=...) into an executed copy.
+notebook: setup
+	GRADBENCH_RUN=$(RUN) $(PY) -c "import nbformat; from nbclient import NotebookClient; \
+	nb = nbformat.read('notebooks/explore.ipynb', 4); \
+	NotebookClient(nb, timeout=600, resources={'metadata': {'path': 'notebooks'}}).execute(); \
+	nbformat.write(nb, 'notebooks/explore.executed.ipynb')"
+	@echo "executed: notebooks/explore.executed.ipynb (open it in Jupyter, VS Code or on GitHub)"
 
 # How compile order fools naive timing, next to gradbench's numbers (a few minutes).
 order-effect: setup openblas
