@@ -82,7 +82,9 @@ def _run(args) -> int:
         progress = lambda line: None  # noqa: E731
     else:
         progress = lambda line: print(line, flush=True)  # noqa: E731
-    previous = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
+    # SIGTERM (kill) and SIGHUP (a closed terminal) end a run like Ctrl-C: resumable.
+    signals = [signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
+    previous = {sig: signal.signal(sig, _sigterm_as_interrupt) for sig in signals}
     try:
         if args.resume:
             run_dir = runner.resume(args.resume, progress=progress, retry_failed=args.retry_failed,
@@ -97,7 +99,8 @@ def _run(args) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     data = results.read_run(run_dir)
     print(format_table(data["summary"]))
     failures = results.failures(data["workers"])

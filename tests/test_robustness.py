@@ -109,7 +109,8 @@ SIGTERM_SCRIPT = textwrap.dedent("""
 """)
 
 
-def test_sigterm_saves_rows_and_prints_how_to_resume(tmp_path):
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_signal_saves_rows_and_prints_how_to_resume(tmp_path, signum):
     config_path = tmp_path / "fake.yaml"
     config_path.write_text(json.dumps(CONFIG))  # JSON is YAML
     out = tmp_path / "out"
@@ -122,7 +123,7 @@ def test_sigterm_saves_rows_and_prints_how_to_resume(tmp_path):
         if line.startswith("[2/27]"):
             break
     time.sleep(0.5)
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(signum)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     (run_dir,) = out.iterdir()
