@@ -137,9 +137,12 @@ def _slope_label(scaling: pd.DataFrame | None, config: str, key: str, fixed: dic
 
 def _setup_x(ax, key, values):
     if _numeric(values):
-        if max(values) / max(min(values), 1e-12) >= 8:
+        lo, hi = min(values), max(values)
+        if hi / max(lo, 1e-12) >= 8:
             ax.set_xscale("log", base=2)
+            ax.set_xlim(lo / 1.25, hi * 1.25)  # keep the data in view, whatever else autoscales
         ax.set_xticks(values, [str(v) for v in values])
+        ax.minorticks_off()
         return list(values)
     ax.set_xticks(range(len(values)), [format_value(v) for v in values])
     return list(range(len(values)))
@@ -153,7 +156,7 @@ def plot_sweep(config: dict, q: pd.DataFrame, graphs: pd.DataFrame, out_dir: Pat
     g = graphs[graphs["config"] == config["name"]].set_index(["case", "strategy"])
     for key, panels in _sweep_panels(config):
         values = config["sweep"][key]
-        fig, axes = plt.subplots(2, len(panels), figsize=(6 * len(panels), 9), squeeze=False)
+        fig, axes = plt.subplots(2, len(panels), figsize=(8 * len(panels), 12), squeeze=False)
         for col, (title, fixed) in enumerate(panels):
             names = [_case_name(config, {**fixed, key: v}) for v in values]
             ax_t, ax_n = axes[0][col], axes[1][col]
@@ -188,7 +191,7 @@ def plot_sweep(config: dict, q: pd.DataFrame, graphs: pd.DataFrame, out_dir: Pat
                 ax.set_xlabel(_axis_label(key))
                 ax.grid(which="both", alpha=0.3)
         for row in axes:
-            _legend(row, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
+            _legend(row, fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1))
         fig.suptitle(f"{config['name']}: sweep over {key}")
         fig.tight_layout()
         paths += save(fig, out_dir, f"{config['name']}-sweep-{key}")
