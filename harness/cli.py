@@ -24,7 +24,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="finish an interrupted run: measure only what RUN_DIR lacks")
     run.add_argument("--retry-failed", action="store_true",
                      help="with --resume: measure failed and skipped workers again")
-    run.add_argument("--quiet", action="store_true", help="print only the summary and the path")
+    run.add_argument("--quiet", action="store_true",
+                     help="no progress bar: one plain line per worker, as off a terminal")
     order = sub.add_parser("order-effect", help=(
         "show the compile-order effect: naive one-process timing vs gradbench, in both orders"))
     order.add_argument("config", type=Path, help="config whose first case is used")
@@ -74,9 +75,7 @@ def _run(args) -> int:
                   file=sys.stderr)
             return 2
     display = None
-    if args.quiet:
-        progress = lambda line: None  # noqa: E731
-    elif sys.stdout.isatty():
+    if sys.stdout.isatty() and not args.quiet:
         from harness.progress import Bar
         display = Bar()  # it shows what runs, and prints the failures itself
         progress = lambda line: None  # noqa: E731

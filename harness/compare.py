@@ -15,6 +15,7 @@ import pandas as pd
 from scipy.stats import mannwhitneyu
 
 from harness import results
+from harness.cases import PARAM_COLUMNS
 from harness.config import ALL_PHASES, STRATEGIES
 from harness.report import format_seconds
 
@@ -57,16 +58,24 @@ def compare_samples(base, new, factor: float) -> dict:
             "median_new_s": new.median(), "ratio": ratio, "p_value": p, "change": change}
 
 
+def _comparable(measurements: pd.DataFrame) -> pd.DataFrame:
+    ok = measurements[measurements["status"] == "ok"].copy()
+    ok[list(PARAM_COLUMNS)] = ok[list(PARAM_COLUMNS)].astype(str)  # NaN widths match too
+    return ok
+
+
 def compare_runs(base_dir: Path, new_dir: Path, factor: float = 1.10) -> tuple[pd.DataFrame, list[str]]:
     """One row per key both runs measured successfully; and the environment differences."""
     base, new = results.read_run(base_dir), results.read_run(new_dir)
-    a = base["measurements"][base["measurements"]["status"] == "ok"]
-    b = new["measurements"][new["measurements"]["status"] == "ok"]
-    groups_b = {k: g["seconds"] for k, g in b.groupby(KEY, sort=False)}
+    a, b = (_comparable(run["measurements"]) for run in (base, new))
+    # Cases match by config, name and every parameter: a changed model is another case.
+    match = [*KEY[:2], *PARAM_COLUMNS, *KEY[2:]]
+    groups_b = {k: g["seconds"] for k, g in b.groupby(match, sort=False)}
     rows = []
-    for key, g in a.groupby(KEY, sort=False):
+    for key, g in a.groupby(match, sort=False):
         if key in groups_b:
-            rows.append({**dict(zip(KEY, key)), **compare_samples(g["seconds"], groups_b[key], factor)})
+            named = dict(zip(match, key))
+            rows.append({**{k: named[k] for k in KEY}, **compare_samples(g["seconds"], groups_b[key], factor)})
     table = pd.DataFrame(rows, columns=list(COLUMNS))
     if not table.empty:  # the summary's order: cases as run, then cache, phase, strategy
         first = {k: i for i, k in enumerate(dict.fromkeys(zip(a["config"], a["case"])))}

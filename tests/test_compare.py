@@ -72,3 +72,16 @@ def test_environment_differences_are_named():
     new = {"theano_flags": {"float32": "x"}, "cpu": {"model": "B", "count": 2}, "packages": {"numpy": "2"}}
     assert compare.environment_differences(base, new) == [
         "cpu.model: 'A' -> 'B'", "packages: {'numpy': '1'} -> {'numpy': '2'}"]
+
+
+def test_a_changed_model_is_not_matched(tmp_path):
+    config = parse_config(CONFIG, source="cmp.yaml")
+    changed = parse_config({**CONFIG, "model": {**CONFIG["model"], "batch": 64}}, source="cmp.yaml")
+    base = runner.run([config], tmp_path / "a", progress=lambda line: None, runner=fake_worker,
+                      compiledir=tmp_path / "cc")
+    new = runner.run([changed], tmp_path / "b", progress=lambda line: None, runner=fake_worker,
+                     compiledir=tmp_path / "cc")
+    table, _ = compare.compare_runs(base, new)
+    assert table.empty  # same config and case names, but batch 32 vs 64
+    same, _ = compare.compare_runs(base, base)
+    assert len(same) == 22 and (same["change"] == "").all()
