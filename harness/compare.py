@@ -16,8 +16,8 @@ from scipy.stats import mannwhitneyu
 
 from harness import results
 from harness.cases import PARAM_COLUMNS
-from harness.config import ALL_PHASES, STRATEGIES
 from harness.report import format_seconds
+from harness.stats import in_display_order
 
 KEY = ["config", "case", "cache", "phase", "strategy"]
 COLUMNS = (*KEY, "n_base", "n_new", "median_base_s", "median_new_s", "ratio", "p_value", "change")
@@ -77,11 +77,8 @@ def compare_runs(base_dir: Path, new_dir: Path, factor: float = 1.10) -> tuple[p
             named = dict(zip(match, key))
             rows.append({**{k: named[k] for k in KEY}, **compare_samples(g["seconds"], groups_b[key], factor)})
     table = pd.DataFrame(rows, columns=list(COLUMNS))
-    if not table.empty:  # the summary's order: cases as run, then cache, phase, strategy
-        first = {k: i for i, k in enumerate(dict.fromkeys(zip(a["config"], a["case"])))}
-        order = [(first[(r.config, r.case)], r.cache, ALL_PHASES.index(r.phase), STRATEGIES.index(r.strategy))
-                 for r in table.itertuples()]
-        table = table.iloc[sorted(range(len(order)), key=order.__getitem__)].reset_index(drop=True)
+    if not table.empty:  # the summary's order
+        table = in_display_order(table, a)
     return table, environment_differences(base["env"], new["env"])
 
 

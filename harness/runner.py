@@ -6,6 +6,7 @@ worker's rows to the run folder as soon as they arrive.
 """
 from __future__ import annotations
 
+import contextlib
 import random
 import time
 from dataclasses import asdict, dataclass
@@ -181,14 +182,12 @@ def _run_job(config: Config, case: Case, job: Job, runner, compiledir: Path, dis
                            "(set run.max_memory_mb, or shrink the case)"}
     else:
         extra = {"on_phase": display.phase} if display is not None else {}
-        if job.cache == "cold":
-            # An empty compiledir of its own: the compile has to build every C op.
-            with theano_env.fresh_compiledir(compiledir) as cold_dir:
-                result = runner(make_task(case, config, job),
-                                theano_env.worker_env(cold_dir, case.model.floatX), config.run.timeouts, **extra)
-        else:
-            result = runner(make_task(case, config, job),
-                            theano_env.worker_env(compiledir, case.model.floatX), config.run.timeouts, **extra)
+        # Cold: an empty compiledir of its own, so the compile has to build every C op.
+        cache_dir = (theano_env.fresh_compiledir(compiledir) if job.cache == "cold"
+                     else contextlib.nullcontext(compiledir))
+        with cache_dir as path:
+            result = runner(make_task(case, config, job), theano_env.worker_env(path, case.model.floatX),
+                            config.run.timeouts, **extra)
     result["memory_estimate_mb"] = round(estimate, 1)
     return result
 

@@ -94,12 +94,16 @@ def summarize(measurements: pd.DataFrame) -> pd.DataFrame:
         rows.append({**dict(zip(keys, key)), **stats, "unit": "s",
                      "unstable": instability(stats, raw)})
         samples[_ratio_key(rows[-1])] = group["seconds"].to_numpy()
-    summary = pd.DataFrame(rows)
-    first_seen = {k: i for i, k in enumerate(dict.fromkeys(zip(ok["config"], ok["case"])))}
-    order = [(first_seen[(r.config, r.case)], r.cache, ALL_PHASES.index(r.phase),
-              STRATEGIES.index(r.strategy)) for r in summary.itertuples()]
-    summary = summary.iloc[sorted(range(len(order)), key=order.__getitem__)].reset_index(drop=True)
+    summary = in_display_order(pd.DataFrame(rows), ok)
     return add_ratios(summary, samples)[columns]
+
+
+def in_display_order(table: pd.DataFrame, measurements: pd.DataFrame) -> pd.DataFrame:
+    """Rows of ``table`` with cases in the order they were measured, then cache, phase, strategy."""
+    first_seen = {k: i for i, k in enumerate(dict.fromkeys(zip(measurements["config"], measurements["case"])))}
+    order = [(first_seen[(r.config, r.case)], r.cache, ALL_PHASES.index(r.phase),
+              STRATEGIES.index(r.strategy)) for r in table.itertuples()]
+    return table.iloc[sorted(range(len(order)), key=order.__getitem__)].reset_index(drop=True)
 
 
 def _ratio_key(row: dict) -> tuple:
