@@ -4,7 +4,8 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-from harness.config import MODES, Config, ConfigError, Model, check_choice, validate_model
+from harness.config import (MODES, Config, ConfigError, Model, positive_int, check_choice,
+                            validate_model)
 
 
 @dataclass(frozen=True)
@@ -15,6 +16,7 @@ class Case:
     model: Model
     mode: str
     params: tuple  # (key, value) pairs of the swept parameters, in sweep order
+    threads: int = 1  # BLAS/OpenMP threads of the worker
 
     def columns(self) -> dict:
         """The case's parameters as tidy-CSV columns (same set for every case)."""
@@ -24,11 +26,11 @@ class Case:
                 "depth": m.depth, "width": m.hidden[0] if uniform else None,
                 "output": m.output, "activation": m.activation, "loss": m.loss,
                 "biases": m.biases, "floatX": m.floatX, "batch": m.batch,
-                "mode": self.mode, "n_params": m.n_params}
+                "mode": self.mode, "threads": self.threads, "n_params": m.n_params}
 
 
 PARAM_COLUMNS = ("input", "hidden", "depth", "width", "output", "activation", "loss",
-                 "biases", "floatX", "batch", "mode", "n_params")
+                 "biases", "floatX", "batch", "mode", "threads", "n_params")
 
 
 def expand(config: Config) -> list[Case]:
@@ -37,10 +39,12 @@ def expand(config: Config) -> list[Case]:
     cases, names = [], set()
     for values in itertools.product(*(config.sweep[k] for k in keys)):
         fields = dict(config.model)
-        mode = config.run.mode
+        mode, threads = config.run.mode, config.run.threads
         for key, value in zip(keys, values):
             if key == "mode":
                 mode = value
+            elif key == "threads":
+                threads = value
             else:
                 fields[key] = list(value) if isinstance(value, tuple) else value
         # A swept layout replaces the base layout rather than contradicting it.
@@ -53,6 +57,7 @@ def expand(config: Config) -> list[Case]:
         try:
             model = validate_model(fields, config.source)
             mode = check_choice(mode, MODES, config.source, "sweep.mode")
+            threads = positive_int(threads, config.source, "sweep.threads")
         except ConfigError as exc:
             if not keys:
                 raise
@@ -61,7 +66,7 @@ def expand(config: Config) -> list[Case]:
             raise ConfigError(config.source, "sweep", f"two cases are both named {name!r}")
         names.add(name)
         cases.append(Case(config=config.name, name=name, model=model, mode=mode,
-                          params=tuple(zip(keys, values))))
+                          params=tuple(zip(keys, values)), threads=threads))
     return cases
 
 

@@ -35,11 +35,11 @@ CACHE_CHOICES = ("warm", "cold", "both")
 
 MODEL_KEYS = ("input", "hidden", "depth", "width", "output", "activation",
               "loss", "biases", "floatX", "batch")
-RUN_KEYS = ("mode", "strategies", "seed", "repeats", "warmup", "timeout_s", "max_memory_mb",
-            "cache", "min_time_s", "order")
+RUN_KEYS = ("mode", "threads", "strategies", "seed", "repeats", "warmup", "processes", "timeout_s",
+            "max_memory_mb", "cache", "min_time_s", "order")
 ORDERS = ("shuffled", "as_listed")
 TOP_KEYS = ("name", "description", "model", "run", "sweep")
-SWEEPABLE = MODEL_KEYS + ("mode",)
+SWEEPABLE = MODEL_KEYS + ("mode", "threads")
 
 DEFAULT_MODEL = {"activation": "sigmoid", "loss": "softmax_cross_entropy",
                  "biases": True, "floatX": "float64", "batch": 32}
@@ -48,6 +48,10 @@ DEFAULT_WARMUP = {"construct": 1, "compile": 1, "execute": 1}
 DEFAULT_TIMEOUT_S = 900.0  # per phase of a worker
 TIMEOUT_KEYS = ("default", "setup", *ALL_PHASES, "check")
 DEFAULT_MIN_TIME_S = 0.02  # calibrated loops: one raw timing of construct/execute lasts at least this
+# BLAS/OpenMP threads per worker. One by default: on a small machine a second
+# BLAS thread competes with everything else that runs, and its timings then
+# differ from one process to the next by ~15% (one thread: ~4%).
+DEFAULT_THREADS = 1
 
 
 class ConfigError(ValueError):
@@ -96,6 +100,8 @@ class RunSettings:
     caches: tuple[str, ...] = ("warm",)
     min_time_s: float = DEFAULT_MIN_TIME_S
     order: str = "shuffled"  # of a case's workers; as_listed only to study order effects
+    threads: int = DEFAULT_THREADS  # BLAS/OpenMP threads of each worker (sweepable)
+    processes: int = 1  # warm workers per case x strategy, their samples pooled (as pyperf does)
 
 
 @dataclass(frozen=True)
@@ -111,9 +117,10 @@ class Config:
     def as_dict(self) -> dict:
         return {"name": self.name, "description": self.description,
                 "source": self.source, "model": dict(self.model),
-                "run": {"mode": self.run.mode, "strategies": list(self.run.strategies),
+                "run": {"mode": self.run.mode, "threads": self.run.threads, "strategies": list(self.run.strategies),
                         "seed": self.run.seed, "repeats": dict(self.run.repeats),
-                        "warmup": dict(self.run.warmup), "timeout_s": dict(self.run.timeouts),
+                        "warmup": dict(self.run.warmup), "processes": self.run.processes,
+                        "timeout_s": dict(self.run.timeouts),
                         **({"max_memory_mb": self.run.max_memory_mb} if self.run.max_memory_mb else {}),
                         "cache": "both" if len(self.run.caches) == 2 else self.run.caches[0],
                         "min_time_s": self.run.min_time_s, "order": self.run.order},
@@ -183,13 +190,13 @@ def validate_model(fields: dict, source: str, prefix: str = "model.") -> Model:
         hidden = fields["hidden"]
         if not isinstance(hidden, list) or not hidden:
             raise ConfigError(source, prefix + "hidden", f"must be a non-empty list of positive integers (got {hidden!r})")
-        hidden = tuple(_positive_int(h, source, f"{prefix}hidden[{i}]") for i, h in enumerate(hidden))
+        hidden = tuple(positive_int(h, source, f"{prefix}hidden[{i}]") for i, h in enumerate(hidden))
     elif has_dw:
         for key in ("depth", "width"):
             if fields.get(key) is None:
                 raise ConfigError(source, prefix + key, "missing: 'depth' and 'width' go together")
-        depth = _positive_int(fields["depth"], source, prefix + "depth")
-        width = _positive_int(fields["width"], source, prefix + "width")
+        depth = positive_int(fields["depth"], source, prefix + "depth")
+        width = positive_int(fields["width"], source, prefix + "width")
         hidden = (width,) * depth
     else:
         raise ConfigError(source, prefix + "hidden", "missing: give 'hidden' (list of widths) or 'depth' and 'width'")
@@ -200,14 +207,14 @@ def validate_model(fields: dict, source: str, prefix: str = "model.") -> Model:
     if not isinstance(biases, bool):
         raise ConfigError(source, prefix + "biases", f"must be true or false (got {biases!r})")
     return Model(
-        input=_positive_int(fields["input"], source, prefix + "input"),
+        input=positive_int(fields["input"], source, prefix + "input"),
         hidden=hidden,
-        output=_positive_int(fields["output"], source, prefix + "output"),
+        output=positive_int(fields["output"], source, prefix + "output"),
         activation=check_choice(fields["activation"], ACTIVATIONS, source, prefix + "activation"),
         loss=check_choice(fields["loss"], LOSSES, source, prefix + "loss"),
         biases=biases,
         floatX=check_choice(fields["floatX"], FLOATX, source, prefix + "floatX"),
-        batch=_positive_int(fields["batch"], source, prefix + "batch"),
+        batch=positive_int(fields["batch"], source, prefix + "batch"),
     )
 
 
@@ -237,6 +244,8 @@ def _parse_run(raw: dict, source: str) -> RunSettings:
         caches=CACHES if cache == "both" else (cache,),
         min_time_s=_positive_number(raw.get("min_time_s", DEFAULT_MIN_TIME_S), source, "run.min_time_s"),
         order=check_choice(raw.get("order", "shuffled"), ORDERS, source, "run.order"),
+        threads=positive_int(raw.get("threads", DEFAULT_THREADS), source, "run.threads"),
+        processes=positive_int(raw.get("processes", 1), source, "run.processes"),
     )
 
 
@@ -303,7 +312,7 @@ def _known_keys(mapping: dict, allowed: tuple, source: str, prefix: str) -> None
             raise ConfigError(source, prefix + key, f"unknown key (allowed: {', '.join(allowed)}){hint}")
 
 
-def _positive_int(value: Any, source: str, path: str) -> int:
+def positive_int(value: Any, source: str, path: str) -> int:
     return _int_at_least(value, 1, source, path)
 
 

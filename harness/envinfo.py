@@ -30,6 +30,8 @@ def collect(blas_ldflags: str, blas_choice: str, theano_flags: dict, compiledir:
         "compiledir_policy": ("warm: one shared compiledir, filled by each worker's untimed warm-up "
                               "compile; cold: an empty compiledir per timed compile, in its own process"),
         "pythonhashseed": "0",
+        "threads_policy": ("each worker's OPENBLAS_NUM_THREADS, OMP_NUM_THREADS and MKL_NUM_THREADS "
+                           "are set to its case's threads (column threads); workers.csv has os_threads"),
         "openblas_env": {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
                                                      "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")
                          if k in os.environ},

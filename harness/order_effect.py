@@ -60,7 +60,8 @@ def measure(config: Config, out_root: Path, progress=print) -> Path:
         task = {"model": dataclasses.asdict(case.model), "mode": case.mode, "seed": config.run.seed,
                 "order": listed}
         with theano_env.fresh_compiledir(theano_env.default_compiledir()) as empty:
-            result = spawn.run_worker(task, theano_env.worker_env(empty, case.model.floatX),
+            result = spawn.run_worker(task, theano_env.worker_env(empty, case.model.floatX,
+                                                                    threads=case.threads),
                                       config.run.timeouts,
                                       command=[sys.executable, "-m", "harness.order_effect"])
         if result["status"] != "ok":

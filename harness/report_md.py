@@ -76,6 +76,17 @@ def slopes(config: str, scaling: pd.DataFrame) -> list[str]:
             for r in d.itertuples()]
 
 
+def how_measured(config: dict) -> str:
+    """One sentence: the settings of a config that shape its numbers."""
+    run = config.get("run", {})
+    threads = "swept" if "threads" in config.get("sweep", {}) else run.get("threads")
+    processes, repeats = run.get("processes", 1), run.get("repeats", {})
+    per = ", ".join(f"{p} {n}" for p, n in repeats.items())
+    return (f"Measured with {threads} BLAS thread(s) per worker, optimizer mode {run.get('mode')}; "
+            f"{processes} warm worker process(es) per strategy, each timing {per} repeats "
+            f"(pooled; with several processes the median's CI is a bootstrap over processes).")
+
+
 def render(run: dict, plot_files: list[Path]) -> str:
     env, summary, graphs = run["env"], run["summary"], run["graphs"]
     lines = [f"# gradbench run {env.get('run_id', '')}", "", f"**The question.** {QUESTION}", ""]
@@ -84,7 +95,7 @@ def render(run: dict, plot_files: list[Path]) -> str:
         cases = list(dict.fromkeys(summary.loc[summary["config"] == name, "case"]))
         if not cases:
             continue
-        lines += [f"## {name}", "", config.get("description") or "", ""]
+        lines += [f"## {name}", "", config.get("description") or "", "", how_measured(config), ""]
         shown = cases if len(cases) <= 2 else [cases[0], cases[-1]]
         for case in shown:
             lines += [f"**Answer for {case}** (medians of this run; ratios to `single` with bootstrap CIs):", ""]

@@ -21,26 +21,31 @@ from harness.cases import PARAM_COLUMNS
 #          2 — cache (warm/cold), loops, peak_rss_mb, compile breakdown, first_call
 #              and matmul phases, numpy_reference; summary CIs, cv, unstable, ratio
 #              CIs; scaling.csv and throughput.csv.
-SCHEMA_VERSION = 2
+#          3 — threads (a case parameter); slot in measurements.csv (which worker
+#              process of a case x strategy x cache; repeat counts within it);
+#              several warm workers per strategy (run.processes); os_threads in
+#              workers.csv; ci_method in summary.csv.
+SCHEMA_VERSION = 3
 
 CASE_COLUMNS = ("config", "case", *PARAM_COLUMNS)
-MEASUREMENT_COLUMNS = (*CASE_COLUMNS, "strategy", "cache", "order", "phase", "repeat", "seconds",
+MEASUREMENT_COLUMNS = (*CASE_COLUMNS, "strategy", "cache", "slot", "order", "phase", "repeat", "seconds",
                        "loops", "optimizer_seconds", "linker_seconds", "c_compiled", "c_loaded",
                        "peak_rss_mb", "status", "error")
 GRAPH_COLUMNS = (*CASE_COLUMNS, "strategy", "n_functions", "nodes_unoptimized", "nodes_optimized")
 WORKER_KEY = ("config", "case", "strategy", "cache", "slot")
 WORKER_COLUMNS = (*CASE_COLUMNS, "strategy", "cache", "slot", "order", "status", "error", "wall_seconds",
-                  "pid", "import_seconds", "memory_estimate_mb", "rel_err_vs_numpy", "rel_err_vs_single",
+                  "pid", "import_seconds", "os_threads", "memory_estimate_mb", "rel_err_vs_numpy", "rel_err_vs_single",
                   "output_tail")
 
 # Names stay text even when they look like numbers (a config named "2026").
-TEXT_COLUMNS = {"config": str, "case": str, "hidden": str, "strategy": str, "cache": str}
+TEXT_COLUMNS = {"config": str, "case": str, "hidden": str, "strategy": str, "cache": str,
+                "ci_method": str}
 COLUMNS = {"measurements.csv": MEASUREMENT_COLUMNS, "graphs.csv": GRAPH_COLUMNS,
            "workers.csv": WORKER_COLUMNS}
 
 FILES = {
-    "measurements.csv": "one row per timed repeat (seconds per call); failed workers as status=failed rows",
-    "summary.csv": "one row per config x case x phase x strategy: n, min, median, mean, std, iqr (seconds), ratio_vs_single",
+    "measurements.csv": "one row per timed repeat (seconds per call), slot = which worker process; failed workers as status=failed rows",
+    "summary.csv": "one row per config x case x cache x phase x strategy: n, min, median, mean, std, iqr, median CI (seconds), cv, unstable, ratio_vs_single with CI",
     "graphs.csv": "Apply-node counts of the gradient graphs before optimization and after compilation",
     "workers.csv": "one row per worker: status (ok, failed, skipped), error, wall time, memory estimate, gradient check errors",
     "env.json": "schema version, software, hardware, Theano flags, BLAS, git commit, resolved configs",
@@ -134,7 +139,8 @@ def read_csv(run_dir: Path, name: str) -> pd.DataFrame:
 def failures(workers: pd.DataFrame) -> list[str]:
     """One line per worker that did not succeed."""
     bad = workers[workers["status"] != "ok"]
-    return [f"{r.config}/{r.case}/{r.strategy}" + (f" (cold #{int(r.slot) + 1})" if r.cache == "cold" else "")
+    return [f"{r.config}/{r.case}/{r.strategy}"
+            + (f" (cold #{int(r.slot) + 1})" if r.cache == "cold" else f" (#{int(r.slot) + 1})" if r.slot else "")
             + f": {r.status}: {r.error}" for r in bad.itertuples()]
 
 
@@ -150,12 +156,9 @@ def drop_rows_not_in(run_dir: Path, done: set) -> None:
         if not path.exists() or not path.stat().st_size:
             continue
         frame = read_csv(run_dir, name)
-        if name == "graphs.csv":  # one row per case x strategy, from its warm worker
+        if name == "graphs.csv":  # one row per case x strategy, from its first warm worker
             keys = zip(frame["config"], frame["case"], frame["strategy"], ["warm"] * len(frame),
                        [0] * len(frame))
-        elif name == "measurements.csv":
-            slots = [r if c == "cold" else 0 for c, r in zip(frame["cache"], frame["repeat"])]
-            keys = zip(frame["config"], frame["case"], frame["strategy"], frame["cache"], slots)
         else:
             keys = zip(*(frame[k] for k in WORKER_KEY))
         keep = [k in done for k in keys]

@@ -24,8 +24,11 @@ Progress = Callable[[str], None]
 class Job:
     """One worker process: a strategy of a case, with a warm or a cold compile cache.
 
-    A cold job measures one compile into an empty compiledir, so a case has
-    ``repeats.compile`` cold jobs per Theano strategy, told apart by ``slot``.
+    A warm job measures every phase, and a case has ``run.processes`` of
+    them per strategy. A cold job measures one compile into an empty
+    compiledir, so a case has ``processes x repeats.compile`` cold jobs per
+    Theano strategy: as many compiles as the warm jobs time. Jobs of the same
+    strategy and cache are told apart by ``slot``.
     """
     strategy: str
     cache: str
@@ -40,9 +43,11 @@ def case_jobs(config: Config, case_index: int) -> list[Job]:
     jobs = []
     for strategy in config.run.strategies:
         if "warm" in config.run.caches:
-            jobs.append(Job(strategy, "warm"))
+            jobs += [Job(strategy, "warm", k) for k in range(config.run.processes)]
         if "cold" in config.run.caches and strategy in THEANO_STRATEGIES:
-            jobs += [Job(strategy, "cold", k) for k in range(config.run.repeats["compile"])]
+            # As many cold compiles as warm ones: every process times repeats.compile.
+            n_cold = config.run.processes * config.run.repeats["compile"]
+            jobs += [Job(strategy, "cold", k) for k in range(n_cold)]
     if config.run.order == "shuffled":
         random.Random(f"{config.run.seed}:{case_index}").shuffle(jobs)
     return jobs
@@ -50,9 +55,16 @@ def case_jobs(config: Config, case_index: int) -> list[Job]:
 
 def make_task(case: Case, config: Config, job: Job) -> dict:
     return {"config": case.config, "case": case.name, "model": asdict(case.model),
-            "mode": case.mode, "strategy": job.strategy, "cache": job.cache,
+            "mode": case.mode, "threads": case.threads, "strategy": job.strategy, "cache": job.cache,
             "seed": config.run.seed, "repeats": dict(config.run.repeats),
             "warmup": dict(config.run.warmup), "min_time_s": config.run.min_time_s}
+
+
+def job_label(job: Job) -> str:
+    """How progress lines tell a strategy's workers apart: ' cold #2', ' #3' (warm), ''."""
+    if job.cache == "cold":
+        return f" cold #{job.slot + 1}"
+    return f" #{job.slot + 1}" if job.slot else ""
 
 
 def job_phases(job: Job) -> tuple[str, ...]:
@@ -62,16 +74,11 @@ def job_phases(job: Job) -> tuple[str, ...]:
 def worker_rows(case: Case, job: Job, order: int, result: dict) -> list[dict]:
     """measurements.csv rows of one worker; a failure or skip gives one row per phase."""
     base = {"config": case.config, "case": case.name, **case.columns(),
-            "strategy": job.strategy, "cache": job.cache, "order": order}
+            "strategy": job.strategy, "cache": job.cache, "slot": job.slot, "order": order}
     if result["status"] != "ok":
-        return [{**base, "phase": p, "repeat": job.slot if job.cache == "cold" else None,
-                 "seconds": None, "status": result["status"], "error": result.get("error")}
-                for p in job_phases(job)]
-    rows = [{**base, **m, "status": "ok", "error": None} for m in result["measurements"]]
-    if job.cache == "cold":
-        for row in rows:
-            row["repeat"] = job.slot
-    return rows
+        return [{**base, "phase": p, "repeat": None, "seconds": None, "status": result["status"],
+                 "error": result.get("error")} for p in job_phases(job)]
+    return [{**base, **m, "status": "ok", "error": None} for m in result["measurements"]]
 
 
 class RunInterrupted(KeyboardInterrupt):
@@ -139,8 +146,7 @@ def _measure(configs, run_dir: Path, env: dict, done: set, progress: Progress,
         for config, case, order, job in todo:
             t0 = time.monotonic()
             if display is not None:
-                display.begin(f"{case.config} {case.name} {job.strategy}"
-                              + (f" cold #{job.slot + 1}" if job.cache == "cold" else ""))
+                display.begin(f"{case.config} {case.name} {job.strategy}{job_label(job)}")
             result = _run_job(config, case, job, runner, compiledir, display)
             wall = time.monotonic() - t0
             _store(files, case, job, order, result, wall)
@@ -186,7 +192,8 @@ def _run_job(config: Config, case: Case, job: Job, runner, compiledir: Path, dis
         cache_dir = (theano_env.fresh_compiledir(compiledir) if job.cache == "cold"
                      else contextlib.nullcontext(compiledir))
         with cache_dir as path:
-            result = runner(make_task(case, config, job), theano_env.worker_env(path, case.model.floatX),
+            env = theano_env.worker_env(path, case.model.floatX, threads=case.threads)
+            result = runner(make_task(case, config, job), env,
                             config.run.timeouts, **extra)
     result["memory_estimate_mb"] = round(estimate, 1)
     return result
@@ -207,7 +214,7 @@ def finish(run_dir: Path) -> None:
 def _store(files, case, job: Job, order, result, wall) -> None:
     files["measurements.csv"].write(worker_rows(case, job, order, result))
     base = {"config": case.config, "case": case.name, **case.columns(), "strategy": job.strategy}
-    if "graph" in result and job.cache == "warm":
+    if "graph" in result and job.cache == "warm" and job.slot == 0:  # the same graph in every process
         files["graphs.csv"].write([{**base, **result["graph"]}])
     check = result.get("check", {})
     # workers.csv last: a worker is complete once its row is there (see resume).
@@ -216,6 +223,7 @@ def _store(files, case, job: Job, order, result, wall) -> None:
         "error": result.get("error"), "wall_seconds": round(wall, 3),
         "pid": result.get("info", {}).get("pid"),
         "import_seconds": result.get("info", {}).get("import_seconds"),
+        "os_threads": result.get("info", {}).get("os_threads"),
         "memory_estimate_mb": result.get("memory_estimate_mb"),
         "rel_err_vs_numpy": check.get("vs_numpy"), "rel_err_vs_single": check.get("vs_single"),
         "output_tail": result.get("output_tail") if result["status"] != "ok" else None}])
@@ -225,6 +233,6 @@ def _progress_line(done, total, started, case, job, result, wall) -> str:
     elapsed = time.monotonic() - started
     eta = elapsed / done * (total - done)
     status = "ok" if result["status"] == "ok" else f"{result['status'].upper()}: {result.get('error')}"
-    cache = f" cold #{job.slot + 1}" if job.cache == "cold" else ""
+    cache = job_label(job)
     return (f"[{done}/{total}] {case.config} {case.name} {job.strategy}{cache}: {wall:.1f} s, {status}"
             f" (elapsed {elapsed:.0f} s, ETA {eta:.0f} s)")

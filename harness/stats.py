@@ -9,7 +9,9 @@ import pandas as pd
 from harness.cases import PARAM_COLUMNS
 from harness.config import ALL_PHASES, STRATEGIES
 
-SUMMARY_STATS = ("n", "min", "median", "mean", "std", "iqr", "ci_low", "ci_high", "cv")
+SUMMARY_STATS = ("n", "min", "median", "mean", "std", "iqr", "ci_low", "ci_high", "ci_method", "cv")
+ORDER_STATISTICS = "order statistics"
+PROCESS_BOOTSTRAP = "bootstrap over processes"
 CV_LIMIT = 0.10          # spread above this flags a value as unstable (as pyperf does)
 MIN_RAW_SECONDS = 1e-3   # a raw timing shorter than this is too short for the clock
 BOOTSTRAP = 2000
@@ -38,18 +40,66 @@ def median_ci(values, confidence: float = CONFIDENCE) -> tuple[float, float]:
     return float(a[l - 1]), float(a[n - l])
 
 
-def describe(seconds) -> dict:
-    """n, min, median, mean, sample std, IQR (linear quartiles), median CI, CV."""
+def clustered(slots) -> bool:
+    """True when values come from several processes, some with several values each.
+
+    Values from one process share that process's luck (memory placement, what
+    else ran), so they are not independent draws; their CI must come from
+    resampling processes (see bootstrap_medians).
+    """
+    if slots is None:
+        return False
+    counts = pd.Series(np.asarray(slots)).value_counts()
+    return len(counts) > 1 and counts.max() > 1
+
+
+def bootstrap_medians(values, slots, rng: np.random.Generator, n_boot: int = BOOTSTRAP) -> np.ndarray:
+    """Medians of ``n_boot`` bootstrap resamples of ``values``.
+
+    Plain (values drawn with replacement) unless the values are clustered by
+    process: then a two-level bootstrap draws processes with replacement,
+    then values within each drawn process, so the spread between processes
+    widens the interval as it should (Davison & Hinkley 1997, section 3.8).
+    """
+    values = np.asarray(values, dtype=float)
+    if not clustered(slots):
+        return np.median(rng.choice(values, (n_boot, values.size)), axis=1)
+    slots = np.asarray(slots)
+    groups = [values[slots == s] for s in dict.fromkeys(slots)]
+    k = len(groups)
+    picks = rng.integers(0, k, (n_boot, k))
+    if len({g.size for g in groups}) == 1:  # the usual case: same repeats in every process
+        table, m = np.stack(groups), groups[0].size
+        drawn = table[picks[:, :, None], rng.integers(0, m, (n_boot, k, m))]
+        return np.median(drawn.reshape(n_boot, k * m), axis=1)
+    out = np.empty(n_boot)
+    for b in range(n_boot):
+        out[b] = np.median(np.concatenate([rng.choice(groups[j], groups[j].size) for j in picks[b]]))
+    return out
+
+
+def describe(seconds, slots=None, seed: int = 0) -> dict:
+    """n, min, median, mean, sample std, IQR (linear quartiles), median CI, CV.
+
+    ``slots`` names the process of each value; when values come from several
+    processes the median's CI is a two-level bootstrap over processes
+    (seeded), otherwise the distribution-free order-statistics interval.
+    """
     a = np.asarray(seconds, dtype=float)
     if a.size == 0:
-        return {k: (0 if k == "n" else math.nan) for k in SUMMARY_STATS}
+        return {k: (0 if k == "n" else "" if k == "ci_method" else math.nan) for k in SUMMARY_STATS}
     q1, q3 = np.percentile(a, [25, 75])
     std = float(a.std(ddof=1)) if a.size > 1 else 0.0
     mean = float(a.mean())
-    low, high = median_ci(a)
+    if clustered(slots):
+        tail = (1 - CONFIDENCE) / 2 * 100
+        boot = bootstrap_medians(a, slots, np.random.default_rng(seed))
+        (low, high), method = np.percentile(boot, [tail, 100 - tail]), PROCESS_BOOTSTRAP
+    else:
+        (low, high), method = median_ci(a), ORDER_STATISTICS
     return {"n": int(a.size), "min": float(a.min()), "median": float(np.median(a)),
-            "mean": mean, "std": std, "iqr": float(q3 - q1), "ci_low": low, "ci_high": high,
-            "cv": std / mean if mean > 0 else math.nan}
+            "mean": mean, "std": std, "iqr": float(q3 - q1), "ci_low": float(low),
+            "ci_high": float(high), "ci_method": method, "cv": std / mean if mean > 0 else math.nan}
 
 
 def instability(stats: dict, min_raw_seconds: float) -> str:
@@ -64,16 +114,20 @@ def instability(stats: dict, min_raw_seconds: float) -> str:
     return "; ".join(reasons)
 
 
-def ratio_ci(num, den, seed: int = 0, n_boot: int = BOOTSTRAP,
-             confidence: float = CONFIDENCE) -> tuple[float, float, float]:
-    """Ratio of medians and its percentile-bootstrap CI (seeded, so reproducible)."""
+def ratio_ci(num, den, seed: int = 0, n_boot: int = BOOTSTRAP, confidence: float = CONFIDENCE,
+             num_slots=None, den_slots=None) -> tuple[float, float, float]:
+    """Ratio of medians and its percentile-bootstrap CI (seeded, so reproducible).
+
+    Each side is resampled on its own (they come from different workers), over
+    processes when its values are clustered by process (see bootstrap_medians).
+    """
     num, den = np.asarray(num, dtype=float), np.asarray(den, dtype=float)
     ratio = float(np.median(num) / np.median(den))
     if num.size < 2 or den.size < 2:
         return ratio, math.nan, math.nan
     rng = np.random.default_rng(seed)
-    a = np.median(rng.choice(num, (n_boot, num.size)), axis=1)
-    b = np.median(rng.choice(den, (n_boot, den.size)), axis=1)
+    a = bootstrap_medians(num, num_slots, rng, n_boot)
+    b = bootstrap_medians(den, den_slots, rng, n_boot)
     tail = (1 - confidence) / 2 * 100
     low, high = np.percentile(a / b, [tail, 100 - tail])
     return ratio, float(low), float(high)
@@ -89,11 +143,11 @@ def summarize(measurements: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=columns)
     rows, samples = [], {}
     for key, group in ok.groupby(keys, sort=False, dropna=False):
-        stats = describe(group["seconds"])
+        stats = describe(group["seconds"], group["slot"])
         raw = (group["seconds"] * group["loops"].fillna(1)).min()
         rows.append({**dict(zip(keys, key)), **stats, "unit": "s",
                      "unstable": instability(stats, raw)})
-        samples[_ratio_key(rows[-1])] = group["seconds"].to_numpy()
+        samples[_ratio_key(rows[-1])] = (group["seconds"].to_numpy(), group["slot"].to_numpy())
     summary = in_display_order(pd.DataFrame(rows), ok)
     return add_ratios(summary, samples)[columns]
 
@@ -121,7 +175,8 @@ def add_ratios(summary: pd.DataFrame, samples: dict) -> pd.DataFrame:
         elif base is None:
             out.append((math.nan, math.nan, math.nan))
         else:
-            out.append(ratio_ci(samples[key], base))
+            (num, num_slots), (den, den_slots) = samples[key], base
+            out.append(ratio_ci(num, den, num_slots=num_slots, den_slots=den_slots))
     summary = summary.copy()
     summary[["ratio_vs_single", "ratio_ci_low", "ratio_ci_high"]] = out
     return summary

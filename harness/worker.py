@@ -73,8 +73,20 @@ def run_task(task: dict, clock: Clock = time.perf_counter,
     """Measure one strategy of one case; ``on_phase`` is told when each phase begins."""
     on_phase("setup")
     if task["strategy"] == "numpy_reference":
-        return run_numpy_reference(task, clock, on_phase)
-    return run_theano(task, clock, on_phase)
+        result = run_numpy_reference(task, clock, on_phase)
+    else:
+        result = run_theano(task, clock, on_phase)
+    # Evidence of the thread cap: BLAS libraries start their threads when loaded.
+    result.setdefault("info", {})["os_threads"] = os_threads()
+    return result
+
+
+def os_threads() -> int | None:
+    """Threads of this process now (Linux), e.g. 1 + a BLAS pool's helpers."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return None
 
 
 def run_theano(task: dict, clock: Clock, on_phase: Callable[[str], None]) -> dict:

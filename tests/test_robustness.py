@@ -19,9 +19,9 @@ from helpers import fake_worker, tiny_model
 REPO = Path(__file__).resolve().parent.parent
 CONFIG = {"name": "fake", "model": {"input": 3, "depth": 1, "width": 2, "output": 2},
           "run": {"seed": 3, "repeats": {"construct": 2, "compile": 2, "execute": 3}, "cache": "both",
-                  "strategies": ["single", "per_param", "per_param_separate"]},
+                  "processes": 2, "strategies": ["single", "per_param", "per_param_separate"]},
           "sweep": {"depth": [1, 2, 3]}}
-ROW_KEY = ["config", "case", "strategy", "cache", "phase", "repeat", "status"]
+ROW_KEY = ["config", "case", "strategy", "cache", "slot", "phase", "repeat", "status"]
 
 
 def interrupting_worker(after):
@@ -58,7 +58,7 @@ def full_and_interrupted(tmp_path, after):
 def test_interrupted_run_keeps_rows_and_resume_completes_it(tmp_path):
     full, exc = full_and_interrupted(tmp_path, 4)
     part = exc.run_dir
-    assert exc.done == 4 and exc.total == 27  # 3 cases x (3 warm + 3 x 2 cold)
+    assert exc.done == 4 and exc.total == 54  # 3 cases x 3 strategies x (2 warm processes + 2 x 2 cold)
     env = json.loads((part / "env.json").read_text())
     assert env["status"] == "interrupted"
     assert len(pd.read_csv(part / "workers.csv")) == 4
@@ -66,7 +66,7 @@ def test_interrupted_run_keeps_rows_and_resume_completes_it(tmp_path):
 
     calls = []
     runner.resume(part, progress=quiet, runner=lambda t, e, to: calls.append(t) or fake_worker(t, e, to))
-    assert len(calls) == 23  # only what was missing
+    assert len(calls) == 50  # only what was missing
     assert rows(part) == rows(full)
     assert json.loads((part / "env.json").read_text())["status"] == "complete"
     assert len(pd.read_csv(part / "summary.csv")) == len(pd.read_csv(full / "summary.csv"))
@@ -120,7 +120,7 @@ def test_signal_saves_rows_and_prints_how_to_resume(tmp_path, signum):
     lines = []
     for line in proc.stdout:
         lines.append(line)
-        if line.startswith("[2/27]"):
+        if line.startswith("[2/"):
             break
     time.sleep(0.5)
     proc.send_signal(signum)
@@ -148,7 +148,7 @@ def test_oversized_case_is_skipped_and_recorded(tmp_path):
     assert w["error"].str.contains("estimated memory .* MB > limit 1 MB").all()
     m = pd.read_csv(run_dir / "measurements.csv")
     assert (m["status"] == "skipped").all() and m["seconds"].isna().all()
-    assert len(json.loads((run_dir / "env.json").read_text())["failures"]) == 27
+    assert len(json.loads((run_dir / "env.json").read_text())["failures"]) == 54
 
 
 def test_memory_estimate_worked_example():
@@ -193,19 +193,21 @@ def fake_cli(tmp_path, worker="fake_worker"):
 def test_failed_worker_run_goes_on_exits_nonzero_and_can_be_retried(tmp_path):
     proc = subprocess.run(fake_cli(tmp_path, "failing_worker"), cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 1
+    # Both warm processes of depth=2's per_param fail, each is named.
     assert "FAILED fake/depth=2/per_param: failed: worker killed by signal 11" in proc.stderr
-    assert "1 worker(s) did not succeed" in proc.stderr and "Traceback" not in proc.stderr
+    assert "FAILED fake/depth=2/per_param (#2): failed: worker killed by signal 11" in proc.stderr
+    assert "2 worker(s) did not succeed" in proc.stderr and "Traceback" not in proc.stderr
     (run_dir,) = (tmp_path / "out").iterdir()
     w = pd.read_csv(run_dir / "workers.csv")
-    assert len(w) == 27 and (w["status"] == "ok").sum() == 26
-    assert w.loc[w["status"] == "failed", "output_tail"].item() == "Segmentation fault"
+    assert len(w) == 54 and (w["status"] == "ok").sum() == 52
+    assert w.loc[w["status"] == "failed", "output_tail"].tolist() == ["Segmentation fault"] * 2
 
     calls = []
     runner.resume(run_dir, progress=quiet, runner=lambda *a: calls.append(a) or fake_worker(*a))
     assert calls == []  # a failure is a result
     runner.resume(run_dir, progress=quiet, runner=lambda *a: calls.append(a) or fake_worker(*a),
                   retry_failed=True)
-    assert [(t["case"], t["strategy"]) for t, _, _ in calls] == [("depth=2", "per_param")]
+    assert [(t["case"], t["strategy"]) for t, _, _ in calls] == [("depth=2", "per_param")] * 2
     full = runner.run([parse_config(CONFIG, source="x")], tmp_path / "full", progress=quiet,
                       runner=fake_worker, compiledir=tmp_path / "cc")
     assert rows(run_dir) == rows(full)

@@ -99,7 +99,8 @@ def test_cold_jobs_get_an_empty_compiledir_of_their_own(tmp_path):
     assert not any(p.exists() for p, _ in cold)  # removed afterwards
     m = pd.read_csv(next((tmp_path / "out").iterdir()) / "measurements.csv")
     cold_rows = m[m["cache"] == "cold"]
-    assert set(cold_rows["phase"]) == {"compile"} and set(cold_rows["repeat"]) == {0, 1}
+    assert set(cold_rows["phase"]) == {"compile"} and set(cold_rows["repeat"]) == {0}
+    assert set(cold_rows["slot"]) == {0, 1}  # one compile per worker process
 
 
 def test_failed_worker_is_recorded_and_run_goes_on(tmp_path):
@@ -211,3 +212,45 @@ def test_bar_renders_label_phase_and_count(tmp_path):
     text = stream.getvalue()
     assert "question question per_param: compile" in text and "1/3 workers" in text
     assert "FAILED: boom" in text
+
+
+def test_processes_pool_several_warm_workers_per_strategy(tmp_path):
+    doc = {**CONFIG, "run": {**CONFIG["run"], "processes": 3}, "sweep": {"depth": [1]}}
+    config = parse_config(doc, source="fake.yaml")
+    jobs = runner.case_jobs(config, 0)
+    assert sorted((j.strategy, j.slot) for j in jobs) == sorted(
+        (s, k) for s in config.run.strategies for k in range(3))
+    worker = recording()
+    run_dir = runner.run([config], tmp_path, progress=lambda line: None, runner=worker,
+                         compiledir=tmp_path / "cc")
+    assert len(worker.calls) == 4 * 3
+    m = pd.read_csv(run_dir / "measurements.csv")
+    assert set(m["slot"]) == {0, 1, 2}
+    single = m[(m["strategy"] == "single") & (m["phase"] == "execute")]
+    assert single.groupby("slot").size().tolist() == [3, 3, 3]  # repeats are per process
+    assert len(pd.read_csv(run_dir / "graphs.csv")) == 3  # one graph per Theano strategy
+    s = pd.read_csv(run_dir / "summary.csv")
+    row = s[(s["strategy"] == "single") & (s["phase"] == "execute")].iloc[0]
+    assert row["n"] == 9 and row["ci_method"] == "bootstrap over processes"
+    assert len(pd.read_csv(run_dir / "workers.csv")) == 12
+
+
+def test_threads_reach_the_worker_environment_and_sweep(tmp_path):
+    doc = {**CONFIG, "run": {**CONFIG["run"], "threads": 2}, "sweep": {"threads": [1, 2]}}
+    config = parse_config(doc, source="fake.yaml")
+    worker = recording()
+    run_dir = runner.run([config], tmp_path, progress=lambda line: None, runner=worker,
+                         compiledir=tmp_path / "cc")
+    seen = {(task["case"], env["OPENBLAS_NUM_THREADS"], env["OMP_NUM_THREADS"]) for task, env in worker.calls}
+    assert seen == {("threads=1", "1", "1"), ("threads=2", "2", "2")}
+    m = pd.read_csv(run_dir / "measurements.csv")
+    assert set(zip(m["case"], m["threads"])) == {("threads=1", 1), ("threads=2", 2)}
+    default = parse_config({k: v for k, v in CONFIG.items() if k != "sweep"}, source="x")
+    assert default.run.threads == 1  # one BLAS thread unless a config says otherwise
+
+
+def test_cold_compiles_match_the_warm_ones_in_number():
+    doc = {**CONFIG, "run": {**CONFIG["run"], "cache": "both", "processes": 3, "repeats": {"compile": 2}}}
+    jobs = runner.case_jobs(parse_config(doc, source="x"), 0)
+    cold = [j for j in jobs if j.cache == "cold" and j.strategy == "single"]
+    assert sorted(j.slot for j in cold) == list(range(6))  # 3 processes x 2 compiles

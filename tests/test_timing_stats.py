@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness.stats import describe, instability, median_ci, ratio_ci, summarize
+from harness.stats import bootstrap_medians, describe, instability, median_ci, ratio_ci, summarize
 from harness.timing import autorange, timed
 
 
@@ -116,12 +116,13 @@ def test_describe_empty_and_single():
     assert describe([2.0])["std"] == 0.0
 
 
-def _rows(strategy, phase, seconds, status="ok", loops=1):
+def _rows(strategy, phase, seconds, status="ok", loops=1, slots=1):
     base = {"config": "c", "case": "k", "input": 1, "hidden": "2", "depth": 1, "width": 2,
             "output": 1, "activation": "sigmoid", "loss": "mse", "biases": True, "floatX": "float64",
-            "batch": 1, "mode": "FAST_RUN", "n_params": 4, "cache": "warm"}
-    return [{**base, "strategy": strategy, "phase": phase, "repeat": i, "seconds": s, "status": status,
-             "loops": loops} for i, s in enumerate(seconds)]
+            "batch": 1, "mode": "FAST_RUN", "threads": 1, "n_params": 4, "cache": "warm"}
+    per_slot = max(1, len(seconds) // slots)
+    return [{**base, "strategy": strategy, "phase": phase, "slot": i // per_slot, "repeat": i % per_slot,
+             "seconds": s, "status": status, "loops": loops} for i, s in enumerate(seconds)]
 
 
 def test_summary_ratio_uses_medians_and_skips_failures():
@@ -141,3 +142,56 @@ def test_summary_flags_short_raw_timings_by_loop_total():
     looped = summarize(pd.DataFrame(_rows("single", "execute", [1e-6] * 8, loops=2000)))
     assert "shortest raw timing" in one.loc[0, "unstable"]
     assert looped.loc[0, "unstable"] == ""
+
+
+def _processes(centres, per_process, spread, seed=0):
+    """Values of several worker processes: each its own centre, the same noise."""
+    rng = np.random.default_rng(seed)
+    values = np.concatenate([c + spread * rng.standard_normal(per_process) for c in centres])
+    return values, np.repeat(np.arange(len(centres)), per_process)
+
+
+def test_bootstrap_over_processes_resamples_whole_processes():
+    # Each process constant: a resample's median is the median of the drawn
+    # processes' values, so it can only be one of the three constants.
+    values = np.array([1.0] * 4 + [2.0] * 4 + [3.0] * 4)
+    slots = np.repeat([0, 1, 2], 4)
+    medians = bootstrap_medians(values, slots, np.random.default_rng(0), 500)
+    assert set(medians) <= {1.0, 2.0, 3.0} and set(medians) == {1.0, 2.0, 3.0}
+    # A plain bootstrap of the same 12 values also produces medians between them.
+    plain = bootstrap_medians(values, None, np.random.default_rng(0), 500)
+    assert set(plain) - {1.0, 2.0, 3.0}
+
+
+def test_median_ci_over_processes_is_wider_when_processes_disagree():
+    values, slots = _processes([1.0, 1.1, 1.2], 50, 0.1)
+    pooled, clustered_ = describe(values), describe(values, slots)
+    assert pooled["ci_method"] == "order statistics"
+    assert clustered_["ci_method"] == "bootstrap over processes"
+    assert clustered_["median"] == pooled["median"]
+    width = lambda d: d["ci_high"] - d["ci_low"]
+    assert width(clustered_) > 2 * width(pooled)  # 150 values, but only 3 processes' worth of luck
+    assert clustered_["ci_low"] < 1.05 and clustered_["ci_high"] > 1.15
+    assert describe(values, slots) == clustered_  # seeded
+
+
+def test_one_value_per_process_or_one_process_keeps_order_statistics():
+    values = [1.0, 1.2, 0.9, 1.1, 1.05, 0.95]
+    for slots in ([0, 1, 2, 3, 4, 5], [0] * 6):
+        d = describe(values, slots)
+        assert d["ci_method"] == "order statistics"
+        assert (d["ci_low"], d["ci_high"]) == median_ci(values)
+
+
+def test_ratio_ci_over_processes_carries_the_spread_between_processes():
+    num, num_slots = _processes([2.0, 2.2, 2.4], 20, 0.05)
+    den, den_slots = _processes([1.0, 1.0, 1.0], 20, 0.01, seed=1)
+    _, lo_plain, hi_plain = ratio_ci(num, den)
+    ratio, lo, hi = ratio_ci(num, den, num_slots=num_slots, den_slots=den_slots)
+    assert lo < ratio < hi and (hi - lo) > 2 * (hi_plain - lo_plain)
+
+
+def test_summary_pools_processes_and_says_how_its_ci_was_made():
+    values, _ = _processes([1.0, 1.1, 1.2], 6, 0.01)
+    s = summarize(pd.DataFrame(_rows("single", "execute", list(values), slots=3)))
+    assert s.loc[0, "n"] == 18 and s.loc[0, "ci_method"] == "bootstrap over processes"

@@ -102,3 +102,20 @@ def test_numpy_reference_in_float32_matches_float64():
 def test_relative_error():
     assert worker.relative_error([np.array([1.0, 2.0])], [np.array([1.0, 4.0])]) == 0.5
     assert worker.relative_error([np.zeros(2)], [np.zeros(2)]) == 0.0
+
+
+@pytest.mark.parametrize("strategy", ["numpy_reference", "single"])
+def test_thread_cap_reaches_the_blas_libraries(strategy):
+    """A worker started with threads=1 runs on one OS thread; BLAS pools appear otherwise."""
+    import os
+
+    from harness import spawn, theano_env
+    counts = {}
+    for threads in (1, 2):
+        env = theano_env.worker_env(theano_env.default_compiledir(), "float64", threads=threads)
+        result = spawn.run_worker(task(strategy), env, {"default": 300})
+        assert result["status"] == "ok", result.get("output_tail")
+        counts[threads] = result["info"]["os_threads"]
+    assert counts[1] == 1
+    if (os.cpu_count() or 1) >= 2:
+        assert counts[2] > 1
