@@ -35,9 +35,19 @@ def environment_differences(base: dict, new: dict) -> list[str]:
         for key in path:
             a = a.get(key) if isinstance(a, dict) else None
             b = b.get(key) if isinstance(b, dict) else None
+        if path == ("theano_flags",):  # where the compile cache lives changes no number
+            a, b = _without_compiledir(a), _without_compiledir(b)
         if a != b:
             lines.append(f"{'.'.join(path)}: {a!r} -> {b!r}")
     return lines
+
+
+def _without_compiledir(flags):
+    """THEANO_FLAGS per floatX, without base_compiledir (two clones differ only there)."""
+    if not isinstance(flags, dict):
+        return flags
+    return {floatx: ",".join(f for f in str(value).split(",") if not f.startswith("base_compiledir="))
+            for floatx, value in flags.items()}
 
 
 def compare_samples(base, new, factor: float) -> dict:

@@ -74,6 +74,16 @@ def test_environment_differences_are_named():
         "cpu.model: 'A' -> 'B'", "packages: {'numpy': '1'} -> {'numpy': '2'}"]
 
 
+def test_a_compiledir_elsewhere_is_not_an_environment_difference():
+    flags = lambda cc, blas: {"float32": f"base_compiledir={cc},floatX=float32,blas__ldflags={blas}"}
+    same = compare.environment_differences({"theano_flags": flags("/a/.cache", "-lopenblas")},
+                                           {"theano_flags": flags("/b/.cache", "-lopenblas")})
+    assert same == []
+    (line,) = compare.environment_differences({"theano_flags": flags("/a", "-lopenblas")},
+                                              {"theano_flags": flags("/b", "")})
+    assert line.startswith("theano_flags:") and "blas__ldflags=-lopenblas" in line and "/a" not in line
+
+
 def test_a_changed_model_is_not_matched(tmp_path):
     config = parse_config(CONFIG, source="cmp.yaml")
     changed = parse_config({**CONFIG, "model": {**CONFIG["model"], "batch": 64}}, source="cmp.yaml")
