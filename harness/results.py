@@ -136,11 +136,18 @@ def read_csv(run_dir: Path, name: str) -> pd.DataFrame:
     return pd.DataFrame(columns=list(COLUMNS[name]))
 
 
+def slot_label(cache: str, slot: int) -> str:
+    """How a strategy's workers are told apart: 'cold #2', '#3' (a later warm process), ''."""
+    if cache == "cold":
+        return f"cold #{int(slot) + 1}"
+    return f"#{int(slot) + 1}" if slot else ""
+
+
 def failures(workers: pd.DataFrame) -> list[str]:
     """One line per worker that did not succeed."""
     bad = workers[workers["status"] != "ok"]
     return [f"{r.config}/{r.case}/{r.strategy}"
-            + (f" (cold #{int(r.slot) + 1})" if r.cache == "cold" else f" (#{int(r.slot) + 1})" if r.slot else "")
+            + (f" ({label})" if (label := slot_label(r.cache, r.slot)) else "")
             + f": {r.status}: {r.error}" for r in bad.itertuples()]
 
 

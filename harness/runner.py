@@ -55,16 +55,15 @@ def case_jobs(config: Config, case_index: int) -> list[Job]:
 
 def make_task(case: Case, config: Config, job: Job) -> dict:
     return {"config": case.config, "case": case.name, "model": asdict(case.model),
-            "mode": case.mode, "threads": case.threads, "strategy": job.strategy, "cache": job.cache,
+            "mode": case.mode, "strategy": job.strategy, "cache": job.cache,
             "seed": config.run.seed, "repeats": dict(config.run.repeats),
             "warmup": dict(config.run.warmup), "min_time_s": config.run.min_time_s}
 
 
 def job_label(job: Job) -> str:
-    """How progress lines tell a strategy's workers apart: ' cold #2', ' #3' (warm), ''."""
-    if job.cache == "cold":
-        return f" cold #{job.slot + 1}"
-    return f" #{job.slot + 1}" if job.slot else ""
+    """' cold #2', ' #3' (a later warm process) or '': appended to a worker's name in progress lines."""
+    label = results.slot_label(job.cache, job.slot)
+    return f" {label}" if label else ""
 
 
 def job_phases(job: Job) -> tuple[str, ...]:
