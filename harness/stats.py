@@ -49,8 +49,8 @@ def clustered(slots) -> bool:
     """
     if slots is None:
         return False
-    counts = pd.Series(np.asarray(slots)).value_counts()
-    return len(counts) > 1 and counts.max() > 1
+    counts = np.unique(np.asarray(slots), return_counts=True)[1]
+    return counts.size > 1 and counts.max() > 1
 
 
 def bootstrap_medians(values, slots, rng: np.random.Generator, n_boot: int = BOOTSTRAP) -> np.ndarray:
@@ -66,16 +66,22 @@ def bootstrap_medians(values, slots, rng: np.random.Generator, n_boot: int = BOO
         return np.median(rng.choice(values, (n_boot, values.size)), axis=1)
     slots = np.asarray(slots)
     groups = [values[slots == s] for s in dict.fromkeys(slots)]
-    k = len(groups)
+    k, sizes = len(groups), np.array([g.size for g in groups])
+    table = np.full((k, sizes.max()), np.nan)  # one row per process, padded
+    for row, g in zip(table, groups):
+        row[:g.size] = g
     picks = rng.integers(0, k, (n_boot, k))
-    if len({g.size for g in groups}) == 1:  # the usual case: same repeats in every process
-        table, m = np.stack(groups), groups[0].size
-        drawn = table[picks[:, :, None], rng.integers(0, m, (n_boot, k, m))]
-        return np.median(drawn.reshape(n_boot, k * m), axis=1)
-    out = np.empty(n_boot)
-    for b in range(n_boot):
-        out[b] = np.median(np.concatenate([rng.choice(groups[j], groups[j].size) for j in picks[b]]))
-    return out
+    drawn_sizes = sizes[picks][:, :, None]
+    drawn = table[picks[:, :, None], rng.integers(0, drawn_sizes, (n_boot, k, table.shape[1]))]
+    drawn[np.arange(table.shape[1]) >= drawn_sizes] = np.nan  # a process gives as many values as it has
+    return np.nanmedian(drawn.reshape(n_boot, -1), axis=1)
+
+
+def percentile_interval(boot: np.ndarray, confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """The central ``confidence`` interval of bootstrap replicates (percentile method)."""
+    tail = (1 - confidence) / 2 * 100
+    low, high = np.percentile(boot, [tail, 100 - tail])
+    return float(low), float(high)
 
 
 def describe(seconds, slots=None, seed: int = 0) -> dict:
@@ -92,9 +98,8 @@ def describe(seconds, slots=None, seed: int = 0) -> dict:
     std = float(a.std(ddof=1)) if a.size > 1 else 0.0
     mean = float(a.mean())
     if clustered(slots):
-        tail = (1 - CONFIDENCE) / 2 * 100
         boot = bootstrap_medians(a, slots, np.random.default_rng(seed))
-        (low, high), method = np.percentile(boot, [tail, 100 - tail]), PROCESS_BOOTSTRAP
+        (low, high), method = percentile_interval(boot), PROCESS_BOOTSTRAP
     else:
         (low, high), method = median_ci(a), ORDER_STATISTICS
     return {"n": int(a.size), "min": float(a.min()), "median": float(np.median(a)),
@@ -128,8 +133,7 @@ def ratio_ci(num, den, seed: int = 0, n_boot: int = BOOTSTRAP, confidence: float
     rng = np.random.default_rng(seed)
     a = bootstrap_medians(num, num_slots, rng, n_boot)
     b = bootstrap_medians(den, den_slots, rng, n_boot)
-    tail = (1 - confidence) / 2 * 100
-    low, high = np.percentile(a / b, [tail, 100 - tail])
+    low, high = percentile_interval(a / b, confidence)
     return ratio, float(low), float(high)
 
 

@@ -163,6 +163,15 @@ def test_bootstrap_over_processes_resamples_whole_processes():
     assert set(plain) - {1.0, 2.0, 3.0}
 
 
+def test_bootstrap_over_processes_of_unequal_size_weighs_values_not_processes():
+    # Nine values of 0 from one process, one value of 10 from another: drawing
+    # both processes pools ten values, nine of them 0, so the median stays 0.
+    values = np.array([0.0] * 9 + [10.0])
+    slots = np.array([0] * 9 + [1])
+    medians = bootstrap_medians(values, slots, np.random.default_rng(0), 500)
+    assert set(medians) == {0.0, 10.0}  # only one process's value, never a mix of 0 and 10
+
+
 def test_median_ci_over_processes_is_wider_when_processes_disagree():
     values, slots = _processes([1.0, 1.1, 1.2], 50, 0.1)
     pooled, clustered_ = describe(values), describe(values, slots)
