@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import shlex
 import signal
 import sys
 from pathlib import Path
@@ -92,7 +94,7 @@ def _run(args) -> int:
             run_dir = runner.run(configs, args.out, progress=progress, display=display)
     except runner.RunInterrupted as exc:
         print(f"interrupted: {exc.done} of {exc.total} workers finished; their rows are in {exc.run_dir}\n"
-              f"resume with: python -m harness run --resume {exc.run_dir}", file=sys.stderr)
+              f"resume with: {resume_command(exc.run_dir)}", file=sys.stderr)
         return 130
     except (FileNotFoundError, ValueError, ConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -109,6 +111,18 @@ def _run(args) -> int:
         print(f"{len(failures)} worker(s) did not succeed; see workers.csv", file=sys.stderr)
     print(f"results: {run_dir}")
     return 1 if failures else 0
+
+
+def resume_command(run_dir: Path) -> str:
+    """The command that resumes ``run_dir``, with the interpreter that ran this one.
+
+    ``make bench`` runs ``.venv/bin/python``; a bare ``python`` on a fresh
+    machine is another interpreter, without gradbench's packages.
+    """
+    python = Path(sys.executable)
+    with contextlib.suppress(ValueError):
+        python = python.relative_to(Path.cwd())
+    return f"{shlex.quote(str(python))} -m harness run --resume {shlex.quote(str(run_dir))}"
 
 
 def _report(args) -> int:

@@ -124,7 +124,8 @@ class Config:
                         **({"max_memory_mb": self.run.max_memory_mb} if self.run.max_memory_mb else {}),
                         "cache": "both" if len(self.run.caches) == 2 else self.run.caches[0],
                         "min_time_s": self.run.min_time_s, "order": self.run.order},
-                "sweep": {k: list(v) for k, v in self.sweep.items()}}
+                # No sweep is no key: an empty sweep is an error in a file a user writes.
+                **({"sweep": {k: list(v) for k, v in self.sweep.items()}} if self.sweep else {})}
 
 
 def load_config(path: str | Path) -> Config:

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import random
+import signal
+import threading
+import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -148,7 +151,8 @@ def _measure(configs, run_dir: Path, env: dict, done: set, progress: Progress,
                 display.begin(f"{case.config} {case.name} {job.strategy}{job_label(job)}")
             result = _run_job(config, case, job, runner, compiledir, display)
             wall = time.monotonic() - t0
-            _store(files, case, job, order, result, wall)
+            with signals_deferred():  # a worker's rows land whole, or not at all
+                _store(files, case, job, order, result, wall)
             finished += 1
             line = _progress_line(finished, len(todo), started, case, job, result, wall)
             if display is not None:
@@ -175,7 +179,32 @@ def _measure(configs, run_dir: Path, env: dict, done: set, progress: Progress,
                 finish(run_dir)
             except Exception as exc:  # noqa: BLE001
                 progress(f"warning: report not written ({type(exc).__name__}: {exc}); "
-                         f"rerun: python -m harness report {run_dir}")
+                         f"rerun: {sys.executable} -m harness report {run_dir}")
+
+
+INTERRUPTS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+@contextlib.contextmanager
+def signals_deferred(signals=INTERRUPTS):
+    """Hold Ctrl-C, SIGTERM and SIGHUP until the block ends, then deliver the first one.
+
+    Appending a worker's rows to three files must not stop halfway: a row cut
+    in two would be read back as a worker that finished. Outside the main
+    thread (where handlers cannot be set) the block runs unprotected.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received = []
+    previous = {sig: signal.signal(sig, lambda signum, frame: received.append(signum)) for sig in signals}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if received:
+            signal.raise_signal(received[0])  # now handled as it would have been
 
 
 def _run_job(config: Config, case: Case, job: Job, runner, compiledir: Path, display=None) -> dict:
@@ -199,9 +228,13 @@ def _run_job(config: Config, case: Case, job: Job, runner, compiledir: Path, dis
 
 
 def config_from_dict(d: dict) -> Config:
-    """A config as recorded in env.json, validated again."""
-    return parse_config({k: v for k, v in d.items() if k != "source"},
-                        source=d.get("source", "env.json"), default_name=d["name"])
+    """A config as recorded in env.json, validated again.
+
+    Run folders written before the fix of issue 9 record ``sweep: {}`` for a
+    config without a sweep; that means no sweep, as it did when they were written.
+    """
+    doc = {k: v for k, v in d.items() if k != "source" and not (k == "sweep" and v == {})}
+    return parse_config(doc, source=d.get("source", "env.json"), default_name=d["name"])
 
 
 def finish(run_dir: Path) -> None:

@@ -79,3 +79,77 @@ def test_valid_base_loads():
     config = parse_config(copy.deepcopy(VALID), source="prop.yaml")
     assert len(expand(config)) == 4
     assert yaml.safe_load(yaml.safe_dump(VALID)) == VALID
+
+
+# Valid configs, generated field by field: every key optional where the format allows it.
+_models = st.fixed_dictionaries(
+    {"input": st.integers(1, 9), "output": st.integers(1, 5)},
+    optional={"activation": st.sampled_from(["sigmoid", "tanh", "relu"]),
+              "loss": st.sampled_from(["softmax_cross_entropy", "mse"]), "biases": st.booleans(),
+              "floatX": st.sampled_from(["float32", "float64"]), "batch": st.integers(1, 8)})
+_layouts = st.one_of(st.fixed_dictionaries({"depth": st.integers(1, 4), "width": st.integers(1, 6)}),
+                     st.fixed_dictionaries({"hidden": st.lists(st.integers(1, 6), min_size=1, max_size=3)}))
+_phases = st.one_of(st.integers(1, 5), st.fixed_dictionaries({}, optional={
+    p: st.integers(1, 5) for p in ("construct", "compile", "execute")}))
+_runs = st.fixed_dictionaries({}, optional={
+    "mode": st.sampled_from(["FAST_RUN", "FAST_COMPILE", "NO_OPT"]),
+    "threads": st.integers(1, 4),
+    "strategies": st.lists(st.sampled_from(["per_param", "per_param_separate", "numpy_reference"]),
+                           unique=True).map(lambda s: ["single", *s]),
+    "seed": st.integers(0, 99), "repeats": _phases,
+    "warmup": st.one_of(st.integers(0, 3), st.fixed_dictionaries({}, optional={"execute": st.integers(0, 3)})),
+    "processes": st.integers(1, 3),
+    "timeout_s": st.one_of(st.integers(1, 900), st.floats(0.5, 900),
+                           st.fixed_dictionaries({}, optional={"compile": st.integers(1, 60),
+                                                               "default": st.floats(1, 60)})),
+    "max_memory_mb": st.integers(1, 10**5), "cache": st.sampled_from(["warm", "cold", "both"]),
+    "min_time_s": st.floats(0.001, 1), "order": st.sampled_from(["shuffled", "as_listed"])})
+_sweeps = st.one_of(st.none(), st.dictionaries(
+    st.sampled_from(["depth", "batch", "mode", "threads", "activation"]),
+    st.just(None), min_size=1, max_size=3))
+_SWEEP_VALUES = {"depth": [1, 3], "batch": [2, 4], "mode": ["FAST_RUN", "NO_OPT"], "threads": [1, 2],
+                 "activation": ["tanh", "relu"]}
+
+
+@st.composite
+def valid_configs(draw):
+    doc = {"name": draw(st.sampled_from(["q", "2026", "net-1"])),
+           "model": {**draw(_models), **draw(_layouts)}}
+    run = draw(_runs)
+    if draw(st.booleans()):
+        doc["run"] = run
+    sweep = draw(_sweeps)
+    if sweep is not None:
+        # depth is swept only with a width to go with it (a 'hidden' list is a whole layout).
+        doc["sweep"] = {k: _SWEEP_VALUES[k] for k in sweep if k != "depth" or "width" in doc["model"]} or None
+        if doc["sweep"] is None:
+            del doc["sweep"]
+    if draw(st.booleans()):
+        doc["description"] = draw(st.text(max_size=20))
+    return parse_config(doc, source="gen.yaml")
+
+
+@settings(max_examples=300, deadline=None)
+@given(valid_configs())
+def test_recorded_config_parses_back_to_the_same_config(config):
+    """What env.json records (as_dict through JSON) parses back to an equal config (issue 9)."""
+    import json
+
+    from harness.runner import config_from_dict
+    recorded = json.loads(json.dumps(config.as_dict()))
+    # The parser a user's file goes through, with nothing forgiven...
+    again = parse_config({k: v for k, v in recorded.items() if k != "source"}, source=recorded["source"],
+                         default_name=recorded["name"])
+    assert again == config
+    assert config_from_dict(recorded) == config  # ...and the one resume uses
+    assert again.as_dict() == config.as_dict()
+    assert [c.name for c in expand(again)] == [c.name for c in expand(config)]
+
+
+def test_config_without_sweep_records_no_sweep_and_old_records_still_load():
+    from harness.runner import config_from_dict
+    config = parse_config({"model": {"input": 3, "depth": 1, "width": 2, "output": 2}}, source="q.yaml",
+                          default_name="q")
+    assert "sweep" not in config.as_dict()
+    # A run folder written before the fix recorded sweep: {} for such a config.
+    assert config_from_dict({**config.as_dict(), "sweep": {}}) == config

@@ -127,7 +127,10 @@ def test_signal_saves_rows_and_prints_how_to_resume(tmp_path, signum):
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     (run_dir,) = out.iterdir()
-    assert f"resume with: python -m harness run --resume {run_dir}" in err
+    (command,) = [line.split("resume with: ")[1] for line in err.splitlines() if "resume with: " in line]
+    python, rest = command.split(" ", 1)
+    assert (REPO / python).resolve() == Path(sys.executable).resolve()  # this interpreter, relative to cwd
+    assert rest == f"-m harness run --resume {run_dir}"
     assert "Traceback" not in err
     assert len(pd.read_csv(run_dir / "workers.csv")) == 2
 
@@ -244,3 +247,15 @@ def test_concurrent_workers_share_an_empty_compile_cache(tmp_path):
         t.join()
     assert [r["status"] for r in out] == ["ok", "ok"], [r.get("error") for r in out]
     assert any((tmp_path / "cc").iterdir())
+
+
+def test_signals_during_a_workers_append_are_delivered_after_it():
+    steps = []
+    previous = signal.getsignal(signal.SIGINT)
+    with pytest.raises(KeyboardInterrupt):
+        with runner.signals_deferred():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)  # the signal has arrived: a plain handler would have raised by now
+            steps.append("rows written")
+    assert steps == ["rows written"]
+    assert signal.getsignal(signal.SIGINT) is previous
