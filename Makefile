@@ -7,12 +7,24 @@ SUITE  := configs/question.yaml configs/depth_sweep.yaml configs/width_sweep.yam
 CONFIG ?= $(SUITE)
 OUT    ?= results
 
-.PHONY: bench test report compare notebook order-effect setup openblas clean-cache
+# PyTensor, JAX and PyTorch need numpy 2, Theano numpy<1.24: one pinned environment per
+# framework (envs/NAME.txt -> .envs/NAME), built on first use. GRADBENCH_PYTHON_NAME names an
+# existing interpreter instead (a machine with the framework and no package index).
+FRAMEWORK_ENVS := pytensor jax torch
+upper = $(shell echo $(1) | tr a-z A-Z)
+FRAMEWORKS_SUITE := configs/frameworks.yaml configs/frameworks_depth.yaml
+
+.PHONY: bench bench-frameworks test report compare notebook order-effect setup openblas envs clean-cache \
+	$(addprefix env-,$(FRAMEWORK_ENVS))
 
 bench: setup openblas
 	$(PY) -m harness run $(CONFIG) --out $(OUT)
 
-test: setup
+# Theano, PyTensor (every mode), JAX and PyTorch side by side: one run folder.
+bench-frameworks: setup openblas envs
+	$(PY) -m harness run $(FRAMEWORKS_SUITE) --out $(OUT)
+
+test: setup openblas envs
 	$(PY) -m pytest -q
 
 report: setup
@@ -48,7 +60,25 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m harness.theano_env install-pth
 	touch $(STAMP)
+
+envs: $(addprefix env-,$(FRAMEWORK_ENVS))
+
+$(addprefix env-,$(FRAMEWORK_ENVS)): env-%: .envs/%/.installed-stamp
+
+.envs/pytensor/.installed-stamp: envs/jax.txt envs/torch.txt  # it includes both
+
+.envs/%/.installed-stamp: envs/%.txt
+	@if [ -n "$(GRADBENCH_PYTHON_$(call upper,$*))" ]; then \
+	  echo "$*: using GRADBENCH_PYTHON_$(call upper,$*)=$(GRADBENCH_PYTHON_$(call upper,$*)); .envs/$* not built"; \
+	else \
+	  command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: '$(PYTHON)' not found (make PYTHON=/path/to/python3.11)"; exit 1; }; \
+	  echo "building .envs/$* from envs/$*.txt"; \
+	  rm -rf .envs/$* && $(PYTHON) -m venv .envs/$* && \
+	  .envs/$*/bin/python -m pip install --quiet --upgrade pip && \
+	  .envs/$*/bin/python -m pip install --quiet -r envs/$*.txt && touch $@; \
+	fi
 
 # Theano runs about 1.3x faster with OpenBLAS than with its NumPy C-API
 # fallback. Install Debian's libopenblas-dev when we may (root with apt-get);
@@ -62,4 +92,4 @@ openblas:
 	else echo "note: OpenBLAS not found; install libopenblas-dev for faster Theano execution (using the NumPy C-API fallback)"; fi
 
 clean-cache:
-	rm -rf .cache/theano
+	rm -rf .cache

@@ -4,7 +4,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-from harness.config import (MODES, Config, ConfigError, Model, positive_int, check_choice,
+from harness.config import (Config, ConfigError, Model, framework_value, positive_int, resolve_framework,
                             validate_model)
 
 
@@ -17,6 +17,7 @@ class Case:
     mode: str
     params: tuple  # (key, value) pairs of the swept parameters, in sweep order
     threads: int = 1  # BLAS/OpenMP threads of the worker
+    framework: str = "theano"
 
     def columns(self) -> dict:
         """The case's parameters as tidy-CSV columns (same set for every case)."""
@@ -26,11 +27,11 @@ class Case:
                 "depth": m.depth, "width": m.hidden[0] if uniform else None,
                 "output": m.output, "activation": m.activation, "loss": m.loss,
                 "biases": m.biases, "floatX": m.floatX, "batch": m.batch,
-                "mode": self.mode, "threads": self.threads, "n_params": m.n_params}
+                "framework": self.framework, "mode": self.mode, "threads": self.threads, "n_params": m.n_params}
 
 
 PARAM_COLUMNS = ("input", "hidden", "depth", "width", "output", "activation", "loss",
-                 "biases", "floatX", "batch", "mode", "threads", "n_params")
+                 "biases", "floatX", "batch", "framework", "mode", "threads", "n_params")
 
 
 def expand(config: Config) -> list[Case]:
@@ -39,10 +40,13 @@ def expand(config: Config) -> list[Case]:
     cases, names = [], set()
     for values in itertools.product(*(config.sweep[k] for k in keys)):
         fields = dict(config.model)
-        mode, threads = config.run.mode, config.run.threads
+        mode, threads, framework = config.run.mode, config.run.threads, config.run.framework
+        mode_path, framework_path = "run.mode", "run.framework"
         for key, value in zip(keys, values):
             if key == "mode":
-                mode = value
+                mode, mode_path = value, "sweep.mode"
+            elif key == "framework":
+                framework, framework_path = value, "sweep.framework"
             elif key == "threads":
                 threads = value
             else:
@@ -56,7 +60,12 @@ def expand(config: Config) -> list[Case]:
         name = _label(keys, values) or config.name
         try:
             model = validate_model(fields, config.source)
-            mode = check_choice(mode, MODES, config.source, "sweep.mode")
+            framework_value(framework, config.source, framework_path)
+            if "mode" in keys and ":" in str(framework):
+                raise ConfigError(config.source, "sweep", "a mode is given twice: in sweep.mode and in "
+                                  f"framework {framework!r} (give it in one place)")
+            framework, mode = resolve_framework(framework, mode, config.source,
+                                                framework_path if ":" in str(framework) else mode_path)
             threads = positive_int(threads, config.source, "sweep.threads")
         except ConfigError as exc:
             if not keys:
@@ -66,7 +75,7 @@ def expand(config: Config) -> list[Case]:
             raise ConfigError(config.source, "sweep", f"two cases are both named {name!r}")
         names.add(name)
         cases.append(Case(config=config.name, name=name, model=model, mode=mode,
-                          params=tuple(zip(keys, values)), threads=threads))
+                          params=tuple(zip(keys, values)), threads=threads, framework=framework))
     return cases
 
 

@@ -9,14 +9,15 @@ import sys
 from pathlib import Path
 
 from harness.config import ConfigError, load_config
+from harness.environments import EnvironmentProblem
 
 DEFAULT_OUT = Path("results")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gradbench", description=(
-        "Measure the cost of Theano gradients: one T.grad over all parameters "
-        "versus one T.grad per parameter, for construction, compilation and execution."))
+        "Measure the cost of reverse-mode gradients (Theano, PyTensor, JAX, PyTorch): one gradient call "
+        "over all parameters versus one per parameter, for construction, compilation and execution."))
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run benchmark configs (YAML) into a new results folder")
     run.add_argument("configs", nargs="*", type=Path, help="config files (configs/*.yaml)")
@@ -96,7 +97,7 @@ def _run(args) -> int:
         print(f"interrupted: {exc.done} of {exc.total} workers finished; their rows are in {exc.run_dir}\n"
               f"resume with: {resume_command(exc.run_dir)}", file=sys.stderr)
         return 130
-    except (FileNotFoundError, ValueError, ConfigError) as exc:
+    except (FileNotFoundError, ValueError, ConfigError, EnvironmentProblem) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     finally:

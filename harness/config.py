@@ -14,32 +14,30 @@ from typing import Any
 
 import yaml
 
+from harness.backends import DEFAULT_FRAMEWORK, FRAMEWORKS
+from harness.modelspec import Model  # noqa: F401  (re-exported: the config's model type)
+
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
 LOSSES = ("softmax_cross_entropy", "mse")
 FLOATX = ("float32", "float64")
-MODES = ("FAST_RUN", "FAST_COMPILE", "NO_OPT")
-THEANO_STRATEGIES = ("single", "per_param", "per_param_separate")
+MODES = ("FAST_RUN", "FAST_COMPILE", "NO_OPT")  # Theano's; every framework's are in harness.backends
+FRAMEWORK_NAMES = tuple(FRAMEWORKS)
+THEANO_STRATEGIES = ("single", "per_param", "per_param_separate")  # the gradient strategies, in every framework
 # numpy_reference: a hand-written NumPy forward and backward pass, timed as a
 # baseline, with NumPy's matrix-product throughput as the hardware limit.
 STRATEGIES = (*THEANO_STRATEGIES, "numpy_reference")
 PHASES = ("construct", "compile", "execute")  # the phases with repeats and warmup
 ALL_PHASES = ("construct", "compile", "first_call", "execute", "matmul")
-# Which phases each strategy reports with a warm compile cache. per_param_separate
-# builds its gradients exactly like per_param, so construction is not measured twice.
-STRATEGY_PHASES = {"single": ("construct", "compile", "first_call", "execute"),
-                   "per_param": ("construct", "compile", "first_call", "execute"),
-                   "per_param_separate": ("compile", "first_call", "execute"),
-                   "numpy_reference": ("execute", "matmul")}
 CACHES = ("warm", "cold")
 CACHE_CHOICES = ("warm", "cold", "both")
 
 MODEL_KEYS = ("input", "hidden", "depth", "width", "output", "activation",
               "loss", "biases", "floatX", "batch")
-RUN_KEYS = ("mode", "threads", "strategies", "seed", "repeats", "warmup", "processes", "timeout_s",
+RUN_KEYS = ("framework", "mode", "threads", "strategies", "seed", "repeats", "warmup", "processes", "timeout_s",
             "max_memory_mb", "cache", "min_time_s", "order")
 ORDERS = ("shuffled", "as_listed")
 TOP_KEYS = ("name", "description", "model", "run", "sweep")
-SWEEPABLE = MODEL_KEYS + ("mode", "threads")
+SWEEPABLE = MODEL_KEYS + ("framework", "mode", "threads")
 
 DEFAULT_MODEL = {"activation": "sigmoid", "loss": "softmax_cross_entropy",
                  "biases": True, "floatX": "float64", "batch": 32}
@@ -63,34 +61,9 @@ class ConfigError(ValueError):
 
 
 @dataclass(frozen=True)
-class Model:
-    """One MLP: layer widths, activation, loss and data shape."""
-    input: int
-    hidden: tuple[int, ...]
-    output: int
-    activation: str
-    loss: str
-    biases: bool
-    floatX: str
-    batch: int
-
-    @property
-    def depth(self) -> int:
-        return len(self.hidden)
-
-    @property
-    def layer_sizes(self) -> tuple[int, ...]:
-        return (self.input, *self.hidden, self.output)
-
-    @property
-    def n_params(self) -> int:
-        return (len(self.layer_sizes) - 1) * (2 if self.biases else 1)
-
-
-@dataclass(frozen=True)
 class RunSettings:
-    """How a case is measured: optimizer mode, strategies, repeats, seed."""
-    mode: str
+    """How a case is measured: framework and mode, strategies, repeats, seed."""
+    mode: str | None  # None: each framework's default mode
     strategies: tuple[str, ...]
     seed: int
     repeats: dict = field(hash=False)
@@ -102,6 +75,7 @@ class RunSettings:
     order: str = "shuffled"  # of a case's workers; as_listed only to study order effects
     threads: int = DEFAULT_THREADS  # BLAS/OpenMP threads of each worker (sweepable)
     processes: int = 1  # warm workers per case x strategy, their samples pooled (as pyperf does)
+    framework: str = DEFAULT_FRAMEWORK  # NAME or NAME:MODE (sweepable)
 
 
 @dataclass(frozen=True)
@@ -117,7 +91,8 @@ class Config:
     def as_dict(self) -> dict:
         return {"name": self.name, "description": self.description,
                 "source": self.source, "model": dict(self.model),
-                "run": {"mode": self.run.mode, "threads": self.run.threads, "strategies": list(self.run.strategies),
+                "run": {**({"mode": self.run.mode} if self.run.mode else {}),
+                        "framework": self.run.framework, "threads": self.run.threads, "strategies": list(self.run.strategies),
                         "seed": self.run.seed, "repeats": dict(self.run.repeats),
                         "warmup": dict(self.run.warmup), "processes": self.run.processes,
                         "timeout_s": dict(self.run.timeouts),
@@ -236,7 +211,8 @@ def _parse_run(raw: dict, source: str) -> RunSettings:
     if max_memory is not None:
         max_memory = _positive_number(max_memory, source, "run.max_memory_mb")
     return RunSettings(
-        mode=check_choice(raw.get("mode", "FAST_RUN"), MODES, source, "run.mode"),
+        mode=_mode_name(raw.get("mode"), source, "run.mode"),  # checked against the framework per case
+        framework=framework_value(raw.get("framework", DEFAULT_FRAMEWORK), source, "run.framework"),
         strategies=strategies, seed=seed,
         repeats=_per_phase(raw.get("repeats"), DEFAULT_REPEATS, 1, source, "run.repeats"),
         warmup=_per_phase(raw.get("warmup"), DEFAULT_WARMUP, 0, source, "run.warmup"),
@@ -248,6 +224,41 @@ def _parse_run(raw: dict, source: str) -> RunSettings:
         threads=positive_int(raw.get("threads", DEFAULT_THREADS), source, "run.threads"),
         processes=positive_int(raw.get("processes", 1), source, "run.processes"),
     )
+
+
+def _mode_name(value: Any, source: str, path: str) -> str | None:
+    if value is not None and (not isinstance(value, str) or not value):
+        raise ConfigError(source, path, f"must be a mode name (got {value!r})")
+    return value
+
+
+def framework_value(value: Any, source: str, path: str) -> str:
+    """``NAME`` or ``NAME:MODE``: a known framework, and one of its modes if a mode is given."""
+    if not isinstance(value, str):
+        raise ConfigError(source, path, f"must be a framework name, or NAME:MODE (got {value!r}; "
+                                        f"allowed {', '.join(FRAMEWORK_NAMES)})")
+    name, _, mode = value.partition(":")
+    check_choice(name, FRAMEWORK_NAMES, source, path)
+    if mode:
+        check_mode(name, mode, source, path)
+    return value
+
+
+def check_mode(framework: str, mode: Any, source: str, path: str) -> str:
+    """A mode of ``framework``, or ConfigError naming the framework's modes."""
+    allowed = FRAMEWORKS[framework].modes
+    if mode not in allowed:
+        close = difflib.get_close_matches(str(mode), allowed, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        raise ConfigError(source, path, f"not a {framework} mode (got {mode!r}; allowed {', '.join(allowed)}){hint}")
+    return mode
+
+
+def resolve_framework(framework: str, mode: str | None, source: str, path: str) -> tuple[str, str]:
+    """(framework, mode) of a case: a mode in ``NAME:MODE`` wins over run.mode; else the default."""
+    name, _, own_mode = framework.partition(":")
+    chosen = own_mode or mode or FRAMEWORKS[name].default_mode
+    return name, check_mode(name, chosen, source, path)
 
 
 def _parse_timeouts(raw: Any, source: str) -> dict:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.config import Model
+from harness.modelspec import Model
 
 
 def init_params(model: Model, seed: int) -> list[np.ndarray]:

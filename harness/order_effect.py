@@ -27,25 +27,22 @@ COLUMNS = ("method", "order", "strategy", "position", "cache", "seconds", "c_com
 
 def naive_worker(task: dict) -> dict:
     """Compile each strategy in turn in this one process; time each compile."""
-    import theano  # noqa: F401  (THEANO_FLAGS are set by the parent)
+    from harness.backends import theano as theano_backend  # THEANO_FLAGS are set by the parent
+    from harness.data import init_params, make_batch
+    from harness.modelspec import Model
 
-    from harness import model as mlp
-    from harness import strategies
-    from harness.data import init_params
-    from harness.worker import c_module_stats, model_from_dict
-
-    model = model_from_dict(task["model"])
-    graph = mlp.build(model, init_params(model, task["seed"]))
-    mode = mlp.compile_mode(task["mode"])
+    model = Model.from_dict(task["model"])
+    values = init_params(model, task["seed"])
+    b = theano_backend.backend(model, values, *make_batch(model, task["seed"]), task["mode"])
     rows = []
     for position, strategy in enumerate(task["order"]):
-        grads = strategies.construct(strategy, graph.loss, graph.params)
-        before = c_module_stats()
+        grads = b.construct(strategy)
+        before = b.c_stats()
         start = time.perf_counter()
-        strategies.compile_functions(strategy, graph.inputs, grads, mode)
+        b.functions(strategy, grads)
         rows.append({"strategy": strategy, "position": position,
                      "seconds": time.perf_counter() - start,
-                     "c_compiled": c_module_stats()[2] - before[2]})
+                     "c_compiled": b.c_stats()[2] - before[2]})
     return {"status": "ok", "error": None, "measurements": rows}
 
 

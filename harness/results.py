@@ -25,13 +25,19 @@ from harness.cases import PARAM_COLUMNS
 #              process of a case x strategy x cache; repeat counts within it);
 #              several warm workers per strategy (run.processes); os_threads in
 #              workers.csv; ci_method in summary.csv.
-SCHEMA_VERSION = 3
+#          4 — framework (theano, pytensor, jax, torch) beside mode, a column of every
+#              file; graphs.csv says what its counts count (nodes_unoptimized_unit,
+#              nodes_optimized_unit); env.json: frameworks (each framework's
+#              environment as probed). Schema 3 folders are read as Theano runs.
+SCHEMA_VERSION = 4
+READABLE_VERSIONS = (3, 4)
 
 CASE_COLUMNS = ("config", "case", *PARAM_COLUMNS)
 MEASUREMENT_COLUMNS = (*CASE_COLUMNS, "strategy", "cache", "slot", "order", "phase", "repeat", "seconds",
                        "loops", "optimizer_seconds", "linker_seconds", "c_compiled", "c_loaded",
                        "peak_rss_mb", "status", "error")
-GRAPH_COLUMNS = (*CASE_COLUMNS, "strategy", "n_functions", "nodes_unoptimized", "nodes_optimized")
+GRAPH_COLUMNS = (*CASE_COLUMNS, "strategy", "n_functions", "nodes_unoptimized", "nodes_optimized",
+                 "nodes_unoptimized_unit", "nodes_optimized_unit")
 WORKER_KEY = ("config", "case", "strategy", "cache", "slot")
 WORKER_COLUMNS = (*CASE_COLUMNS, "strategy", "cache", "slot", "order", "status", "error", "wall_seconds",
                   "pid", "import_seconds", "os_threads", "memory_estimate_mb", "rel_err_vs_numpy", "rel_err_vs_single",
@@ -39,16 +45,19 @@ WORKER_COLUMNS = (*CASE_COLUMNS, "strategy", "cache", "slot", "order", "status",
 
 # Names stay text even when they look like numbers (a config named "2026").
 TEXT_COLUMNS = {"config": str, "case": str, "hidden": str, "strategy": str, "cache": str,
-                "ci_method": str}
+                "ci_method": str, "framework": str, "mode": str}
 COLUMNS = {"measurements.csv": MEASUREMENT_COLUMNS, "graphs.csv": GRAPH_COLUMNS,
            "workers.csv": WORKER_COLUMNS}
 
 FILES = {
     "measurements.csv": "one row per timed repeat (seconds per call), slot = which worker process; failed workers as status=failed rows",
     "summary.csv": "one row per config x case x cache x phase x strategy: n, min, median, mean, std, iqr, median CI (seconds), cv, unstable, ratio_vs_single with CI",
-    "graphs.csv": "Apply-node counts of the gradient graphs before optimization and after compilation",
+    "graphs.csv": "size of the gradient graphs before and after the framework's rewriting/compilation; "
+                  "the _unit columns say what was counted (Apply nodes, jaxpr equations, HLO instructions, "
+                  "autograd or FX graph nodes)",
     "workers.csv": "one row per worker: status (ok, failed, skipped), error, wall time, memory estimate, gradient check errors",
-    "env.json": "schema version, software, hardware, Theano flags, BLAS, git commit, resolved configs",
+    "env.json": "schema version, software, hardware, Theano flags, BLAS, git commit, resolved configs, "
+                "each framework's environment (interpreter, versions, NumPy's BLAS, cache kind)",
     "scaling.csv": "log-log slopes of time and node counts against each numeric sweep",
     "throughput.csv": "GFLOP/s of each strategy's gradient evaluation, against NumPy's matmul",
     "report.md": "one page: the question, this run's answer with its figures, tables, plots, environment",
@@ -115,17 +124,30 @@ def read_run(run_dir: Path) -> dict:
         raise FileNotFoundError(f"{run_dir}: not a gradbench run folder (no env.json)")
     env = json.loads(env_path.read_text())
     version = env.get("schema_version")
-    if version != SCHEMA_VERSION:
+    if version not in READABLE_VERSIONS:
         raise ValueError(f"{run_dir}: results schema version {version}, this gradbench reads "
                          f"version {SCHEMA_VERSION}; re-run the benchmark or use the gradbench "
                          f"commit recorded in env.json ({env.get('git', {}).get('commit')})")
 
     from harness.stats import summarize
-    measurements = read_csv(run_dir, "measurements.csv")
+    frames = {name: _upgrade(read_csv(run_dir, name), version) for name in COLUMNS}
+    measurements = frames["measurements.csv"]
     summary_path = run_dir / "summary.csv"
-    summary = pd.read_csv(summary_path, dtype=TEXT_COLUMNS) if summary_path.exists() else summarize(measurements)
+    summary = (_upgrade(pd.read_csv(summary_path, dtype=TEXT_COLUMNS), version) if summary_path.exists()
+               else summarize(measurements))
     return {"env": env, "measurements": measurements, "summary": summary,
-            "graphs": read_csv(run_dir, "graphs.csv"), "workers": read_csv(run_dir, "workers.csv")}
+            "graphs": frames["graphs.csv"], "workers": frames["workers.csv"]}
+
+
+def _upgrade(frame: pd.DataFrame, version: int) -> pd.DataFrame:
+    """A schema 3 frame in schema 4's terms: every case was a Theano case; graphs counted Apply nodes."""
+    if version == 3 and "framework" not in frame.columns:
+        frame = frame.copy()
+        frame.insert(list(frame.columns).index("mode") if "mode" in frame.columns else 0, "framework", "theano")
+        if "nodes_unoptimized" in frame.columns:
+            frame["nodes_unoptimized_unit"] = "Apply nodes"
+            frame["nodes_optimized_unit"] = "Apply nodes after rewriting"
+    return frame
 
 
 def read_csv(run_dir: Path, name: str) -> pd.DataFrame:

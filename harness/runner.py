@@ -7,6 +7,7 @@ worker's rows to the run folder as soon as they arrive.
 from __future__ import annotations
 
 import contextlib
+import os
 import random
 import signal
 import threading
@@ -16,9 +17,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
-from harness import envinfo, memory, results, spawn, theano_env
+from harness import environments, envinfo, memory, results, spawn, theano_env
+from harness.backends import framework
 from harness.cases import Case, expand
-from harness.config import STRATEGY_PHASES, THEANO_STRATEGIES, Config, parse_config
+from harness.config import Config, parse_config
 
 Progress = Callable[[str], None]
 
@@ -41,13 +43,17 @@ class Job:
         return (case.config, case.name, self.strategy, self.cache, self.slot)
 
 
-def case_jobs(config: Config, case_index: int) -> list[Job]:
-    """A case's workers, shuffled reproducibly with the config's seed."""
+def case_jobs(config: Config, case_index: int, cold_cache: bool = True) -> list[Job]:
+    """A case's workers, shuffled reproducibly with the config's seed.
+
+    ``cold_cache``: whether the case's framework and mode have a compile cache
+    to measure empty (see ``Framework.has_cold_cache``).
+    """
     jobs = []
     for strategy in config.run.strategies:
         if "warm" in config.run.caches:
             jobs += [Job(strategy, "warm", k) for k in range(config.run.processes)]
-        if "cold" in config.run.caches and strategy in THEANO_STRATEGIES:
+        if "cold" in config.run.caches and strategy != "numpy_reference" and cold_cache:
             # As many cold compiles as warm ones: every process times repeats.compile.
             n_cold = config.run.processes * config.run.repeats["compile"]
             jobs += [Job(strategy, "cold", k) for k in range(n_cold)]
@@ -58,7 +64,8 @@ def case_jobs(config: Config, case_index: int) -> list[Job]:
 
 def make_task(case: Case, config: Config, job: Job) -> dict:
     return {"config": case.config, "case": case.name, "model": asdict(case.model),
-            "mode": case.mode, "strategy": job.strategy, "cache": job.cache,
+            "framework": case.framework, "mode": case.mode, "threads": case.threads,
+            "strategy": job.strategy, "cache": job.cache,
             "seed": config.run.seed, "repeats": dict(config.run.repeats),
             "warmup": dict(config.run.warmup), "min_time_s": config.run.min_time_s}
 
@@ -69,8 +76,9 @@ def job_label(job: Job) -> str:
     return f" {label}" if label else ""
 
 
-def job_phases(job: Job) -> tuple[str, ...]:
-    return ("compile",) if job.cache == "cold" else STRATEGY_PHASES[job.strategy]
+def job_phases(case: Case, job: Job) -> tuple[str, ...]:
+    spec = framework(case.framework)
+    return spec.cold_phases(case.mode) if job.cache == "cold" else spec.phases(case.mode, job.strategy)
 
 
 def worker_rows(case: Case, job: Job, order: int, result: dict) -> list[dict]:
@@ -79,7 +87,7 @@ def worker_rows(case: Case, job: Job, order: int, result: dict) -> list[dict]:
             "strategy": job.strategy, "cache": job.cache, "slot": job.slot, "order": order}
     if result["status"] != "ok":
         return [{**base, "phase": p, "repeat": None, "seconds": None, "status": result["status"],
-                 "error": result.get("error")} for p in job_phases(job)]
+                 "error": result.get("error")} for p in job_phases(case, job)]
     return [{**base, **m, "status": "ok", "error": None} for m in result["measurements"]]
 
 
@@ -91,24 +99,49 @@ class RunInterrupted(KeyboardInterrupt):
         self.run_dir, self.done, self.total = run_dir, done, total
 
 
+def frameworks_of(configs: list[Config]) -> list[str]:
+    return list(dict.fromkeys(case.framework for config in configs for case in expand(config)))
+
+
+def check_environments(configs: list[Config], probe: Callable[[str], dict] | None = None) -> dict:
+    """Each framework's environment, asked once what it has; EnvironmentProblem if one is unusable.
+
+    Theano's is the orchestrator's own .venv (its versions come from envinfo);
+    the others are probed, unless ``probe`` is False (tests with fake workers).
+    """
+    if probe is False:
+        return {}
+    probe = probe or environments.probe
+    out = {}
+    for name in frameworks_of(configs):
+        if name == "theano" and not os.environ.get(environments.python_variable("theano")):
+            continue
+        info = probe(name)
+        info["cache_kind"] = framework(name).cache_kind
+        out[name] = info
+    return out
+
+
 def run(configs: list[Config], out_root: Path, progress: Progress = print,
         runner: Callable[..., dict] | None = None, compiledir: Path | None = None,
-        display=None) -> Path:
+        display=None, probe=None) -> Path:
     """Measure every case of ``configs`` into a new run folder; return it."""
     compiledir = compiledir or theano_env.default_compiledir()
+    frameworks = check_environments(configs, probe)  # before anything is measured or written
     run_dir = results.new_run_dir(out_root)
     ldflags, choice = theano_env.detect_blas()
     floatxs = dict.fromkeys(case.model.floatX for config in configs for case in expand(config))
     flags = {f: theano_env.theano_flags(compiledir, f, ldflags) for f in floatxs}
     env = envinfo.collect(ldflags, choice, flags, compiledir)
+    env["frameworks"] = frameworks
     env.update({"schema_version": results.SCHEMA_VERSION, "run_id": run_dir.name,
                 "files": results.FILES, "configs": [c.as_dict() for c in configs]})
     _measure(configs, run_dir, env, set(), progress, runner, compiledir, display)
     return run_dir
 
 
-def resume(run_dir: Path, progress: Progress = print,
-           runner: Callable[..., dict] | None = None, retry_failed: bool = False, display=None) -> Path:
+def resume(run_dir: Path, progress: Progress = print, runner: Callable[..., dict] | None = None,
+           retry_failed: bool = False, display=None, probe=None) -> Path:
     """Run only the workers a run folder does not have yet (same configs, same order).
 
     Failed and skipped workers count as done (their failure is a result),
@@ -116,7 +149,12 @@ def resume(run_dir: Path, progress: Progress = print,
     """
     data = results.read_run(run_dir)
     env = data["env"]
+    if env.get("schema_version") != results.SCHEMA_VERSION:
+        raise ValueError(f"{run_dir}: written in results schema {env.get('schema_version')}; this gradbench "
+                         f"appends schema {results.SCHEMA_VERSION} rows: resume it with the gradbench commit "
+                         f"recorded in env.json ({(env.get('git') or {}).get('commit')})")
     configs = [config_from_dict(d) for d in env["configs"]]
+    env.setdefault("frameworks", {}).update(check_environments(configs, probe))
     workers = data["workers"]
     if retry_failed:
         workers = workers[workers["status"] == "ok"]
@@ -133,10 +171,10 @@ def _measure(configs, run_dir: Path, env: dict, done: set, progress: Progress,
     """Run the jobs not in ``done``; ``display`` (a progress.Bar) is told what runs, if given."""
     runner = runner or spawn.run_worker
     compiledir.mkdir(parents=True, exist_ok=True)
-    work = [(config, case) for config in configs for case in expand(config)]
+    work = [(config, index, case) for config in configs for index, case in enumerate(expand(config))]
     todo = [(config, case, order, job)
-            for index, (config, case) in enumerate(work)
-            for order, job in enumerate(case_jobs(config, index))
+            for config, index, case in work
+            for order, job in enumerate(case_jobs(config, index, framework(case.framework).has_cold_cache(case.mode)))
             if job.key(case) not in done]
     env["status"] = "running"
     results.write_json(run_dir / "env.json", env)
@@ -216,11 +254,15 @@ def _run_job(config: Config, case: Case, job: Job, runner, compiledir: Path, dis
                            "(set run.max_memory_mb, or shrink the case)"}
     else:
         extra = {"on_phase": display.phase} if display is not None else {}
-        # Cold: an empty compiledir of its own, so the compile has to build every C op.
-        cache_dir = (theano_env.fresh_compiledir(compiledir) if job.cache == "cold"
-                     else contextlib.nullcontext(compiledir))
+        if case.framework != "theano" or os.environ.get(environments.python_variable("theano")):
+            extra["command"] = environments.worker_command(case.framework)
+        # Cold: an empty cache of its own, so the compile has to build everything.
+        shared = environments.cache_dir(case.framework, compiledir)
+        shared.mkdir(parents=True, exist_ok=True)
+        cache_dir = (theano_env.fresh_compiledir(shared) if job.cache == "cold"
+                     else contextlib.nullcontext(shared))
         with cache_dir as path:
-            env = theano_env.worker_env(path, case.model.floatX, threads=case.threads)
+            env = environments.worker_env(case.framework, path, case.model.floatX, case.threads)
             result = runner(make_task(case, config, job), env,
                             config.run.timeouts, **extra)
     result["memory_estimate_mb"] = round(estimate, 1)

@@ -90,3 +90,35 @@ def worker_env(compiledir: Path, floatX: str, base: dict | None = None,
     if threads is not None:
         env.update(dict.fromkeys(THREAD_VARIABLES, str(threads)))
     return env
+
+
+PTH_NAME = "zz-gradbench-theano-flags.pth"  # after the editable install's own .pth
+
+
+def set_default_flags() -> None:
+    """THEANO_FLAGS for a process started without them (a REPL, a notebook kernel in .venv).
+
+    Without blas__ldflags, ``import theano`` on Python 3.11 fails in Theano's own
+    BLAS probe (an AttributeError from numpy.distutils); this gives it the BLAS
+    and compiledir the harness uses. Flags already set are left alone.
+    """
+    if "THEANO_FLAGS" not in os.environ:
+        ldflags, _ = detect_blas()
+        os.environ["THEANO_FLAGS"] = ",".join([f"base_compiledir={default_compiledir()}",
+                                               f"blas__ldflags={ldflags}"])
+
+
+def install_pth(site_packages: Path | None = None) -> Path:
+    """A .pth in the environment's site-packages that runs set_default_flags at start-up."""
+    import sysconfig
+    target = Path(site_packages or sysconfig.get_paths()["purelib"]) / PTH_NAME
+    target.write_text('import os; "THEANO_FLAGS" in os.environ or '
+                      '__import__("harness.theano_env").theano_env.set_default_flags()\n')
+    return target
+
+
+if __name__ == "__main__":
+    import sys
+    if sys.argv[1:] != ["install-pth"]:
+        sys.exit("usage: python -m harness.theano_env install-pth")
+    print(f"installed {install_pth()}: import theano works in .venv without THEANO_FLAGS")

@@ -1,14 +1,17 @@
-"""Measure one case with one strategy, in a process of its own.
+"""Measure one case with one strategy, in a process of its own, in any framework.
 
 Usage: ``python -m harness.worker TASK.json RESULT.json [PROGRESS]``. The task
-and the result are plain JSON, free of Theano objects, so the parent never
-imports Theano and another framework could answer the same task. THEANO_FLAGS
-and PYTHONHASHSEED must already be in the environment (see theano_env). The
-worker appends the name of each phase it begins to PROGRESS, so the parent
-can apply per-phase time limits.
+and the result are plain JSON, so the orchestrator never imports a framework;
+this module imports only NumPy and framework-free helpers until it loads the
+task's framework module (``harness.backends.NAME``), so it runs in each
+framework's own environment. The framework's settings (THEANO_FLAGS, XLA_FLAGS,
+thread caps, cache folders) are already in the environment. The worker appends
+the name of each phase it begins to PROGRESS, so the parent can apply per-phase
+time limits.
 """
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import resource
@@ -19,9 +22,10 @@ from typing import Callable
 
 import numpy as np
 
-from harness.config import Model
+from harness.backends import DEFAULT_FRAMEWORK, framework
 from harness.data import init_params, make_batch
 from harness.flops import largest_layer
+from harness.modelspec import Model
 from harness.timing import Clock, autorange, timed
 
 # Largest max-abs difference, relative to the reference's max-abs value.
@@ -32,7 +36,7 @@ TOLERANCE = {
 
 
 def model_from_dict(d: dict) -> Model:
-    return Model(**{**d, "hidden": tuple(d["hidden"])})
+    return Model.from_dict(d)
 
 
 def relative_error(got: list, ref: list) -> float:
@@ -45,13 +49,6 @@ def relative_error(got: list, ref: list) -> float:
 def peak_rss_mb() -> float:
     """Peak resident memory of this process so far (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def c_module_stats() -> list[int]:
-    """Theano's C module cache counters: [reused in memory, loaded from disk, compiled]."""
-    from theano.link.c import cmodule
-    cache = cmodule._module_cache
-    return list(cache.stats) if cache is not None else [0, 0, 0]
 
 
 class Recorder:
@@ -75,8 +72,8 @@ def run_task(task: dict, clock: Clock = time.perf_counter,
     if task["strategy"] == "numpy_reference":
         result = run_numpy_reference(task, clock, on_phase)
     else:
-        result = run_theano(task, clock, on_phase)
-    # Evidence of the thread cap: BLAS libraries start their threads when loaded.
+        result = run_framework(task, clock, on_phase)
+    # Evidence of the thread cap: BLAS libraries and thread pools start their threads when loaded.
     result.setdefault("info", {})["os_threads"] = os_threads()
     return result
 
@@ -89,28 +86,38 @@ def os_threads() -> int | None:
         return None
 
 
-def run_theano(task: dict, clock: Clock, on_phase: Callable[[str], None]) -> dict:
-    """construct, compile, first call, check, execute (warm); compile only (cold)."""
-    t0 = clock()
-    import theano
+def load_backend(name: str):
+    """The framework's module, imported now (this is the worker's framework import)."""
+    return importlib.import_module(f"harness.backends.{name}")
 
-    from harness import model as mlp
-    from harness import numpy_reference, strategies
+
+def run_framework(task: dict, clock: Clock, on_phase: Callable[[str], None]) -> dict:
+    """construct, compile, first call, check, execute (warm); the compile phases only (cold).
+
+    Which phases exist depends on the framework, its mode and the strategy
+    (``harness.backends``); a phase that does not exist is not measured, and
+    its work, if any, happens untimed.
+    """
+    name = task.get("framework", DEFAULT_FRAMEWORK)
+    spec = framework(name)
+    t0 = clock()
+    module = load_backend(name)
     import_seconds = clock() - t0
 
     model = model_from_dict(task["model"])
     strategy, seed, cold = task["strategy"], task["seed"], task.get("cache") == "cold"
+    mode = task["mode"]
+    phases = spec.cold_phases(mode) if cold else spec.phases(mode, strategy)
     warmup, repeats = task["warmup"], task["repeats"]
     min_time = task.get("min_time_s", 0.0)
     values = init_params(model, seed)
     x, y = make_batch(model, seed)
-    graph = mlp.build(model, values)
-    mode = mlp.compile_mode(task["mode"])
+    b = module.backend(model, values, x, y, mode, threads=task.get("threads"))
     rec = Recorder()
 
     on_phase("construct")
-    build = lambda: strategies.construct(strategy, graph.loss, graph.params)
-    if strategies.CONSTRUCT_PHASE[strategy] and not cold:
+    build = lambda: b.construct(strategy)  # noqa: E731
+    if "construct" in phases:
         loops = autorange(build, min_time, clock) if min_time else 1
         seconds, grads = timed(build, warmup["construct"], repeats["construct"], clock, loops)
         rec.add("construct", seconds, loops)
@@ -118,49 +125,42 @@ def run_theano(task: dict, clock: Clock, on_phase: Callable[[str], None]) -> dic
         grads = build()
 
     on_phase("compile")
-    # A cold cache is one compile into an empty compiledir, in its own process.
-    n_warm, n_timed = (0, 1) if cold else (warmup["compile"], repeats["compile"])
-    breakdown = {"optimizer_seconds": [], "linker_seconds": [], "c_compiled": [], "c_loaded": []}
-    seconds = []
-    for i in range(n_warm + n_timed):
-        profiles, before = [], c_module_stats()
-        start = clock()  # only theano.function is inside the timed region
-        functions = strategies.compile_functions(strategy, graph.inputs, grads, mode, profiles)
-        elapsed = clock() - start
-        after = c_module_stats()
-        if i < n_warm:
-            continue
-        seconds.append(elapsed)
-        breakdown["optimizer_seconds"].append(sum(p.optimizer_time for p in profiles))
-        breakdown["linker_seconds"].append(sum(p.linker_time for p in profiles))
-        # Evidence of the cache state: C modules built, and loaded from disk.
-        breakdown["c_compiled"].append(after[2] - before[2])
-        breakdown["c_loaded"].append(after[1] - before[1])
-    rec.add("compile", seconds, **breakdown)
-    result = {"graph": {"nodes_unoptimized": strategies.count_unoptimized(grads),
-                        "nodes_optimized": strategies.count_optimized(functions),
-                        "n_functions": len(functions)},
-              "info": {"pid": os.getpid(), "theano_version": theano.__version__,
-                       "theano_flags": os.environ.get("THEANO_FLAGS", ""),
-                       "blas_ldflags": theano.config.blas__ldflags,
-                       "compiledir": theano.config.compiledir,
-                       "pythonhashseed": os.environ.get("PYTHONHASHSEED"),
-                       "import_seconds": import_seconds}}
+    compiled = None
+    if "compile" in phases:
+        # A cold cache is one compile into an empty cache, in its own process.
+        n_warm, n_timed = (0, 1) if cold else (warmup["compile"], repeats["compile"])
+        seconds, extras = [], {}
+        for i in range(n_warm + n_timed):
+            elapsed, compiled, extra = b.compile(strategy, grads, clock)
+            if i >= n_warm:
+                seconds.append(elapsed)
+                for key, value in extra.items():
+                    extras.setdefault(key, []).append(value)
+        rec.add("compile", seconds, **extras)
+    result = {"info": {"pid": os.getpid(), "framework": name, "mode": mode,
+                       "import_seconds": import_seconds, **b.info()}}
+    if cold and "first_call" not in phases:
+        result["graph"] = b.graph(strategy, grads, compiled)
+        return {**result, "status": "ok", "error": None, "measurements": rec.rows}
+    call = b.executable(strategy, grads, compiled)
+
+    on_phase("first_call")
+    seconds, got = timed(call, 0, 1, clock)
+    rec.add("first_call", seconds)
+    result["graph"] = b.graph(strategy, grads, compiled)  # after the first call: lazy compiles are done
     if cold:
         return {**result, "status": "ok", "error": None, "measurements": rec.rows}
 
-    # Profiled functions time every op when called: execute unprofiled copies.
-    functions = strategies.compile_functions(strategy, graph.inputs, grads, mode)
-    on_phase("first_call")
-    seconds, got = timed(lambda: strategies.execute(functions, x, y), 0, 1, clock)
-    rec.add("first_call", seconds)
-
     on_phase("check")
+    got = b.to_numpy(got)
+    fault = task.get("fault", {}).get("perturb_gradient")
+    if fault:  # fault injection for the tests: a wrong gradient must be caught, never timed
+        got = [g * (1 + fault) for g in got]
+    from harness import numpy_reference
     check = {"vs_numpy": relative_error(got, numpy_reference.loss_and_grads(model, values, x, y)[1])}
     if strategy != "single":
-        single = strategies.compile_functions(
-            "single", graph.inputs, strategies.construct("single", graph.loss, graph.params), mode)
-        check["vs_single"] = relative_error(got, strategies.execute(single, x, y))
+        single = b.executable("single", b.construct("single"), None)
+        check["vs_single"] = relative_error(got, b.to_numpy(single()))
     result["check"] = check
     bad = {k: v for k, v in check.items() if not v <= TOLERANCE[k][model.floatX]}
     if bad:
@@ -169,7 +169,6 @@ def run_theano(task: dict, clock: Clock, on_phase: Callable[[str], None]) -> dic
         return {**result, "status": "failed", "error": f"gradient mismatch: {detail}", "measurements": []}
 
     on_phase("execute")
-    call = lambda: strategies.execute(functions, x, y)
     loops = autorange(call, min_time, clock) if min_time else 1
     seconds, _ = timed(call, warmup["execute"], repeats["execute"], clock, loops)
     rec.add("execute", seconds, loops)
@@ -227,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
                   "traceback": traceback.format_exc(), "measurements": []}
     tmp = result_path + ".tmp"
     with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(result, fh)
+        json.dump(result, fh, default=str)  # a path or a framework's version object: as text
     os.replace(tmp, result_path)
     return 0
 

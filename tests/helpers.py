@@ -10,8 +10,9 @@ def tiny_model(**overrides) -> Model:
 
 def fake_worker(task, env, timeouts):
     """Answers a task like a worker would, instantly: rows for every phase it reports."""
-    from harness.config import STRATEGY_PHASES
-    phases = ("compile",) if task.get("cache") == "cold" else STRATEGY_PHASES[task["strategy"]]
+    from harness.backends import framework
+    spec = framework(task.get("framework", "theano"))
+    phases = spec.cold_phases(task["mode"]) if task.get("cache") == "cold" else spec.phases(task["mode"], task["strategy"])
     def count(phase):  # as the real worker: one first call, matmul repeated like execute
         if task.get("cache") == "cold" or phase == "first_call":
             return 1

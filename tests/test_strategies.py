@@ -7,8 +7,7 @@ from harness.numpy_reference import loss_and_grads
 from helpers import tiny_model
 
 theano = pytest.importorskip("theano")
-from harness import model as mlp  # noqa: E402
-from harness import strategies  # noqa: E402
+from harness.backends import theano as theano_backend  # noqa: E402
 
 STRATEGIES = ["single", "per_param", "per_param_separate"]
 
@@ -16,10 +15,18 @@ STRATEGIES = ["single", "per_param", "per_param_separate"]
 def gradients(model, strategy, mode="FAST_RUN", seed=0):
     values = init_params(model, seed)
     x, y = make_batch(model, seed)
-    graph = mlp.build(model, values)
-    grads = strategies.construct(strategy, graph.loss, graph.params)
-    functions = strategies.compile_functions(strategy, graph.inputs, grads, mlp.compile_mode(mode))
-    return grads, functions, strategies.execute(functions, x, y), loss_and_grads(model, values, x, y)[1]
+    b = theano_backend.backend(model, values, x, y, mode)
+    grads = b.construct(strategy)
+    functions = b.functions(strategy, grads)
+    got = b.executable(strategy, grads, functions)()
+    return grads, functions, got, loss_and_grads(model, values, x, y)[1]
+
+
+count_optimized = theano_backend.SymbolicBackend.count_optimized
+
+
+def count_unoptimized(grads):
+    return len({v.owner for v in theano_backend.LIBRARY.ancestors(grads) if v.owner is not None})
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
@@ -48,22 +55,22 @@ def test_per_param_graph_is_larger_before_and_equal_after_optimization(depth):
     model = tiny_model(hidden=(4,) * depth)
     single, f_single, _, _ = gradients(model, "single")
     per, f_per, _, _ = gradients(model, "per_param")
-    assert strategies.count_unoptimized(per) > strategies.count_unoptimized(single)
-    assert strategies.count_optimized(f_per) == strategies.count_optimized(f_single)
+    assert count_unoptimized(per) > count_unoptimized(single)
+    assert count_optimized(f_per) == count_optimized(f_single)
 
 
 def test_without_optimizer_per_param_graphs_stay_duplicated():
     model = tiny_model(hidden=(4, 4))
     _, f_single, _, _ = gradients(model, "single", "NO_OPT")
     _, f_per, _, _ = gradients(model, "per_param", "NO_OPT")
-    assert strategies.count_optimized(f_per) > strategies.count_optimized(f_single)
+    assert count_optimized(f_per) > count_optimized(f_single)
 
 
 def test_unoptimized_count_is_distinct_nodes_of_all_gradients():
     model = tiny_model(hidden=(4,), biases=False)
-    graph = mlp.build(model, init_params(model, 0))
-    grads = strategies.construct("per_param", graph.loss, graph.params)
-    each = [strategies.count_unoptimized([g]) for g in grads]
-    together = strategies.count_unoptimized(grads)
+    values = init_params(model, 0)
+    grads = theano_backend.backend(model, values, *make_batch(model, 0), "FAST_RUN").construct("per_param")
+    each = [count_unoptimized([g]) for g in grads]
+    together = count_unoptimized(grads)
     # They share the forward pass, so the union is smaller than the sum.
     assert max(each) < together < sum(each)

@@ -1,0 +1,58 @@
+"""PyTensor (Theano's descendant, under PyMC). Workers only (imports PyTensor).
+
+PYTENSOR_FLAGS (compiledir, floatX, BLAS) are set by the orchestrator before
+import. Two things this MLP needs for PyTensor's ``C`` mode, found by running it:
+BLAS ldflags (without them ``Dot22.c_code`` raises NotImplementedError, and
+pip's PyTensor finds no BLAS by itself), and a log-softmax written with
+elementwise ops and reductions: PyTensor 3's ``Softmax``/``LogSoftmax`` are
+Python-only symbolic ops with no C code, which ``CVM`` runs through its Python
+fallback and the pure C linker cannot (advanced indexing of the log-probabilities
+has no C code either: a one-hot product picks them). Every mode gets the same
+graph. PyTensor 3.0.7's ``PYTORCH`` mode fails on this MLP: the gradient of a
+broadcast addition (a bias added to every row) hands ``scalar_from_tensor`` a
+Python bool (``TypeError: 'bool' object is not subscriptable``); the gradient of
+``max`` fails the same way. gradbench records those workers as failed.
+"""
+from __future__ import annotations
+
+import pytensor
+import pytensor.tensor as pt
+try:
+    from pytensor.compile.debug.profiling import ProfileStats
+except ImportError:  # PyTensor 2
+    from pytensor.compile.profiling import ProfileStats
+
+from harness.backends.symbolic import Library, SymbolicBackend
+
+try:
+    from pytensor.graph.traversal import ancestors
+except ImportError:  # older PyTensor
+    from pytensor.graph.basic import ancestors
+
+
+def _module_cache():
+    from pytensor.link.c import cmodule
+    return getattr(cmodule, "_module_cache", None)
+
+
+def _loss(T, h, y, model):
+    if model.loss == "softmax_cross_entropy":
+        z = h - T.max(h, axis=1, keepdims=True)
+        logp = z - T.log(T.sum(T.exp(z), axis=1, keepdims=True))
+        onehot = T.eq(y[:, None], T.arange(model.output)[None, :])
+        return -T.mean(T.sum(logp * onehot, axis=1))
+    return T.mean(T.sqr(h - y))
+
+
+LIBRARY = Library(
+    name="pytensor", module=pytensor, tensor=pt, profile_stats=ProfileStats, ancestors=ancestors,
+    module_cache=_module_cache,
+    activations={"sigmoid": pt.sigmoid, "tanh": pt.tanh, "relu": lambda z: pt.maximum(z, 0)},
+    loss=_loss, get_mode=pytensor.compile.mode.get_mode, flags_variable="PYTENSOR_FLAGS")
+
+
+def backend(model, values, x, y, mode: str, threads: int | None = None) -> SymbolicBackend:
+    if mode == "C" and not pytensor.config.blas__ldflags:
+        raise RuntimeError("PyTensor mode C needs BLAS: blas__ldflags is empty (install libopenblas-dev; "
+                           "without BLAS, Dot22 has no C code and the C linker has no Python fallback)")
+    return SymbolicBackend(LIBRARY, model, values, x, y, mode)

@@ -1,0 +1,136 @@
+"""Each framework's own environment: which interpreter runs its workers, with what variables.
+
+Theano needs Python 3.11 with numpy<1.24; PyTensor, JAX and PyTorch need
+numpy 2. So each framework has its own virtual environment (``.envs/NAME``,
+built by ``make env-NAME`` from ``envs/NAME.txt``, as asv builds one
+environment per matrix entry); Theano's is ``.venv``, the orchestrator's own.
+``GRADBENCH_PYTHON_NAME`` names another interpreter instead (a machine that
+already has the framework and no package index). The orchestrator never
+imports a framework: it starts these interpreters, and asks each once, before
+anything is measured, what it has (:func:`probe`).
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from harness import theano_env
+from harness.backends import FRAMEWORKS
+
+REPO = Path(__file__).resolve().parent.parent
+ENVS_DIR = REPO / ".envs"
+PROBE_TIMEOUT_S = 300
+
+
+class EnvironmentProblem(RuntimeError):
+    """A framework's environment is missing or broken; the message says how to fix it."""
+
+
+def python_variable(name: str) -> str:
+    return f"GRADBENCH_PYTHON_{name.upper()}"
+
+
+def interpreter(name: str) -> str:
+    """The Python that runs ``name``'s workers."""
+    chosen = os.environ.get(python_variable(name))
+    if chosen:
+        return chosen
+    if name == "theano":
+        return sys.executable  # .venv: the orchestrator's own environment
+    return str(ENVS_DIR / name / "bin" / "python")
+
+
+def worker_command(name: str) -> list[str]:
+    return [interpreter(name), "-m", "harness.worker"]
+
+
+def cache_dir(name: str, compiledir: Path) -> Path:
+    """The shared (warm) compile cache of a framework: Theano's compiledir, or one beside it."""
+    return compiledir if name == "theano" else compiledir.parent / name
+
+
+def xla_flags(threads: int) -> str:
+    """XLA's CPU thread cap (XLA reads no OMP variable)."""
+    eigen = "false" if threads == 1 else "true"
+    return f"--xla_cpu_multi_thread_eigen={eigen} intra_op_parallelism_threads={threads}"
+
+
+def worker_env(name: str, cache: Path, floatX: str, threads: int, base: dict | None = None) -> dict:
+    """The full environment of one worker of framework ``name``.
+
+    Every framework gets the BLAS/OpenMP thread cap and PYTHONHASHSEED=0 (as
+    Theano does); its own thread settings (XLA_FLAGS, NUMBA_NUM_THREADS; PyTorch
+    is told by the worker: torch.set_num_threads); its compile cache in ``cache``;
+    and the repository on PYTHONPATH, since gradbench is not installed there.
+    """
+    if name == "theano":
+        return theano_env.worker_env(cache, floatX, base=base, threads=threads)
+    env = dict(os.environ if base is None else base)
+    env.pop("THEANO_FLAGS", None)
+    env["PYTHONHASHSEED"] = "0"
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
+    env.update(dict.fromkeys(theano_env.THREAD_VARIABLES, str(threads)))
+    env["NUMBA_NUM_THREADS"] = str(threads)
+    env["XLA_FLAGS"] = xla_flags(threads)
+    env.setdefault("JAX_PLATFORMS", "cpu")
+    # Every executable goes to JAX's persistent cache (its defaults skip fast compiles).
+    env.update({"JAX_COMPILATION_CACHE_DIR": str(cache / "jax"),
+                "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
+                "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0",
+                "TORCHINDUCTOR_CACHE_DIR": str(cache / "inductor"),
+                "NUMBA_CACHE_DIR": str(cache / "numba")})
+    if name == "pytensor":
+        ldflags, _ = theano_env.detect_blas()
+        env["PYTENSOR_FLAGS"] = ",".join([f"base_compiledir={cache}", f"floatX={floatX}",
+                                          f"blas__ldflags={ldflags}"])
+    return env
+
+
+_PROBE = """
+import json, platform, sys
+from importlib import metadata
+out = {"python": platform.python_version(), "executable": sys.executable, "packages": {}}
+for dist in sys.argv[1:]:
+    try:
+        out["packages"][dist] = metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        out["packages"][dist] = None
+import numpy
+try:  # numpy >= 1.26: the BLAS it was built with
+    blas = numpy.show_config(mode="dicts")["Build Dependencies"]["blas"]
+    out["numpy_blas"] = {k: blas.get(k) for k in ("name", "version")}
+except Exception:
+    out["numpy_blas"] = None
+__import__(sys.argv[1].replace("-", "_") if sys.argv[1] != "theano-pymc" else "theano")
+print("GRADBENCH-PROBE " + json.dumps(out))
+"""
+PROBE_PACKAGES = {"theano": ("theano-pymc", "numpy"), "pytensor": ("pytensor", "numpy", "numba", "jax", "torch"),
+                  "jax": ("jax", "jaxlib", "numpy"), "torch": ("torch", "numpy")}
+
+
+def probe(name: str, env: dict | None = None) -> dict:
+    """Start the framework's interpreter once: it must import the framework; what versions it has.
+
+    Raises EnvironmentProblem, naming the make target or the variable to set.
+    """
+    python = interpreter(name)
+    how = (f"set {python_variable(name)} to a Python that has {FRAMEWORKS[name].distribution}, "
+           f"or run: make env-{name}") if name != "theano" else "run: make setup"
+    if not Path(python).exists() and os.sep in python:
+        raise EnvironmentProblem(f"{name}: no environment at {python}; {how}")
+    try:
+        proc = subprocess.run([python, "-c", _PROBE, *PROBE_PACKAGES[name]], capture_output=True, text=True,
+                              timeout=PROBE_TIMEOUT_S, env=env, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise EnvironmentProblem(f"{name}: cannot start {python} ({exc}); {how}") from None
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("GRADBENCH-PROBE ")]
+    if proc.returncode != 0 or not lines:
+        tail = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
+        raise EnvironmentProblem(f"{name}: {python} cannot import {FRAMEWORKS[name].distribution} ({tail}); {how}")
+    info = json.loads(lines[-1].split(" ", 1)[1])
+    info["interpreter_from"] = python_variable(name) if os.environ.get(python_variable(name)) else (
+        ".venv" if name == "theano" else f".envs/{name}")
+    return info

@@ -1,0 +1,263 @@
+"""Issue 10: PyTensor, JAX and PyTorch beside Theano, each in its own environment.
+
+The real-run tests start every framework's workers with that framework's
+interpreter (``make test`` builds ``.envs/``); a missing environment fails them
+with the command that builds it, it does not skip them.
+"""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from harness import environments, results
+from harness.backends import FRAMEWORKS
+from harness.cases import expand
+from harness.cli import main
+from harness.config import ConfigError, parse_config
+
+REPO = Path(__file__).resolve().parent.parent
+MODEL = {"input": 6, "depth": 2, "width": 5, "output": 3, "batch": 4, "floatX": "float32"}
+EVERY_MODE = [f"{name}:{mode}" for name, spec in FRAMEWORKS.items() for mode in spec.modes]
+
+
+def config(**run):
+    return parse_config({"model": MODEL, "run": run}, source="f.yaml", default_name="f")
+
+
+# --- the config -----------------------------------------------------------------------------
+
+def test_framework_defaults_to_theano_and_each_framework_to_its_default_mode():
+    (case,) = expand(config())
+    assert (case.framework, case.mode) == ("theano", "FAST_RUN")
+    cases = expand(parse_config({"model": MODEL, "sweep": {"framework": list(FRAMEWORKS)}}, source="f.yaml"))
+    assert [(c.framework, c.mode) for c in cases] == [
+        ("theano", "FAST_RUN"), ("pytensor", "NUMBA"), ("jax", "jit"), ("torch", "eager")]
+    assert [c.name for c in cases] == [f"framework={n}" for n in FRAMEWORKS]
+    assert cases[2].columns()["framework"] == "jax" and cases[2].columns()["mode"] == "jit"
+
+
+def test_every_framework_and_mode_in_one_sweep_gives_unique_cases():
+    doc = {"model": MODEL, "sweep": {"framework": EVERY_MODE, "depth": [1, 2]}}
+    cases = expand(parse_config(doc, source="f.yaml"))
+    assert len(cases) == 2 * len(EVERY_MODE) == len({c.name for c in cases})
+    assert {(c.framework, c.mode) for c in cases} == {tuple(v.split(":")) for v in EVERY_MODE}
+
+
+@pytest.mark.parametrize("doc, path, words", [
+    ({"run": {"framework": "jax", "mode": "FAST_RUN"}}, "run.mode", "not a jax mode (got 'FAST_RUN'; allowed jit)"),
+    ({"run": {"framework": "torch:jit"}}, "run.framework", "not a torch mode (got 'jit'; allowed eager, compile)"),
+    ({"run": {"framework": "tensorflow"}}, "run.framework", "allowed theano, pytensor, jax, torch"),
+    ({"run": {"framework": "pytorch"}}, "run.framework", "unknown value"),
+    ({"run": {"mode": "CVM"}}, "run.mode", "not a theano mode (got 'CVM'; allowed FAST_RUN, FAST_COMPILE, NO_OPT)"),
+    ({"run": {"framework": "pytensor", "mode": "NO_OPT"}}, "run.mode", "not a pytensor mode"),
+    ({"run": {"mode": "FAST_RUN"}, "sweep": {"framework": ["theano", "jax"]}}, "run.mode (in case framework=jax)",
+     "not a jax mode"),
+    ({"sweep": {"framework": ["pytensor:CVM", "jax"], "mode": ["jit"]}}, "sweep (in case framework=pytensor:CVM,mode=jit)",
+     "a mode is given twice"),
+    ({"sweep": {"framework": ["theano", 3]}}, "sweep.framework (in case framework=3)", "must be a framework name"),
+])
+def test_impossible_framework_mode_pairs_are_config_errors(doc, path, words):
+    with pytest.raises(ConfigError) as exc:
+        parse_config({"model": MODEL, **doc}, source="f.yaml")
+    assert exc.value.path == path and words in exc.value.problem, str(exc.value)
+
+
+def test_impossible_pair_exits_2_from_the_command_line(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(json.dumps({"model": MODEL, "run": {"framework": "jax", "mode": "NUMBA"}}))
+    assert main(["run", str(bad), "--out", str(tmp_path / "out")]) == 2
+    assert "bad.yaml: run.mode: not a jax mode (got 'NUMBA'; allowed jit)" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+# --- environments ---------------------------------------------------------------------------
+
+def test_missing_environment_is_refused_before_anything_is_measured(tmp_path, capsys, monkeypatch):
+    path = tmp_path / "j.yaml"
+    path.write_text(json.dumps({"model": MODEL, "run": {"framework": "jax"}}))
+    monkeypatch.setenv("GRADBENCH_PYTHON_JAX", str(tmp_path / "no-such-env" / "bin" / "python"))
+    assert main(["run", str(path), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "error: jax: no environment at" in err and "make env-jax" in err and "GRADBENCH_PYTHON_JAX" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_environment_without_the_framework_names_what_it_lacks(tmp_path, monkeypatch):
+    monkeypatch.setenv("GRADBENCH_PYTHON_TORCH", sys.executable)  # .venv: no torch there
+    with pytest.raises(environments.EnvironmentProblem, match=r"torch: .* cannot import torch \(ModuleNotFoundError"):
+        environments.probe("torch")
+
+
+def test_worker_environment_caps_every_framework_threads(tmp_path):
+    env = environments.worker_env("jax", tmp_path, "float32", 2, base={"PATH": "/bin"})
+    assert env["XLA_FLAGS"] == "--xla_cpu_multi_thread_eigen=true intra_op_parallelism_threads=2"
+    assert env["OMP_NUM_THREADS"] == env["OPENBLAS_NUM_THREADS"] == env["NUMBA_NUM_THREADS"] == "2"
+    assert env["JAX_COMPILATION_CACHE_DIR"] == str(tmp_path / "jax")
+    assert env["TORCHINDUCTOR_CACHE_DIR"] == str(tmp_path / "inductor")
+    assert str(REPO) in env["PYTHONPATH"].split(os.pathsep)
+    pt = environments.worker_env("pytensor", tmp_path, "float64", 1, base={})
+    assert f"base_compiledir={tmp_path}" in pt["PYTENSOR_FLAGS"] and "floatX=float64" in pt["PYTENSOR_FLAGS"]
+
+
+def test_theano_imports_in_the_venv_without_flags():
+    """A REPL or notebook kernel in .venv gets a working Theano (the .pth that make setup installs)."""
+    env = {k: v for k, v in os.environ.items() if k != "THEANO_FLAGS"}
+    out = subprocess.run([sys.executable, "-c", "import theano; print(theano.config.blas__ldflags)"],
+                         env=env, capture_output=True, text=True, cwd="/")
+    assert out.returncode == 0, out.stderr
+    from harness import theano_env
+    assert out.stdout.strip() == theano_env.detect_blas()[0]
+
+
+def test_hlo_instruction_count_counts_instructions_of_every_computation():
+    text = """HloModule jit_f, is_scheduled=true
+
+%fused_computation (param_0: f32[4,5]) -> f32[4,5] {
+  %param_0 = f32[4,5]{1,0} parameter(0)
+  ROOT %logistic.1 = f32[4,5]{1,0} logistic(f32[4,5]{1,0} %param_0)
+}
+
+ENTRY %main.9 (Arg_0.1: f32[6,5], Arg_1.2: f32[4,6]) -> f32[4,5] {
+  %Arg_0.1 = f32[6,5]{1,0} parameter(0)
+  %Arg_1.2 = f32[4,6]{1,0} parameter(1)
+  %dot.3 = f32[4,5]{1,0} dot(f32[4,6]{1,0} %Arg_1.2, f32[6,5]{1,0} %Arg_0.1), lhs_contracting_dims={1}
+  ROOT %fusion = f32[4,5]{1,0} fusion(f32[4,5]{1,0} %dot.3), kind=kLoop, calls=%fused_computation
+}
+
+FileNames
+1 "<string>"
+"""
+    from harness.backends.counting import hlo_instructions
+    assert hlo_instructions(text) == 6
+
+
+# --- every framework and mode, for real -----------------------------------------------------
+
+def require_environments():
+    missing = []
+    for name in ("pytensor", "jax", "torch"):
+        try:
+            environments.probe(name)
+        except environments.EnvironmentProblem as exc:
+            missing.append(str(exc))
+    if missing:
+        pytest.fail("framework environments missing (make envs builds them):\n" + "\n".join(missing))
+
+
+@pytest.fixture(scope="module")
+def every_mode_run(tmp_path_factory):
+    require_environments()
+    out = tmp_path_factory.mktemp("frameworks")
+    path = out / "every.yaml"
+    path.write_text(json.dumps({
+        "name": "every", "model": MODEL,
+        "run": {"repeats": {"construct": 2, "compile": 1, "execute": 2}, "warmup": 0, "min_time_s": 0.001},
+        "sweep": {"framework": EVERY_MODE}}))
+    proc = subprocess.run([sys.executable, "-m", "harness", "run", str(path), "--out", str(out / "runs"), "--quiet"],
+                          cwd=REPO, capture_output=True, text=True, timeout=1500)
+    (run_dir,) = (out / "runs").iterdir()
+    return proc, run_dir
+
+
+# PyTensor 3.0.7's PYTORCH mode cannot differentiate a broadcast addition (see backends/pytensor.py).
+KNOWN_FAILURE = ("pytensor", "PYTORCH", "TypeError: 'bool' object is not subscriptable")
+
+
+def test_every_framework_and_mode_measures_checked_gradients(every_mode_run):
+    proc, run_dir = every_mode_run
+    workers = pd.read_csv(run_dir / "workers.csv", dtype=results.TEXT_COLUMNS)
+    assert len(workers) == 4 * len(EVERY_MODE)
+    failed = workers[workers["status"] != "ok"]
+    assert set(zip(failed["framework"], failed["mode"])) <= {KNOWN_FAILURE[:2]}, failed[["case", "error"]]
+    assert failed["error"].str.contains(KNOWN_FAILURE[2], regex=False).all()
+    assert proc.returncode == 1 and f"{len(failed)} worker(s) did not succeed" in proc.stderr
+    ok = workers[(workers["status"] == "ok") & (workers["strategy"] != "numpy_reference")]
+    assert len(ok) == 3 * (len(EVERY_MODE) - 1)  # every other mode, every gradient strategy
+    assert (ok["rel_err_vs_numpy"] < 2e-3).all()  # float32 against the float64 NumPy reference
+    assert (ok.loc[ok["strategy"] != "single", "rel_err_vs_single"] < 1e-5).all()
+    assert ok["os_threads"].notna().all() and workers["pid"].dropna().is_unique
+
+
+def test_each_mode_measures_exactly_its_phases(every_mode_run):
+    _, run_dir = every_mode_run
+    m = pd.read_csv(run_dir / "measurements.csv", dtype=results.TEXT_COLUMNS)
+    m = m[m["status"] == "ok"]
+    for (fw, mode, strategy), d in m.groupby(["framework", "mode", "strategy"]):
+        assert tuple(dict.fromkeys(d["phase"])) == FRAMEWORKS[fw].phases(mode, strategy), (fw, mode, strategy)
+    assert (m["seconds"] > 0).all()
+    torch_eager = m[(m["framework"] == "torch") & (m["mode"] == "eager")]
+    assert "compile" not in set(torch_eager["phase"])  # absent, never a zero
+    assert not ((m["framework"] == "torch") & (m["mode"] == "compile") & (m["phase"] == "construct")).any()
+
+
+def test_graph_evidence_says_what_it_counted(every_mode_run):
+    _, run_dir = every_mode_run
+    g = pd.read_csv(run_dir / "graphs.csv", dtype=results.TEXT_COLUMNS).set_index(["framework", "mode", "strategy"])
+    assert g.loc[("jax", "jit", "single"), "nodes_unoptimized_unit"] == "jaxpr equations"
+    assert g.loc[("jax", "jit", "single"), "nodes_optimized_unit"] == "optimized HLO instructions"
+    assert g.loc[("torch", "eager", "single"), "nodes_unoptimized_unit"] == "autograd graph nodes"
+    assert pd.isna(g.loc[("torch", "eager", "single"), "nodes_optimized"])  # eager compiles nothing
+    assert g.loc[("torch", "compile", "single"), "nodes_optimized_unit"].startswith("FX graph nodes")
+    assert g.loc[("pytensor", "CVM", "per_param"), "nodes_unoptimized_unit"] == "Apply nodes"
+    for fw, mode in (("pytensor", "CVM"), ("pytensor", "NUMBA"), ("theano", "FAST_RUN"), ("jax", "jit")):
+        # n grad calls build more graph; after rewriting (or XLA), the same function as single's
+        assert g.loc[(fw, mode, "per_param"), "nodes_unoptimized"] > g.loc[(fw, mode, "single"), "nodes_unoptimized"]
+    assert g.loc[("pytensor", "CVM", "per_param_separate"), "n_functions"] == 6
+    assert g.loc[("torch", "eager", "per_param"), "nodes_unoptimized"] == g.loc[("torch", "eager", "single"), "nodes_unoptimized"]
+
+
+def test_env_json_records_every_framework_environment(every_mode_run):
+    _, run_dir = every_mode_run
+    env = json.loads((run_dir / "env.json").read_text())
+    fw = env["frameworks"]
+    assert fw["jax"]["packages"]["jax"] == "0.10.2" and fw["torch"]["packages"]["torch"].startswith("2.13.0")
+    assert fw["pytensor"]["packages"]["pytensor"] == "3.0.7" and fw["pytensor"]["packages"]["numba"] == "0.65.1"
+    for name in ("pytensor", "jax", "torch"):
+        assert fw[name]["packages"]["numpy"].startswith("2.") and fw[name]["python"]
+        assert fw[name]["cache_kind"]
+    assert env["packages"]["theano-pymc"] == "1.1.2"
+    report = (run_dir / "report.md").read_text()
+    assert "jax" in report and "PyTorch" in report
+
+
+def test_cold_caches_of_the_other_frameworks(tmp_path):
+    require_environments()
+    path = tmp_path / "cold.yaml"
+    path.write_text(json.dumps({
+        "name": "cold", "model": MODEL,
+        "run": {"cache": "cold", "strategies": ["single"], "repeats": {"construct": 1, "compile": 1, "execute": 1},
+                "warmup": 0},
+        "sweep": {"framework": ["jax", "torch:compile", "pytensor:NUMBA", "torch:eager"]}}))
+    assert main(["run", str(path), "--out", str(tmp_path / "runs"), "--quiet"]) == 0
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    m = pd.read_csv(run_dir / "measurements.csv", dtype=results.TEXT_COLUMNS)
+    phases = {fw_mode: tuple(d["phase"]) for fw_mode, d in m.groupby(["framework", "mode"])}
+    # Explicit compile (JAX), compile that finishes at the first call (NUMBA), first call only (torch.compile);
+    # eager PyTorch compiles nothing and has no cold worker.
+    assert phases == {("jax", "jit"): ("compile",), ("pytensor", "NUMBA"): ("compile", "first_call"),
+                      ("torch", "compile"): ("first_call",)}
+    assert (m["cache"] == "cold").all()
+
+
+@pytest.mark.parametrize("framework", ["jax", "torch:compile", "pytensor:CVM"])
+def test_a_wrong_gradient_is_caught_and_never_timed(tmp_path, framework):
+    """As a stale torch.compile cache would serve: gradients off by 1% fail the check."""
+    require_environments()
+    from dataclasses import asdict
+
+    from harness import runner, spawn
+    cfg = parse_config({"model": MODEL, "run": {"framework": framework, "strategies": ["single", "per_param"],
+                                                "repeats": 1, "warmup": 0}}, source="f.yaml")
+    (case,) = expand(cfg)
+    job = runner.Job("per_param", "warm")
+    task = {**runner.make_task(case, cfg, job), "fault": {"perturb_gradient": 1e-2}}
+    env = environments.worker_env(case.framework, tmp_path, "float32", 1)
+    result = spawn.run_worker(task, env, {"default": 300}, command=environments.worker_command(case.framework))
+    assert result["status"] == "failed" and result["measurements"] == []
+    assert result["error"].startswith("gradient mismatch: vs_numpy relative error")
+    assert result["check"]["vs_numpy"] > 2e-3 and result["check"]["vs_single"] > 1e-5
+    assert asdict(case.model)["floatX"] == "float32"
