@@ -39,6 +39,13 @@ def environment_differences(base: dict, new: dict) -> list[str]:
             a, b = _without_compiledir(a), _without_compiledir(b)
         if a != b:
             lines.append(f"{'.'.join(path)}: {a!r} -> {b!r}")
+    # Each framework's environment: versions, Python and NumPy's BLAS (not where its interpreter lives).
+    fa, fb = base.get("frameworks") or {}, new.get("frameworks") or {}
+    for name in dict.fromkeys([*fa, *fb]):
+        for key in ("python", "packages", "numpy_blas"):
+            a, b = (fa.get(name) or {}).get(key), (fb.get(name) or {}).get(key)
+            if name in fa and name in fb and a != b:
+                lines.append(f"frameworks.{name}.{key}: {a!r} -> {b!r}")
     return lines
 
 

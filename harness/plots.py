@@ -247,6 +247,53 @@ def plot_ratios(config: dict, summary: pd.DataFrame, out_dir: Path) -> list[Path
     return paths
 
 
+FRAMEWORK_PANELS = (("construct", "warm"), ("compile", "warm"), ("first_call", "warm"), ("execute", "warm"))
+
+
+def plot_frameworks(config: dict, summary: pd.DataFrame, out_dir: Path) -> list[Path]:
+    """Frameworks side by side: per phase, each strategy's median over its own framework's single.
+
+    One bar group per framework and mode (x), 95% CI bars, a line at 1, log scale. With
+    other swept keys, the cases at their last listed values (the largest network of a sweep).
+    """
+    s = summary[(summary["config"] == config["name"]) & (summary["strategy"] != "single")
+                & (summary["strategy"] != "numpy_reference")]
+    sweep = config.get("sweep") or {}
+    last = {k: v[-1] for k, v in sweep.items() if k != "framework"}
+    if last:
+        names = {case_label({k: (last[k] if k != "framework" else f) for k in sweep})
+                 for f in sweep.get("framework", [None])}
+        s = s[s["case"].isin(names)]
+    pairs = list(dict.fromkeys(zip(s["framework"], s["mode"])))
+    if len(pairs) < 2:
+        return []
+    panels = [(ph, c) for ph, c in FRAMEWORK_PANELS if ((s["phase"] == ph) & (s["cache"] == c)).any()]
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 4.6), squeeze=False)
+    labels = [f"{f}\n{m}" for f, m in pairs]
+    for ax, (phase, cache) in zip(axes[0], panels):
+        for k, strategy in enumerate(("per_param", "per_param_separate")):
+            d = s[(s["phase"] == phase) & (s["cache"] == cache) & (s["strategy"] == strategy)]
+            d = d.set_index(["framework", "mode"]).reindex(pairs)
+            x = np.arange(len(pairs)) + (k - 0.5) * 0.38
+            r = d["ratio_vs_single"].to_numpy(dtype=float)
+            lo, hi = d["ratio_ci_low"].to_numpy(dtype=float), d["ratio_ci_high"].to_numpy(dtype=float)
+            yerr = np.where(np.isnan(lo), 0, [r - lo, hi - r])
+            ax.bar(x, r, 0.38, color=COLORS[strategy], label=f"{strategy} / single", yerr=yerr, capsize=2)
+        ax.axhline(1.0, color="black", linewidth=1, linestyle="--")
+        ax.set_yscale("log")
+        ax.set_xticks(np.arange(len(pairs)), labels, rotation=60, ha="right", fontsize=7)
+        ax.set_xlabel("framework and mode")
+        ax.set_title(f"{phase} ({cache} cache)", fontsize=10)
+        ax.grid(axis="y", which="both", alpha=0.3)
+    axes[0][0].set_ylabel("median / same framework's single (bars: 95% CI)")
+    _legend(axes[0], fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1))
+    shown = ", ".join(f"{k}={format_value(v)}" for k, v in last.items())
+    fig.suptitle(f"{config['name']}: each framework's strategies against its own single"
+                 + (f" ({shown})" if shown else "") + "; missing bar: phase absent or failed")
+    fig.tight_layout()
+    return save(fig, out_dir, f"{config['name']}-frameworks")
+
+
 def plot_run(run: dict, out_dir: Path) -> list[Path]:
     """Every figure of a run (as loaded by results.read_run)."""
     q = quartiles(run["measurements"])
@@ -255,6 +302,7 @@ def plot_run(run: dict, out_dir: Path) -> list[Path]:
         if q[q["config"] == config["name"]].empty:
             continue
         paths += plot_phases(config, q, out_dir)
+        paths += plot_frameworks(config, run["summary"], out_dir)
         if config.get("sweep"):
             paths += plot_sweep(config, q, run["graphs"], out_dir, run.get("scaling"))
             paths += plot_ratios(config, run["summary"], out_dir)

@@ -8,8 +8,12 @@ import pandas as pd
 from harness.config import ALL_PHASES, STRATEGIES
 from harness.report import format_seconds
 
-QUESTION = ("Is one `T.grad(loss, [w1, ..., wn])` call cheaper than n separate `T.grad(loss, wi)` calls — "
-            "to build the gradient graph, to compile it with `theano.function`, and to run it?")
+QUESTION = ("Is one gradient call over all parameters (`T.grad(loss, [w1, ..., wn])`) cheaper than n separate "
+            "calls (`T.grad(loss, wi)`) — to build the gradient graph, to compile it, and to run it? Asked of "
+            "Theano and, where a run has them, PyTensor, JAX and PyTorch.")
+FRAMEWORK_NAMES = {"theano": "Theano", "pytensor": "PyTensor", "jax": "JAX", "torch": "PyTorch"}
+TABLE_PHASES = (("construct", "warm"), ("compile", "warm"), ("compile", "cold"), ("first_call", "warm"),
+                ("execute", "warm"))
 
 
 def _ratio(row) -> str:
@@ -39,9 +43,13 @@ def answer(config: str, case: str, summary: pd.DataFrame, graphs: pd.DataFrame) 
                        f"{format_seconds(base['median'])} for `single`: {_ratio(row)}.")
     g = graphs[(graphs["config"] == config) & (graphs["case"] == case)].set_index("strategy")
     if {"single", "per_param"} <= set(g.index):
-        out.append(f"- Apply nodes before optimization: {g.loc['single', 'nodes_unoptimized']} (`single`) vs "
-                   f"{g.loc['per_param', 'nodes_unoptimized']} (`per_param`); after compilation: "
-                   f"{g.loc['single', 'nodes_optimized']} vs {g.loc['per_param', 'nodes_optimized']}.")
+        a, b = g.loc["single"], g.loc["per_param"]
+        text = (f"- {a.get('nodes_unoptimized_unit', 'Apply nodes')} before the compiler: "
+                f"{_int(a['nodes_unoptimized'])} (`single`) vs {_int(b['nodes_unoptimized'])} (`per_param`)")
+        if a["nodes_optimized"] == a["nodes_optimized"]:
+            text += (f"; {a.get('nodes_optimized_unit', 'Apply nodes after rewriting')}: "
+                     f"{_int(a['nodes_optimized'])} vs {_int(b['nodes_optimized'])}")
+        out.append(text + ".")
     return out
 
 
@@ -67,6 +75,72 @@ def case_table(config: str, summary: pd.DataFrame) -> list[str]:
     return lines
 
 
+def _cell(d: pd.DataFrame, case: str, cache: str, phase: str, strategy: str) -> str:
+    row = _pick(d, case, cache, phase, strategy)
+    if row is None or row["ratio_vs_single"] != row["ratio_vs_single"]:
+        return ""
+    text = f"{row['ratio_vs_single']:.2f}×"
+    if row["ratio_ci_low"] == row["ratio_ci_low"]:
+        text += f" ({row['ratio_ci_low']:.2f}–{row['ratio_ci_high']:.2f})"
+    return text
+
+
+def framework_table(config: str, summary: pd.DataFrame, graphs: pd.DataFrame,
+                    workers: pd.DataFrame | None = None) -> list[str]:
+    """The answer per framework and mode: each phase's ratio to that framework's own `single`."""
+    s = summary[summary["config"] == config]
+    if s.empty or s[["framework", "mode"]].drop_duplicates().shape[0] < 2:
+        return []
+    g = graphs[graphs["config"] == config]
+    present = [(ph, c) for ph, c in TABLE_PHASES if ((s["phase"] == ph) & (s["cache"] == c)).any()]
+    head = ["case", "framework", "mode"] + [f"{ph}{' (cold)' if c == 'cold' else ''}: `{x}`"
+                                              for ph, c in present for x in ("per_param", "per_param_separate")
+                                              if ph != "construct" or x == "per_param"] + ["graph size"]
+    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    failed = {}  # case -> errors, where no gradient strategy succeeded
+    if workers is not None and not workers.empty:
+        w = workers[(workers["config"] == config) & (workers["strategy"] != "numpy_reference")]
+        for case, d in w.groupby("case", sort=False):
+            if (d["status"] != "ok").all():
+                failed[case] = "; ".join(dict.fromkeys(str(e) for e in d["error"]))
+    for case, d in s.groupby("case", sort=False):
+        if case in failed:
+            first = d.iloc[0]
+            lines.append(f"| {case} | {FRAMEWORK_NAMES.get(first['framework'], first['framework'])} | {first['mode']} | "
+                         f"every worker failed: {failed[case]} |" + " |" * (len(head) - 4))
+            continue
+        first = d.iloc[0]
+        cells = [_cell(d, case, c, ph, x) for ph, c in present for x in ("per_param", "per_param_separate")
+                 if ph != "construct" or x == "per_param"]
+        gg = g[g["case"] == case].set_index("strategy")
+        size = ""
+        if {"single", "per_param"} <= set(gg.index):
+            a, b = gg.loc["single"], gg.loc["per_param"]
+            before = f"{_int(a['nodes_unoptimized'])} vs {_int(b['nodes_unoptimized'])} {a['nodes_unoptimized_unit']}"
+            after = (f"; {_int(a['nodes_optimized'])} vs {_int(b['nodes_optimized'])} {a['nodes_optimized_unit']}"
+                     if a["nodes_optimized"] == a["nodes_optimized"] else "")
+            size = before + after
+        lines.append(f"| {case} | {FRAMEWORK_NAMES.get(first['framework'], first['framework'])} | {first['mode']} | "
+                     + " | ".join(cells) + f" | {size} |")
+    return lines
+
+
+def _int(v) -> str:
+    return "" if v != v else str(int(v))
+
+
+def lazy_note(config: str, summary: pd.DataFrame) -> str:
+    """Which modes compile at their first call (so first_call carries compilation)."""
+    from harness.backends import FRAMEWORKS
+    pairs = summary.loc[summary["config"] == config, ["framework", "mode"]].drop_duplicates()
+    lazy = [f"{FRAMEWORK_NAMES.get(f, f)} {m}" for f, m in pairs.itertuples(index=False)
+            if f in FRAMEWORKS and m in FRAMEWORKS[f].lazy_modes]
+    if not lazy:
+        return ""
+    return ("Compiled when first called, so `first_call` carries (part of) the compilation: " + ", ".join(lazy)
+            + ". PyTorch has no `compile` phase (eager compiles nothing; `torch.compile` compiles at the first call).")
+
+
 def slopes(config: str, scaling: pd.DataFrame) -> list[str]:
     d = scaling[(scaling["config"] == config) & (scaling["quantity"].isin(["construct", "nodes_unoptimized"]))]
     d = d[d["strategy"].isin(["single", "per_param"])]
@@ -82,7 +156,10 @@ def how_measured(config: dict) -> str:
     threads = "swept" if "threads" in config.get("sweep", {}) else run.get("threads")
     processes, repeats = run.get("processes", 1), run.get("repeats", {})
     per = ", ".join(f"{p} {n}" for p, n in repeats.items())
-    return (f"Measured with {threads} BLAS thread(s) per worker, optimizer mode {run.get('mode')}; "
+    sweep = config.get("sweep", {})
+    framework = "swept" if "framework" in sweep else run.get("framework", "theano")
+    mode = "swept" if "mode" in sweep else (run.get("mode") or "each framework's default")
+    return (f"Measured with {threads} thread(s) per worker, framework {framework}, mode {mode}; "
             f"{processes} warm worker process(es) per strategy, each timing {per} repeats "
             f"(pooled; with several processes the median's CI is a bootstrap over processes).")
 
@@ -104,6 +181,13 @@ def render(run: dict, plot_files: list[Path]) -> str:
             fitted = slopes(name, run.get("scaling", pd.DataFrame(columns=["config"])))
             if fitted:
                 lines += ["**Scaling** (log-log fits over the sweep):", ""] + fitted + [""]
+        table = framework_table(name, summary, graphs, run.get("workers"))
+        if table:
+            lines += ["**Per framework and mode**: median time of each strategy over the same framework's `single` "
+                      "(95% CI); graph size of `single` vs `per_param` before and after the framework's compiler.", ""]
+            lines += table + [""]
+            note = lazy_note(name, summary)
+            lines += [note, ""] if note else []
         lines += ["Median time per call; in brackets the ratio to `single`; `!` marks an unstable value "
                   "(see summary.csv, column `unstable`).", ""] + case_table(name, summary) + [""]
         for path in plot_files:
@@ -116,6 +200,10 @@ def render(run: dict, plot_files: list[Path]) -> str:
               f"CPUs; load average {env.get('loadavg_start')} at start, {env.get('loadavg_end')} at end",
               f"- Python {env.get('python')}, theano-pymc {packages.get('theano-pymc')}, "
               f"numpy {packages.get('numpy')}; BLAS: {(env.get('blas') or {}).get('choice')}",
+              *[f"- {FRAMEWORK_NAMES.get(n, n)}: Python {i.get('python')}, "
+                + ", ".join(f"{k} {v}" for k, v in (i.get("packages") or {}).items() if v)
+                + f"; NumPy's BLAS {(i.get('numpy_blas') or {}).get('name')}; interpreter from {i.get('interpreter_from')}"
+                for n, i in (env.get("frameworks") or {}).items()],
               f"- gradbench commit {git.get('commit')}" + (" (with uncommitted changes)" if git.get("dirty") else ""),
               "- Everything else: env.json. Raw data: measurements.csv; statistics: summary.csv.", ""]
     return "\n".join(lines)

@@ -95,3 +95,14 @@ def test_a_changed_model_is_not_matched(tmp_path):
     assert table.empty  # same config and case names, but batch 32 vs 64
     same, _ = compare.compare_runs(base, base)
     assert len(same) == 22 and (same["change"] == "").all()
+
+
+def test_framework_versions_are_environment_differences():
+    from harness.compare import environment_differences
+    env = {"frameworks": {"jax": {"python": "3.11.7", "packages": {"jax": "0.10.2", "numpy": "2.3.5"},
+                                  "executable": "/a/.envs/jax/bin/python"}}}
+    moved = {"frameworks": {"jax": {**env["frameworks"]["jax"], "executable": "/b/.envs/jax/bin/python"}}}
+    assert environment_differences(env, moved) == []  # another clone: same environment
+    newer = {"frameworks": {"jax": {**env["frameworks"]["jax"], "packages": {"jax": "0.11.0", "numpy": "2.3.5"}}}}
+    assert environment_differences(env, newer) == [
+        "frameworks.jax.packages: {'jax': '0.10.2', 'numpy': '2.3.5'} -> {'jax': '0.11.0', 'numpy': '2.3.5'}"]
