@@ -8,8 +8,8 @@ import signal
 import sys
 from pathlib import Path
 
-from harness.config import ConfigError, load_config
-from harness.environments import EnvironmentProblem
+from harness.config.schema import ConfigError, load_config
+from harness.measure.environments import EnvironmentProblem
 
 DEFAULT_OUT = Path("results")
 
@@ -64,8 +64,9 @@ def _sigterm_as_interrupt(signum, frame):
 
 
 def _run(args) -> int:
-    from harness import results, runner
-    from harness.report import format_table
+    from harness import results
+    from harness.measure import runner
+    from harness.report.files import format_table
     if not args.resume:
         try:
             configs = [load_config(path) for path in args.configs]
@@ -79,7 +80,7 @@ def _run(args) -> int:
             return 2
     display = None
     if sys.stdout.isatty() and not args.quiet:
-        from harness.progress import Bar
+        from harness.measure.progress import Bar
         display = Bar()  # it shows what runs, and prints the failures itself
         progress = lambda line: None  # noqa: E731
     else:
@@ -127,7 +128,7 @@ def resume_command(run_dir: Path) -> str:
 
 
 def _report(args) -> int:
-    from harness.report import format_table, write_report
+    from harness.report.files import format_table, write_report
     try:
         summary = write_report(args.run_dir)
     except (FileNotFoundError, ValueError) as exc:
@@ -141,7 +142,7 @@ def _report(args) -> int:
 def _order_effect(args) -> int:
     import pandas as pd
 
-    from harness import order_effect
+    from harness.measure import order_effect
     try:
         config = load_config(args.config)
     except ConfigError as exc:
@@ -158,7 +159,8 @@ def _order_effect(args) -> int:
 
 
 def _compare(args) -> int:
-    from harness import compare, results
+    from harness.report import compare
+    from harness import results
     if not args.factor > 1:
         print(f"error: --factor must be greater than 1 (got {args.factor})", file=sys.stderr)
         return 2

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from harness.cases import PARAM_COLUMNS
+from harness.config.cases import PARAM_COLUMNS
 
 # History: 1 — first format (measurements, summary, graphs, workers, env).
 #          2 — cache (warm/cold), loops, peak_rss_mb, compile breakdown, first_call
@@ -129,7 +129,7 @@ def read_run(run_dir: Path) -> dict:
                          f"version {SCHEMA_VERSION}; re-run the benchmark or use the gradbench "
                          f"commit recorded in env.json ({env.get('git', {}).get('commit')})")
 
-    from harness.stats import summarize
+    from harness.analysis.stats import summarize
     frames = {name: _upgrade(read_csv(run_dir, name), version) for name in COLUMNS}
     measurements = frames["measurements.csv"]
     summary_path = run_dir / "summary.csv"

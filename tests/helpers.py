@@ -1,4 +1,4 @@
-from harness.config import Model
+from harness.config.schema import Model
 
 
 def tiny_model(**overrides) -> Model:

@@ -5,9 +5,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness.flops import gradient_flops, largest_layer, matmul_flops
-from harness.scaling import fit_slope, scaling_table
-from harness.throughput import throughput_table
+from harness.analysis.flops import gradient_flops, largest_layer, matmul_flops
+from harness.analysis.scaling import fit_slope, scaling_table
+from harness.analysis.throughput import throughput_table
 
 
 def test_gradient_flops_worked_example():

@@ -5,9 +5,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness import compare, runner
+from harness.report import compare
+from harness.measure import runner
 from harness.cli import main
-from harness.config import parse_config
+from harness.config.schema import parse_config
 from helpers import fake_worker
 
 REFERENCE = Path(__file__).parent / "data" / "compare_reference.txt"
@@ -98,7 +99,7 @@ def test_a_changed_model_is_not_matched(tmp_path):
 
 
 def test_framework_versions_are_environment_differences():
-    from harness.compare import environment_differences
+    from harness.report.compare import environment_differences
     env = {"frameworks": {"jax": {"python": "3.11.7", "packages": {"jax": "0.10.2", "numpy": "2.3.5"},
                                   "executable": "/a/.envs/jax/bin/python"}}}
     moved = {"frameworks": {"jax": {**env["frameworks"]["jax"], "executable": "/b/.envs/jax/bin/python"}}}

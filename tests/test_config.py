@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.cases import expand
-from harness.config import ConfigError, load_config, parse_config
+from harness.config.cases import expand
+from harness.config.schema import ConfigError, load_config, parse_config
 
 CONFIGS = sorted(Path(__file__).resolve().parent.parent.joinpath("configs").glob("*.yaml"))
 

@@ -13,11 +13,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from harness import environments, results
+from harness.measure import environments
+from harness import results
 from harness.backends import FRAMEWORKS
-from harness.cases import expand
+from harness.config.cases import expand
 from harness.cli import main
-from harness.config import ConfigError, parse_config
+from harness.config.schema import ConfigError, parse_config
 
 REPO = Path(__file__).resolve().parent.parent
 MODEL = {"input": 6, "depth": 2, "width": 5, "output": 3, "batch": 4, "floatX": "float32"}
@@ -109,7 +110,7 @@ def test_theano_imports_in_the_venv_without_flags():
     out = subprocess.run([sys.executable, "-c", "import theano; print(theano.config.blas__ldflags)"],
                          env=env, capture_output=True, text=True, cwd="/")
     assert out.returncode == 0, out.stderr
-    from harness import theano_env
+    from harness.measure import theano_env
     assert out.stdout.strip() == theano_env.detect_blas()[0]
 
 
@@ -249,7 +250,7 @@ def test_a_wrong_gradient_is_caught_and_never_timed(tmp_path, framework):
     require_environments()
     from dataclasses import asdict
 
-    from harness import runner, spawn
+    from harness.measure import runner, spawn
     cfg = parse_config({"model": MODEL, "run": {"framework": framework, "strategies": ["single", "per_param"],
                                                 "repeats": 1, "warmup": 0}}, source="f.yaml")
     (case,) = expand(cfg)

@@ -4,8 +4,8 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from harness import runner
-from harness.config import parse_config
+from harness.measure import runner
+from harness.config.schema import parse_config
 from helpers import fake_worker
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "explore.ipynb"

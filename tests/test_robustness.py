@@ -12,8 +12,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from harness import memory, results, runner
-from harness.config import parse_config
+from harness.measure import memory, runner
+from harness import results
+from harness.config.schema import parse_config
 from helpers import fake_worker, tiny_model
 
 REPO = Path(__file__).resolve().parent.parent
@@ -95,7 +96,8 @@ def test_resume_drops_rows_of_a_worker_that_never_finished(tmp_path):
 
 SIGTERM_SCRIPT = textwrap.dedent("""
     import sys, time
-    from harness import cli, spawn
+    from harness import cli
+    from harness.measure import spawn
     sys.path.insert(0, {tests!r})
     from helpers import fake_worker
     calls = []
@@ -169,7 +171,8 @@ def test_memory_estimate_worked_example():
 
 FAKE_CLI = textwrap.dedent("""
     import sys
-    from harness import cli, spawn
+    from harness import cli
+    from harness.measure import spawn
     sys.path.insert(0, {tests!r})
     from helpers import fake_worker
     from test_robustness import failing_worker
@@ -232,7 +235,7 @@ def test_concurrent_workers_share_an_empty_compile_cache(tmp_path):
     """Two real workers compiling the same case into one new compiledir at once."""
     from dataclasses import asdict
 
-    from harness import spawn, theano_env
+    from harness.measure import spawn, theano_env
     task = {"model": asdict(tiny_model()), "mode": "FAST_RUN", "strategy": "single", "seed": 0,
             "warmup": {"construct": 0, "compile": 0, "execute": 0},
             "repeats": {"construct": 1, "compile": 1, "execute": 1}}

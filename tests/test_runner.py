@@ -4,8 +4,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from harness import results, runner
-from harness.config import parse_config
+from harness import results
+from harness.measure import runner
+from harness.config.schema import parse_config
 from helpers import fake_worker
 
 CONFIG = {"name": "fake", "model": {"input": 3, "depth": 1, "width": 2, "output": 2},
@@ -200,7 +201,7 @@ def test_display_follows_workers_and_their_phases(tmp_path):
 def test_bar_renders_label_phase_and_count(tmp_path):
     import io
 
-    from harness.progress import Bar
+    from harness.measure.progress import Bar
     stream = io.StringIO()
     bar = Bar(stream)
     bar.start(3)

@@ -2,7 +2,7 @@
 import json
 import sys
 
-from harness.spawn import run_worker
+from harness.measure.spawn import run_worker
 
 
 def script(code):
@@ -40,7 +40,7 @@ def test_missing_result_is_recorded():
 
 
 def test_exception_inside_real_worker_is_data(tmp_path):
-    from harness.worker import main
+    from harness.measure.worker import main
     task, out = tmp_path / "t.json", tmp_path / "r.json"
     task.write_text(json.dumps({"strategy": "single", "model": {"input": 1}}))  # incomplete on purpose
     assert main([str(task), str(out)]) == 0
@@ -61,7 +61,8 @@ def test_time_limit_is_per_phase():
 
 KILL_SCRIPT = """
 import signal, sys
-from harness import cli, spawn
+from harness import cli
+from harness.measure import spawn
 signal.signal(signal.SIGTERM, cli._sigterm_as_interrupt)
 child = [sys.executable, "-c", "import os,sys,time; open({pidfile!r},'w').write(str(os.getpid())); time.sleep(60)"]
 try:

@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness.stats import bootstrap_medians, describe, instability, median_ci, ratio_ci, summarize
-from harness.timing import autorange, timed
+from harness.analysis.stats import bootstrap_medians, describe, instability, median_ci, ratio_ci, summarize
+from harness.measure.timing import autorange, timed
 
 
 class FakeClock:

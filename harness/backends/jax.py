@@ -15,7 +15,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from harness.backends.counting import hlo_instructions
-from harness.modelspec import Model
+from harness.backends.forward import logits
+from harness.backends.sync import ready
+from harness.measure.modelspec import Model
 
 _ACTIVATIONS = {"sigmoid": jax.nn.sigmoid, "tanh": jnp.tanh, "relu": jax.nn.relu}
 
@@ -23,16 +25,9 @@ _ACTIVATIONS = {"sigmoid": jax.nn.sigmoid, "tanh": jnp.tanh, "relu": jax.nn.relu
 def _loss_function(model: Model) -> Callable:
     """A new function object each call: JAX caches traces by function identity."""
     act = _ACTIVATIONS[model.activation]
-    step = 2 if model.biases else 1
-    n_layers = len(model.layer_sizes) - 1
 
     def loss(params, x, y):
-        h = x
-        for i in range(n_layers):
-            z = h @ params[i * step]
-            if model.biases:
-                z = z + params[i * step + 1]
-            h = z if i == n_layers - 1 else act(z)
+        h = logits(model, params, x, act)
         if model.loss == "softmax_cross_entropy":
             logp = jax.nn.log_softmax(h, axis=1)
             return -jnp.mean(jnp.take_along_axis(logp, y[:, None], axis=1))
@@ -86,8 +81,12 @@ class JaxBackend:
                 for f in _gradient_functions(self.model, strategy, len(self.params))]
 
     def compile(self, strategy: str, traced: list, clock) -> tuple[float, list, dict]:
+        """Lowering and XLA compilation of a fresh trace (made untimed): lowering the same traced
+        object again would be served from JAX's in-memory caches. The persistent cache (warm:
+        filled by the worker's warm-up compile) is what a warm compile may use."""
+        fresh = self.construct(strategy)
         start = clock()
-        compiled = [t.lower().compile() for t in traced]
+        compiled = [t.lower().compile() for t in fresh]
         return clock() - start, compiled, {}
 
     def executable(self, strategy: str, traced: list, compiled: list | None) -> Callable[[], list]:
@@ -100,7 +99,7 @@ class JaxBackend:
             for c in compiled:
                 value = c(params, x, y)
                 out.extend(value if isinstance(value, list) else [value])
-            return jax.block_until_ready(out)  # asynchronous dispatch: wait for the work
+            return ready(out)  # asynchronous dispatch: wait for the work
         return call
 
     def to_numpy(self, outputs: list) -> list:

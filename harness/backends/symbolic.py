@@ -13,8 +13,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from harness.data import param_names
-from harness.modelspec import Model
+from harness.backends.sync import ready
+from harness.measure.data import param_names
+from harness.measure.modelspec import Model
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,7 @@ class SymbolicBackend:
             for f in functions:
                 value = f(x, y)
                 out.extend(value if isinstance(value, list) else [value])
-            return out
+            return ready(out)  # PyTensor's JAX mode returns JAX arrays still being computed
         return call
 
     def to_numpy(self, outputs: list) -> list:

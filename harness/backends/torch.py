@@ -18,7 +18,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from harness.modelspec import Model
+from harness.backends.forward import logits
+from harness.measure.modelspec import Model
 
 _ACTIVATIONS = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu}
 
@@ -26,16 +27,9 @@ _ACTIVATIONS = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu
 def _loss_function(model: Model) -> Callable:
     """A new function object each call, so each compiled function is compiled on its own."""
     act = _ACTIVATIONS[model.activation]
-    step = 2 if model.biases else 1
-    n_layers = len(model.layer_sizes) - 1
 
     def loss(params, x, y):
-        h = x
-        for i in range(n_layers):
-            z = h @ params[i * step]
-            if model.biases:
-                z = z + params[i * step + 1]
-            h = z if i == n_layers - 1 else act(z)
+        h = logits(model, params, x, act)
         if model.loss == "softmax_cross_entropy":
             return F.cross_entropy(h, y)
         return torch.mean((h - y) ** 2)
@@ -100,6 +94,11 @@ class TorchBackend:
         views = [[q if j == i else q.detach() for j, q in enumerate(p)] for i in range(n)]
         fs = [self._compiled(_loss_function(self.model)) for _ in range(n)]
         return lambda: [torch.autograd.grad(f(v, x, y), v[i])[0] for i, (f, v) in enumerate(zip(fs, views))]
+
+    def forget_compiled(self) -> None:
+        """Drop what torch.compile keeps in memory, so the next compile uses the disk cache only."""
+        torch._dynamo.reset()
+        self.captured_nodes.clear()
 
     def to_numpy(self, outputs: list) -> list:
         return [o.detach().numpy() for o in outputs]

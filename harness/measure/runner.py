@@ -17,10 +17,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
-from harness import environments, envinfo, memory, results, spawn, theano_env
+from harness.measure import environments, envinfo, memory, spawn, theano_env
+from harness import results
 from harness.backends import framework
-from harness.cases import Case, expand
-from harness.config import Config, parse_config
+from harness.config.cases import Case, expand
+from harness.config.schema import Config, parse_config
 
 Progress = Callable[[str], None]
 
@@ -281,7 +282,7 @@ def config_from_dict(d: dict) -> Config:
 
 def finish(run_dir: Path) -> None:
     """Write summary.csv and the plots from the measurements on disk."""
-    from harness.report import write_report
+    from harness.report.files import write_report
     write_report(run_dir)
 
 

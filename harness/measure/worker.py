@@ -1,6 +1,6 @@
 """Measure one case with one strategy, in a process of its own, in any framework.
 
-Usage: ``python -m harness.worker TASK.json RESULT.json [PROGRESS]``. The task
+Usage: ``python -m harness.measure.worker TASK.json RESULT.json [PROGRESS]``. The task
 and the result are plain JSON, so the orchestrator never imports a framework;
 this module imports only NumPy and framework-free helpers until it loads the
 task's framework module (``harness.backends.NAME``), so it runs in each
@@ -23,10 +23,10 @@ from typing import Callable
 import numpy as np
 
 from harness.backends import DEFAULT_FRAMEWORK, framework
-from harness.data import init_params, make_batch
-from harness.flops import largest_layer
-from harness.modelspec import Model
-from harness.timing import Clock, autorange, timed
+from harness.measure.data import init_params, make_batch
+from harness.analysis.flops import largest_layer
+from harness.measure.modelspec import Model
+from harness.measure.timing import Clock, autorange, timed
 
 # Largest max-abs difference, relative to the reference's max-abs value.
 TOLERANCE = {
@@ -142,6 +142,14 @@ def run_framework(task: dict, clock: Clock, on_phase: Callable[[str], None]) -> 
     if cold and "first_call" not in phases:
         result["graph"] = b.graph(strategy, grads, compiled)
         return {**result, "status": "ok", "error": None, "measurements": rec.rows}
+    if not cold and mode in spec.lazy_modes:
+        # A lazy mode compiles at the first call. Warm means what it does for a compile: the
+        # persistent cache holds this worker's own compilation (never another worker's, which
+        # would make the number depend on the order of workers). So: one untimed call fills it,
+        # in-memory state is dropped, and the first call of freshly built functions is timed.
+        b.executable(strategy, grads, compiled)()
+        if hasattr(b, "forget_compiled"):
+            b.forget_compiled()
     call = b.executable(strategy, grads, compiled)
 
     on_phase("first_call")
@@ -156,7 +164,7 @@ def run_framework(task: dict, clock: Clock, on_phase: Callable[[str], None]) -> 
     fault = task.get("fault", {}).get("perturb_gradient")
     if fault:  # fault injection for the tests: a wrong gradient must be caught, never timed
         got = [g * (1 + fault) for g in got]
-    from harness import numpy_reference
+    from harness.measure import numpy_reference
     check = {"vs_numpy": relative_error(got, numpy_reference.loss_and_grads(model, values, x, y)[1])}
     if strategy != "single":
         single = b.executable("single", b.construct("single"), None)
@@ -177,7 +185,7 @@ def run_framework(task: dict, clock: Clock, on_phase: Callable[[str], None]) -> 
 
 def run_numpy_reference(task: dict, clock: Clock, on_phase: Callable[[str], None]) -> dict:
     """The hand-written NumPy pass in the case's floatX, and NumPy's matmul limit."""
-    from harness import numpy_reference
+    from harness.measure import numpy_reference
 
     model = model_from_dict(task["model"])
     values = init_params(model, task["seed"])
@@ -208,7 +216,7 @@ def run_numpy_reference(task: dict, clock: Clock, on_phase: Callable[[str], None
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) not in (2, 3):
-        print("usage: python -m harness.worker TASK.json RESULT.json [PROGRESS]", file=sys.stderr)
+        print("usage: python -m harness.measure.worker TASK.json RESULT.json [PROGRESS]", file=sys.stderr)
         return 2
     task_path, result_path = argv[:2]
     with open(task_path, encoding="utf-8") as fh:

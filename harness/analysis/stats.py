@@ -6,8 +6,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from harness.cases import PARAM_COLUMNS
-from harness.config import ALL_PHASES, STRATEGIES
+from harness.config.cases import PARAM_COLUMNS
+from harness.config.schema import ALL_PHASES, STRATEGIES
 
 SUMMARY_STATS = ("n", "min", "median", "mean", "std", "iqr", "ci_low", "ci_high", "ci_method", "cv")
 ORDER_STATISTICS = "order statistics"

@@ -10,7 +10,7 @@ import time
 from importlib import metadata
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]  # harness/measure/this.py -> the repository
 
 
 def collect(blas_ldflags: str, blas_choice: str, theano_flags: dict, compiledir: Path) -> dict:

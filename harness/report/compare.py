@@ -15,9 +15,9 @@ import pandas as pd
 from scipy.stats import mannwhitneyu
 
 from harness import results
-from harness.cases import PARAM_COLUMNS
-from harness.report import format_seconds
-from harness.stats import in_display_order
+from harness.config.cases import PARAM_COLUMNS
+from harness.report.formatting import format_seconds
+from harness.analysis.stats import in_display_order
 
 KEY = ["config", "case", "cache", "phase", "strategy"]
 COLUMNS = (*KEY, "n_base", "n_new", "median_base_s", "median_new_s", "ratio", "p_value", "change")

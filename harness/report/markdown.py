@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from harness.config import ALL_PHASES, STRATEGIES
-from harness.report import format_seconds
+from harness.config.schema import ALL_PHASES, STRATEGIES
+from harness.report.formatting import format_seconds
 
 QUESTION = ("Is one gradient call over all parameters (`T.grad(loss, [w1, ..., wn])`) cheaper than n separate "
             "calls (`T.grad(loss, wi)`) — to build the gradient graph, to compile it, and to run it? Asked of "

@@ -26,7 +26,7 @@ def run_worker(task: dict, env: dict | None, timeouts: dict,
     the phase it is in applies from the moment the parent sees it begin;
     ``on_phase(name)`` is told too (a progress display).
     """
-    command = command or [sys.executable, "-m", "harness.worker"]
+    command = command or [sys.executable, "-m", "harness.measure.worker"]
     with tempfile.TemporaryDirectory(prefix="gradbench-") as tmp:
         paths = {name: Path(tmp, name) for name in ("task.json", "result.json", "progress", "output.log")}
         paths["task.json"].write_text(json.dumps(task))

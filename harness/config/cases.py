@@ -4,8 +4,13 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-from harness.config import (Config, ConfigError, Model, framework_value, positive_int, resolve_framework,
-                            validate_model)
+from typing import TYPE_CHECKING
+
+from harness.measure.modelspec import Model
+from harness.config.validation import ConfigError, framework_value, positive_int, resolve_framework, validate_model
+
+if TYPE_CHECKING:  # only for annotations: config imports this module
+    from harness.config.schema import Config
 
 
 @dataclass(frozen=True)

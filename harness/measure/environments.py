@@ -17,10 +17,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from harness import theano_env
+from harness.measure import theano_env
 from harness.backends import FRAMEWORKS
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]  # harness/measure/this.py -> the repository
 ENVS_DIR = REPO / ".envs"
 PROBE_TIMEOUT_S = 300
 
@@ -44,7 +44,7 @@ def interpreter(name: str) -> str:
 
 
 def worker_command(name: str) -> list[str]:
-    return [interpreter(name), "-m", "harness.worker"]
+    return [interpreter(name), "-m", "harness.measure.worker"]
 
 
 def cache_dir(name: str, compiledir: Path) -> Path:

@@ -18,9 +18,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from harness import results, runner, spawn, theano_env
-from harness.cases import expand
-from harness.config import THEANO_STRATEGIES, Config
+from harness import results
+from harness.measure import runner, spawn, theano_env
+from harness.config.cases import expand
+from harness.config.schema import THEANO_STRATEGIES, Config
 
 COLUMNS = ("method", "order", "strategy", "position", "cache", "seconds", "c_compiled")
 
@@ -28,8 +29,8 @@ COLUMNS = ("method", "order", "strategy", "position", "cache", "seconds", "c_com
 def naive_worker(task: dict) -> dict:
     """Compile each strategy in turn in this one process; time each compile."""
     from harness.backends import theano as theano_backend  # THEANO_FLAGS are set by the parent
-    from harness.data import init_params, make_batch
-    from harness.modelspec import Model
+    from harness.measure.data import init_params, make_batch
+    from harness.measure.modelspec import Model
 
     model = Model.from_dict(task["model"])
     values = init_params(model, task["seed"])
@@ -60,7 +61,7 @@ def measure(config: Config, out_root: Path, progress=print) -> Path:
             result = spawn.run_worker(task, theano_env.worker_env(empty, case.model.floatX,
                                                                     threads=case.threads),
                                       config.run.timeouts,
-                                      command=[sys.executable, "-m", "harness.order_effect"])
+                                      command=[sys.executable, "-m", "harness.measure.order_effect"])
         if result["status"] != "ok":
             raise RuntimeError(f"naive timing failed: {result.get('error')}\n{result.get('output_tail')}")
         rows += [{**r, "method": "naive, one process", "order": label, "cache": "empty at start"}
@@ -87,7 +88,7 @@ def measure(config: Config, out_root: Path, progress=print) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Worker entry point: ``python -m harness.order_effect TASK.json RESULT.json [PROGRESS]``."""
+    """Worker entry point: ``python -m harness.measure.order_effect TASK.json RESULT.json [PROGRESS]``."""
     argv = sys.argv[1:] if argv is None else argv
     task = json.loads(Path(argv[0]).read_text())
     try:

@@ -14,14 +14,14 @@ from typing import Any
 
 import yaml
 
-from harness.backends import DEFAULT_FRAMEWORK, FRAMEWORKS
-from harness.modelspec import Model  # noqa: F401  (re-exported: the config's model type)
+from harness.backends import DEFAULT_FRAMEWORK
+from harness.measure.modelspec import Model  # noqa: F401  (re-exported: the config's model type)
+from harness.config.cases import expand
+from harness.config.validation import (ACTIVATIONS, FLOATX, FRAMEWORK_NAMES, LOSSES, ConfigError,  # noqa: F401
+                                check_choice, check_mode, framework_value, positive_int, resolve_framework,
+                                validate_model, _int_at_least)
 
-ACTIVATIONS = ("sigmoid", "tanh", "relu")
-LOSSES = ("softmax_cross_entropy", "mse")
-FLOATX = ("float32", "float64")
 MODES = ("FAST_RUN", "FAST_COMPILE", "NO_OPT")  # Theano's; every framework's are in harness.backends
-FRAMEWORK_NAMES = tuple(FRAMEWORKS)
 THEANO_STRATEGIES = ("single", "per_param", "per_param_separate")  # the gradient strategies, in every framework
 # numpy_reference: a hand-written NumPy forward and backward pass, timed as a
 # baseline, with NumPy's matrix-product throughput as the hardware limit.
@@ -50,14 +50,6 @@ DEFAULT_MIN_TIME_S = 0.02  # calibrated loops: one raw timing of construct/execu
 # BLAS thread competes with everything else that runs, and its timings then
 # differ from one process to the next by ~15% (one thread: ~4%).
 DEFAULT_THREADS = 1
-
-
-class ConfigError(ValueError):
-    """A config that cannot be used; the message names file, field and fix."""
-
-    def __init__(self, source: str, path: str, problem: str):
-        self.source, self.path, self.problem = source, path, problem
-        super().__init__(f"{source}: {path}: {problem}" if path else f"{source}: {problem}")
 
 
 @dataclass(frozen=True)
@@ -150,48 +142,8 @@ def parse_config(data: Any, source: str = "<config>", default_name: str = "confi
     run = _parse_run(run_raw, source)
     config = Config(name=name, description=description, source=source,
                     model=model, run=run, sweep=sweep)
-    # Validate every case now so errors surface before anything runs.
-    from harness.cases import expand
-    expand(config)
+    expand(config)  # validate every case now, so errors surface before anything runs
     return config
-
-
-def validate_model(fields: dict, source: str, prefix: str = "model.") -> Model:
-    """Turn resolved model fields into a :class:`Model`, or raise ConfigError."""
-    has_hidden = fields.get("hidden") is not None
-    has_dw = fields.get("depth") is not None or fields.get("width") is not None
-    if has_hidden and has_dw:
-        raise ConfigError(source, prefix + "hidden", "give either 'hidden' (a list of widths) or 'depth' and 'width', not both")
-    if has_hidden:
-        hidden = fields["hidden"]
-        if not isinstance(hidden, list) or not hidden:
-            raise ConfigError(source, prefix + "hidden", f"must be a non-empty list of positive integers (got {hidden!r})")
-        hidden = tuple(positive_int(h, source, f"{prefix}hidden[{i}]") for i, h in enumerate(hidden))
-    elif has_dw:
-        for key in ("depth", "width"):
-            if fields.get(key) is None:
-                raise ConfigError(source, prefix + key, "missing: 'depth' and 'width' go together")
-        depth = positive_int(fields["depth"], source, prefix + "depth")
-        width = positive_int(fields["width"], source, prefix + "width")
-        hidden = (width,) * depth
-    else:
-        raise ConfigError(source, prefix + "hidden", "missing: give 'hidden' (list of widths) or 'depth' and 'width'")
-    for key in ("input", "output"):
-        if key not in fields:
-            raise ConfigError(source, prefix + key, "missing (a positive integer)")
-    biases = fields["biases"]
-    if not isinstance(biases, bool):
-        raise ConfigError(source, prefix + "biases", f"must be true or false (got {biases!r})")
-    return Model(
-        input=positive_int(fields["input"], source, prefix + "input"),
-        hidden=hidden,
-        output=positive_int(fields["output"], source, prefix + "output"),
-        activation=check_choice(fields["activation"], ACTIVATIONS, source, prefix + "activation"),
-        loss=check_choice(fields["loss"], LOSSES, source, prefix + "loss"),
-        biases=biases,
-        floatX=check_choice(fields["floatX"], FLOATX, source, prefix + "floatX"),
-        batch=positive_int(fields["batch"], source, prefix + "batch"),
-    )
 
 
 def _parse_run(raw: dict, source: str) -> RunSettings:
@@ -230,35 +182,6 @@ def _mode_name(value: Any, source: str, path: str) -> str | None:
     if value is not None and (not isinstance(value, str) or not value):
         raise ConfigError(source, path, f"must be a mode name (got {value!r})")
     return value
-
-
-def framework_value(value: Any, source: str, path: str) -> str:
-    """``NAME`` or ``NAME:MODE``: a known framework, and one of its modes if a mode is given."""
-    if not isinstance(value, str):
-        raise ConfigError(source, path, f"must be a framework name, or NAME:MODE (got {value!r}; "
-                                        f"allowed {', '.join(FRAMEWORK_NAMES)})")
-    name, _, mode = value.partition(":")
-    check_choice(name, FRAMEWORK_NAMES, source, path)
-    if mode:
-        check_mode(name, mode, source, path)
-    return value
-
-
-def check_mode(framework: str, mode: Any, source: str, path: str) -> str:
-    """A mode of ``framework``, or ConfigError naming the framework's modes."""
-    allowed = FRAMEWORKS[framework].modes
-    if mode not in allowed:
-        close = difflib.get_close_matches(str(mode), allowed, n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else ""
-        raise ConfigError(source, path, f"not a {framework} mode (got {mode!r}; allowed {', '.join(allowed)}){hint}")
-    return mode
-
-
-def resolve_framework(framework: str, mode: str | None, source: str, path: str) -> tuple[str, str]:
-    """(framework, mode) of a case: a mode in ``NAME:MODE`` wins over run.mode; else the default."""
-    name, _, own_mode = framework.partition(":")
-    chosen = own_mode or mode or FRAMEWORKS[name].default_mode
-    return name, check_mode(name, chosen, source, path)
 
 
 def _parse_timeouts(raw: Any, source: str) -> dict:
@@ -324,21 +247,3 @@ def _known_keys(mapping: dict, allowed: tuple, source: str, prefix: str) -> None
             raise ConfigError(source, prefix + key, f"unknown key (allowed: {', '.join(allowed)}){hint}")
 
 
-def positive_int(value: Any, source: str, path: str) -> int:
-    return _int_at_least(value, 1, source, path)
-
-
-def _int_at_least(value: Any, minimum: int, source: str, path: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(source, path, f"must be an integer >= {minimum} (got {value!r})")
-    if value < minimum:
-        raise ConfigError(source, path, f"must be >= {minimum} (got {value})")
-    return value
-
-
-def check_choice(value: Any, allowed: tuple, source: str, path: str) -> str:
-    if value not in allowed:
-        close = difflib.get_close_matches(str(value), allowed, n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else ""
-        raise ConfigError(source, path, f"unknown value (got {value!r}; allowed {', '.join(allowed)}){hint}")
-    return value

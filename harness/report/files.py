@@ -5,10 +5,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from harness import plots, results
-from harness.scaling import scaling_table
-from harness.stats import summarize
-from harness.throughput import throughput_table
+from harness.report import plots
+from harness import results
+from harness.report.formatting import format_seconds
+from harness.report.markdown import render
+from harness.analysis.scaling import scaling_table
+from harness.analysis.stats import summarize
+from harness.analysis.throughput import throughput_table
 
 
 def write_report(run_dir: Path) -> pd.DataFrame:
@@ -23,7 +26,6 @@ def write_report(run_dir: Path) -> pd.DataFrame:
     results.write_frame(run_dir / "scaling.csv", run["scaling"])
     results.write_frame(run_dir / "throughput.csv", run["throughput"])
     plot_files = plots.plot_run(run, run_dir / "plots")
-    from harness.report_md import render  # it formats with this module's helpers
     results.write_atomic(run_dir / "report.md", render(run, plot_files))
     return summary
 
@@ -47,13 +49,3 @@ def _ratio(r: float, lo: float, hi: float) -> str:
     if r != r:
         return ""
     return f"{r:.2f}x" + (f" ({lo:.2f}..{hi:.2f})" if lo == lo and not lo == hi == r else "")
-
-
-def format_seconds(s: float) -> str:
-    if s != s:
-        return "n/a"
-    if s >= 1:
-        return f"{s:.3f} s"
-    if s >= 1e-3:
-        return f"{s * 1e3:.2f} ms"
-    return f"{s * 1e6:.1f} us"

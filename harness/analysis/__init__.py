@@ -1,0 +1,1 @@
+"""From measurements to numbers: statistics, scaling fits, throughput."""

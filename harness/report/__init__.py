@@ -1,0 +1,1 @@
+"""For people: summary files, report.md, plots, compare."""

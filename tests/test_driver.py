@@ -1,0 +1,124 @@
+"""The worker's driver with a fake clock and a recording backend: what is timed, in which order."""
+import numpy as np
+import pytest
+
+from harness.backends.sync import ready
+from harness.measure import worker
+from harness.measure.data import init_params, make_batch
+from harness.measure.numpy_reference import loss_and_grads
+from helpers import tiny_model
+
+MODEL = tiny_model()
+
+
+class Clock:
+    def __init__(self):
+        self.t = 0.0
+
+    def __call__(self):
+        return self.t
+
+
+class Pending:
+    """A result still being computed (as JAX returns it): waiting for it takes 1 s of fake time."""
+
+    def __init__(self, clock, value, log):
+        self.clock, self.value, self.log = clock, value, log
+
+    def block_until_ready(self):
+        self.clock.t += 1.0
+        self.log.append("wait")
+
+
+class RecordingBackend:
+    def __init__(self, clock, log, values, x, y):
+        self.clock, self.log = clock, log
+        self.grads = loss_and_grads(MODEL, values, x, y)[1]
+
+    def construct(self, strategy):
+        self.log.append("construct")
+        return ["g"]
+
+    def compile(self, strategy, grads, clock):
+        self.log.append("compile")
+        self.clock.t += 0.5
+        return 0.5, ["f"], {}
+
+    def executable(self, strategy, grads, compiled):
+        self.log.append("build")
+
+        def call():
+            self.log.append("call")
+            self.clock.t += 0.25  # the launch
+            return ready([Pending(self.clock, g, self.log) for g in self.grads])
+        return call
+
+    def forget_compiled(self):
+        self.log.append("forget")
+
+    def to_numpy(self, outputs):
+        return [o.value for o in outputs]
+
+    def graph(self, strategy, grads, compiled):
+        return {}
+
+    def info(self):
+        return {}
+
+
+def run(monkeypatch, mode, strategy="single", cache="warm"):
+    clock, log = Clock(), []
+    values = init_params(MODEL, 0)
+    x, y = make_batch(MODEL, 0)
+
+    class Module:
+        @staticmethod
+        def backend(model, values_, x_, y_, mode_, threads=None):
+            return RecordingBackend(clock, log, values, x, y)
+    monkeypatch.setattr(worker, "load_backend", lambda name: Module)
+    from dataclasses import asdict
+    task = {"model": asdict(MODEL), "framework": "pytensor", "mode": mode, "strategy": strategy, "cache": cache, "seed": 0,
+            "warmup": {"construct": 0, "compile": 0, "execute": 0},
+            "repeats": {"construct": 1, "compile": 1, "execute": 2}, "min_time_s": 0}
+    result = worker.run_framework(task, clock, lambda phase: log.append(f"[{phase}]"))
+    seconds = {}
+    for row in result["measurements"]:
+        seconds.setdefault(row["phase"], []).append(row["seconds"])
+    return result, log, seconds
+
+
+def test_waiting_for_asynchronous_results_is_inside_the_timed_region(monkeypatch):
+    result, _, seconds = run(monkeypatch, "CVM")
+    assert result["status"] == "ok", result.get("error")
+    n = MODEL.n_params
+    # launch 0.25 s + waiting 1 s for each of the n gradients: a region that did not wait would say 0.25 s
+    assert seconds["execute"] == [pytest.approx(0.25 + n)] * 2
+    assert seconds["first_call"] == [pytest.approx(0.25 + n)]
+    assert seconds["compile"] == [0.5]
+
+
+def test_a_lazy_mode_fills_its_own_cache_before_its_first_call_is_timed(monkeypatch):
+    _, log, seconds = run(monkeypatch, "NUMBA")
+    after_compile = log[log.index("[compile]"):log.index("[check]")]
+    assert [e for e in after_compile if e != "wait"] == [
+        "[compile]", "compile", "build", "call", "forget", "build", "[first_call]", "call"]
+    assert seconds["first_call"] == [pytest.approx(0.25 + MODEL.n_params)]  # the second build's call only
+
+
+def test_a_mode_that_compiles_in_its_compile_call_has_no_warm_up_call(monkeypatch):
+    _, log, _ = run(monkeypatch, "CVM")
+    after_compile = log[log.index("[compile]"):log.index("[check]")]
+    assert [e for e in after_compile if e != "wait"] == ["[compile]", "compile", "build", "[first_call]", "call"]
+
+
+def test_a_cold_lazy_worker_times_the_first_call_that_compiles(monkeypatch):
+    result, log, seconds = run(monkeypatch, "NUMBA", cache="cold")
+    assert [e for e in log[log.index("[compile]"):] if e != "wait"] == [
+        "[compile]", "compile", "build", "[first_call]", "call"]  # no warm-up: the empty cache is the point
+    assert set(seconds) == {"compile", "first_call"} and "check" not in result
+
+
+def test_ready_waits_for_what_can_wait_and_passes_the_rest():
+    log, clock = [], Clock()
+    out = ready([np.zeros(2), Pending(clock, 1, log)])
+    assert log == ["wait"] and clock.t == 1.0 and len(out) == 2
