@@ -61,7 +61,8 @@ def test_run_writes_every_file(tmp_path, capsys):
             assert (run_dir / "plots" / f"{stem}.{ext}").stat().st_size > 1000
 
     report = (run_dir / "report.md").read_text()
-    assert "**Answer for depth=2**" in report and "after compilation:" in report
+    assert "**Answer for depth=2**" in report and "Apply nodes before the compiler:" in report
+    assert "Apply nodes after rewriting:" in report
 
     # report redraws from the files alone
     (run_dir / "summary.csv").unlink()

@@ -150,7 +150,7 @@ def test_report_md_answers_with_this_runs_numbers(tmp_path):
     assert "**Answer for depth=2**" in text
     assert f"`per_param` builds its gradients in {row['median'] * 1e3:.2f} ms" in text
     assert f"{row['ratio_vs_single']:.2f}× (95% CI {row['ratio_ci_low']:.2f}–{row['ratio_ci_high']:.2f})" in text
-    assert "Apply nodes before optimization: 9 (`single`) vs 9 (`per_param`)" in text
+    assert "Apply nodes before the compiler: 9 (`single`) vs 9 (`per_param`)" in text
     assert "| case | cache | phase | `single` | `per_param` | `per_param_separate` | `numpy_reference` |" in text
     assert "![fake-phases](plots/fake-phases.png)" in text and "![fake-sweep-depth](plots/fake-sweep-depth.png)" in text
     assert "## Environment" in text and "theano-pymc" in text

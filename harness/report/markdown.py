@@ -44,10 +44,10 @@ def answer(config: str, case: str, summary: pd.DataFrame, graphs: pd.DataFrame) 
     g = graphs[(graphs["config"] == config) & (graphs["case"] == case)].set_index("strategy")
     if {"single", "per_param"} <= set(g.index):
         a, b = g.loc["single"], g.loc["per_param"]
-        text = (f"- {a.get('nodes_unoptimized_unit', 'Apply nodes')} before the compiler: "
+        text = (f"- {_unit(a, 'nodes_unoptimized_unit', 'Apply nodes')} before the compiler: "
                 f"{_int(a['nodes_unoptimized'])} (`single`) vs {_int(b['nodes_unoptimized'])} (`per_param`)")
         if a["nodes_optimized"] == a["nodes_optimized"]:
-            text += (f"; {a.get('nodes_optimized_unit', 'Apply nodes after rewriting')}: "
+            text += (f"; {_unit(a, 'nodes_optimized_unit', 'Apply nodes after rewriting')}: "
                      f"{_int(a['nodes_optimized'])} vs {_int(b['nodes_optimized'])}")
         out.append(text + ".")
     return out
@@ -116,13 +116,21 @@ def framework_table(config: str, summary: pd.DataFrame, graphs: pd.DataFrame,
         size = ""
         if {"single", "per_param"} <= set(gg.index):
             a, b = gg.loc["single"], gg.loc["per_param"]
-            before = f"{_int(a['nodes_unoptimized'])} vs {_int(b['nodes_unoptimized'])} {a['nodes_unoptimized_unit']}"
-            after = (f"; {_int(a['nodes_optimized'])} vs {_int(b['nodes_optimized'])} {a['nodes_optimized_unit']}"
+            before = (f"{_int(a['nodes_unoptimized'])} vs {_int(b['nodes_unoptimized'])} "
+                      f"{_unit(a, 'nodes_unoptimized_unit', 'Apply nodes')}")
+            after = (f"; {_int(a['nodes_optimized'])} vs {_int(b['nodes_optimized'])} "
+                     f"{_unit(a, 'nodes_optimized_unit', 'Apply nodes after rewriting')}"
                      if a["nodes_optimized"] == a["nodes_optimized"] else "")
             size = before + after
         lines.append(f"| {case} | {FRAMEWORK_NAMES.get(first['framework'], first['framework'])} | {first['mode']} | "
                      + " | ".join(cells) + f" | {size} |")
     return lines
+
+
+def _unit(row, column: str, default: str) -> str:
+    """What a graph count counted (schema 3 rows and fake workers say nothing: Theano's Apply nodes)."""
+    value = row.get(column)
+    return value if isinstance(value, str) and value else default
 
 
 def _int(v) -> str:
