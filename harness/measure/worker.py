@@ -35,10 +35,6 @@ TOLERANCE = {
 }
 
 
-def model_from_dict(d: dict) -> Model:
-    return Model.from_dict(d)
-
-
 def relative_error(got: list, ref: list) -> float:
     """max |got - ref| / max |ref| over all gradients (0 when both are zero)."""
     err = max(float(np.max(np.abs(np.asarray(g, np.float64) - r))) for g, r in zip(got, ref))
@@ -104,7 +100,7 @@ def run_framework(task: dict, clock: Clock, on_phase: Callable[[str], None]) -> 
     module = load_backend(name)
     import_seconds = clock() - t0
 
-    model = model_from_dict(task["model"])
+    model = Model.from_dict(task["model"])
     strategy, seed, cold = task["strategy"], task["seed"], task.get("cache") == "cold"
     mode = task["mode"]
     phases = spec.cold_phases(mode) if cold else spec.phases(mode, strategy)
@@ -187,7 +183,7 @@ def run_numpy_reference(task: dict, clock: Clock, on_phase: Callable[[str], None
     """The hand-written NumPy pass in the case's floatX, and NumPy's matmul limit."""
     from harness.measure import numpy_reference
 
-    model = model_from_dict(task["model"])
+    model = Model.from_dict(task["model"])
     values = init_params(model, task["seed"])
     x, y = make_batch(model, task["seed"])
     warmup, repeats, min_time = task["warmup"], task["repeats"], task.get("min_time_s", 0.0)
