@@ -1,4 +1,5 @@
 """compare: ratios, significance, environment differences, a checked-in reference table."""
+import itertools
 import json
 from pathlib import Path
 
@@ -13,17 +14,21 @@ from helpers import fake_worker
 
 REFERENCE = Path(__file__).parent / "data" / "compare_reference.txt"
 CONFIG = {"name": "cmp", "model": {"input": 3, "depth": 1, "width": 2, "output": 2},
-          "run": {"seed": 1, "repeats": 6, "strategies": ["single", "per_param", "per_param_separate"]},
+          "run": {"seed": 1, "repeats": 2, "processes": 3,
+                  "strategies": ["single", "per_param", "per_param_separate"]},
           "sweep": {"depth": [1, 2]}}
 # New run: per_param 1.5x slower, per_param_separate 2x faster, single 2% slower (noise).
 SCALE = {"single": 1.02, "per_param": 1.5, "per_param_separate": 0.5}
 
 
 def scaled_worker(scale):
+    calls = itertools.count()
+
     def run(task, env, timeouts):
         result = fake_worker(task, env, timeouts)
-        for row in result["measurements"]:  # 50, 51, ... 55 ms, scaled
-            row["seconds"] = (0.050 + 0.001 * row["repeat"]) * scale.get(task["strategy"], 1.0)
+        level = 1 + 0.02 * (next(calls) % 3)  # processes differ by 0-4%
+        for row in result["measurements"]:  # 50, 51 ms in each process, scaled
+            row["seconds"] = (0.050 + 0.001 * row["repeat"]) * level * scale.get(task["strategy"], 1.0)
         return result
     return run
 
@@ -57,15 +62,28 @@ def test_fail_on_regression(tmp_path):
 
 
 def test_verdicts_need_both_factor_and_significance():
-    a = np.array([1.0, 1.1, 0.9, 1.05, 0.95, 1.0])
-    assert compare.compare_samples(a, a * 1.5, 1.10)["change"] == "slower"
-    assert compare.compare_samples(a, a / 2, 1.10)["change"] == "faster"
-    assert compare.compare_samples(a, a * 1.05, 1.10)["change"] == ""      # significant but small
-    noisy = np.array([0.5, 2.0, 0.7, 1.9, 0.6, 2.2])
-    assert compare.compare_samples(a, noisy, 1.10)["change"] == ""         # large but not significant
-    one = compare.compare_samples([1.0], [3.0], 1.10)
-    assert one["change"] == "" and np.isnan(one["p_value"])               # one value: no test
-    assert compare.compare_samples(a, a * 1.5, 1.10)["ratio"] == pytest.approx(1.5)
+    a = np.array([1.0, 1.02, 0.98, 1.0, 1.01, 0.99])
+    slots = [0, 0, 1, 1, 2, 2]  # three processes of two repeats
+    verdict = lambda new: compare.compare_samples(a, new, 1.10, slots, slots)["change"]
+    assert verdict(a * 1.5) == "slower" and verdict(a / 2) == "faster"
+    assert verdict(a * 1.05) == ""                                         # significant but small
+    noisy = np.array([0.5, 0.55, 2.0, 2.1, 0.7, 0.75])
+    assert verdict(noisy) == ""                                            # large but not significant
+    assert compare.compare_samples(a, a * 1.5, 1.10, slots, slots)["ratio"] == pytest.approx(1.5)
+
+
+def test_repeats_of_one_process_are_not_independent_evidence():
+    # Two processes a side, 13-15% apart, 50 repeats each: pooled, the repeats look like
+    # 100 independent values a side and a Mann-Whitney test gives p = 1e-9 for the 1.12x
+    # ratio; over processes it is two against two, and not significant.
+    rng = np.random.default_rng(0)
+    base = np.concatenate([rng.normal(c, 0.001, 50) for c in (1.00, 1.15)])
+    new = np.concatenate([rng.normal(c, 0.001, 50) for c in (1.10, 1.30)])
+    slots = np.repeat([0, 1], 50)
+    row = compare.compare_samples(base, new, 1.10, slots, slots)
+    assert row["processes_base"] == 2 and row["p_value"] > 0.05 and row["change"] == ""
+    one = compare.compare_samples([1.0, 1.1, 0.9], [3.0, 3.1, 2.9], 1.10, [0, 0, 0], [0, 0, 0])
+    assert one["change"] == "untestable: one process" and np.isnan(one["p_value"])
 
 
 def test_environment_differences_are_named():

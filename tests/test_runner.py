@@ -140,7 +140,7 @@ def test_run_ids_sort_by_time_and_are_unique(tmp_path):
 
 
 def test_report_md_answers_with_this_runs_numbers(tmp_path):
-    config = parse_config(CONFIG, source="fake.yaml")
+    config = parse_config({**CONFIG, "run": {**CONFIG["run"], "processes": 2}}, source="fake.yaml")
     run_dir = runner.run([config], tmp_path, progress=lambda line: None, runner=recording(),
                          compiledir=tmp_path / "cc")
     text = (run_dir / "report.md").read_text()
@@ -154,6 +154,15 @@ def test_report_md_answers_with_this_runs_numbers(tmp_path):
     assert "| case | cache | phase | `single` | `per_param` | `per_param_separate` | `numpy_reference` |" in text
     assert "![fake-phases](plots/fake-phases.png)" in text and "![fake-sweep-depth](plots/fake-sweep-depth.png)" in text
     assert "## Environment" in text and "theano-pymc" in text
+
+
+def test_report_says_when_a_ratio_has_no_ci_because_of_one_process(tmp_path):
+    config = parse_config(CONFIG, source="fake.yaml")
+    run_dir = runner.run([config], tmp_path, progress=lambda line: None, runner=recording(),
+                         compiledir=tmp_path / "cc")
+    text = (run_dir / "report.md").read_text()
+    assert "(no CI: one process)" in text and "95% CI nan" not in text
+    assert "with one process a value has none" in text
 
 
 class RecordingDisplay:
@@ -232,7 +241,7 @@ def test_processes_pool_several_warm_workers_per_strategy(tmp_path):
     assert len(pd.read_csv(run_dir / "graphs.csv")) == 3  # one graph per Theano strategy
     s = pd.read_csv(run_dir / "summary.csv")
     row = s[(s["strategy"] == "single") & (s["phase"] == "execute")].iloc[0]
-    assert row["n"] == 9 and row["ci_method"] == "bootstrap over processes"
+    assert row["n"] == 9 and row["ci_method"] == "t over process medians"
     assert len(pd.read_csv(run_dir / "workers.csv")) == 12
 
 

@@ -1,30 +1,43 @@
-"""Summary statistics of repeated timings, confidence intervals, ratios, flags."""
+"""Summary statistics of repeated timings, confidence intervals, ratios, flags.
+
+The unit of independent replication is the worker process. Values from one
+process share that process's luck (memory placement, what else ran), so
+intervals are built from one number per process, its median: a t interval
+on the log of the process medians, and for a ratio a Welch interval on the
+difference of two such sets. This covers at its nominal rate however much
+processes differ (``harness.analysis.coverage`` simulates it; README, "How
+to read the numbers"). One process cannot say what another would measure:
+its values get no interval, and say so.
+"""
 from __future__ import annotations
 
 import math
 
 import numpy as np
 import pandas as pd
+from scipy.stats import t as student_t
 
 from harness.config.cases import PARAM_COLUMNS
 from harness.config.schema import ALL_PHASES, STRATEGIES
 
-SUMMARY_STATS = ("n", "min", "median", "mean", "std", "iqr", "ci_low", "ci_high", "ci_method", "cv")
-ORDER_STATISTICS = "order statistics"
-PROCESS_BOOTSTRAP = "bootstrap over processes"
+SUMMARY_STATS = ("n", "processes", "min", "median", "mean", "std", "iqr", "ci_low", "ci_high",
+                 "ci_method", "cv")
+T_OVER_PROCESSES = "t over process medians"
+ONE_PROCESS = "none: one process"
 CV_LIMIT = 0.10          # spread above this flags a value as unstable (as pyperf does)
 MIN_RAW_SECONDS = 1e-3   # a raw timing shorter than this is too short for the clock
-BOOTSTRAP = 2000
 CONFIDENCE = 0.95
 
 
 def median_ci(values, confidence: float = CONFIDENCE) -> tuple[float, float]:
-    """Distribution-free CI of the median from order statistics.
+    """Distribution-free CI of the median of independent values, from order statistics.
 
     The interval [x_(l), x_(n-l+1)] covers the median with probability
     1 - 2 P(B <= l - 1), B ~ Binomial(n, 1/2); l is the largest index whose
     coverage is still >= ``confidence`` (Conover, Practical Nonparametric
     Statistics, 3rd ed., section 3.2). NaN when n is too small (n < 6 at 95%).
+    Within one process this is the precision of that process's median (what
+    adaptive sampling stops on), not of what another process would measure.
     """
     a = np.sort(np.asarray(values, dtype=float))
     n = a.size
@@ -40,101 +53,116 @@ def median_ci(values, confidence: float = CONFIDENCE) -> tuple[float, float]:
     return float(a[l - 1]), float(a[n - l])
 
 
-def clustered(slots) -> bool:
-    """True when values come from several processes, some with several values each.
+def process_medians(values, slots=None) -> np.ndarray:
+    """The median of each process's values, in the order processes first appear.
 
-    Values from one process share that process's luck (memory placement, what
-    else ran), so they are not independent draws; their CI must come from
-    resampling processes (see bootstrap_medians).
-    """
-    if slots is None:
-        return False
-    counts = np.unique(np.asarray(slots), return_counts=True)[1]
-    return counts.size > 1 and counts.max() > 1
-
-
-def bootstrap_medians(values, slots, rng: np.random.Generator, n_boot: int = BOOTSTRAP) -> np.ndarray:
-    """Medians of ``n_boot`` bootstrap resamples of ``values``.
-
-    Plain (values drawn with replacement) unless the values are clustered by
-    process: then a two-level bootstrap draws processes with replacement,
-    then values within each drawn process, so the spread between processes
-    widens the interval as it should (Davison & Hinkley 1997, section 3.8).
+    ``slots`` names the process of each value; without it every value is its
+    own process (as a cold compile is).
     """
     values = np.asarray(values, dtype=float)
-    if not clustered(slots):
-        return np.median(rng.choice(values, (n_boot, values.size)), axis=1)
+    if slots is None:
+        return values
     slots = np.asarray(slots)
-    groups = [values[slots == s] for s in dict.fromkeys(slots)]
-    k, sizes = len(groups), np.array([g.size for g in groups])
-    table = np.full((k, sizes.max()), np.nan)  # one row per process, padded
-    for row, g in zip(table, groups):
-        row[:g.size] = g
-    picks = rng.integers(0, k, (n_boot, k))
-    drawn_sizes = sizes[picks][:, :, None]
-    drawn = table[picks[:, :, None], rng.integers(0, drawn_sizes, (n_boot, k, table.shape[1]))]
-    drawn[np.arange(table.shape[1]) >= drawn_sizes] = np.nan  # a process gives as many values as it has
-    return np.nanmedian(drawn.reshape(n_boot, -1), axis=1)
+    return np.array([np.median(values[slots == s]) for s in dict.fromkeys(slots.tolist())])
 
 
-def percentile_interval(boot: np.ndarray, confidence: float = CONFIDENCE) -> tuple[float, float]:
-    """The central ``confidence`` interval of bootstrap replicates (percentile method)."""
-    tail = (1 - confidence) / 2 * 100
-    low, high = np.percentile(boot, [tail, 100 - tail])
-    return float(low), float(high)
+def log_mean_and_variance(levels) -> tuple[float, float, int]:
+    """Mean of log(levels), the variance of that mean, and its degrees of freedom."""
+    logs = np.log(np.asarray(levels, dtype=float))
+    k = logs.size
+    return float(logs.mean()), float(logs.var(ddof=1) / k) if k > 1 else math.nan, k - 1
 
 
-def describe(seconds, slots=None, seed: int = 0) -> dict:
-    """n, min, median, mean, sample std, IQR (linear quartiles), median CI, CV.
+def t_interval(values, slots=None, confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """CI of the typical process's median: exp(mean ± t sd/sqrt(k)) of k log process medians.
 
-    ``slots`` names the process of each value; when values come from several
-    processes the median's CI is a two-level bootstrap over processes
-    (seeded), otherwise the distribution-free order-statistics interval.
+    NaN with one process. Timings are right-skewed and processes differ by a
+    factor, so the interval is built on the log scale (it is a CI of the
+    geometric mean of process medians, which is the median of process
+    medians when their logs are symmetric).
+    """
+    mean, var, df = log_mean_and_variance(process_medians(values, slots))
+    if df < 1:
+        return math.nan, math.nan
+    half = student_t.ppf(0.5 + confidence / 2, df) * math.sqrt(var)
+    return math.exp(mean - half), math.exp(mean + half)
+
+
+def welch(num_levels, den_levels) -> tuple[float, float, float]:
+    """log(num/den) from two sets of process medians, its standard error and Welch's df.
+
+    NaN standard error and df when either side has a single process.
+    """
+    ma, va, dfa = log_mean_and_variance(num_levels)
+    mb, vb, dfb = log_mean_and_variance(den_levels)
+    if dfa < 1 or dfb < 1:
+        return ma - mb, math.nan, math.nan
+    var = va + vb
+    if var == 0:
+        return ma - mb, 0.0, math.inf
+    df = var ** 2 / (va ** 2 / dfa + vb ** 2 / dfb)  # Welch-Satterthwaite
+    return ma - mb, math.sqrt(var), df
+
+
+def welch_p_value(num_levels, den_levels) -> float:
+    """Two-sided p of Welch's t test of equal log process medians (NaN with one process a side)."""
+    diff, se, df = welch(num_levels, den_levels)
+    if se != se:
+        return math.nan
+    if se == 0:
+        return 1.0 if diff == 0 else 0.0
+    return float(2 * student_t.sf(abs(diff) / se, df))
+
+
+def describe(seconds, slots=None) -> dict:
+    """n, processes, min, median, mean, sample std, IQR (linear quartiles), CI, CV.
+
+    The median and the spread are of all values; the CI is of the typical
+    process's median (``t_interval``), absent with a single process.
     """
     a = np.asarray(seconds, dtype=float)
     if a.size == 0:
-        return {k: (0 if k == "n" else "" if k == "ci_method" else math.nan) for k in SUMMARY_STATS}
+        return {k: (0 if k in ("n", "processes") else "" if k == "ci_method" else math.nan)
+                for k in SUMMARY_STATS}
     q1, q3 = np.percentile(a, [25, 75])
     std = float(a.std(ddof=1)) if a.size > 1 else 0.0
     mean = float(a.mean())
-    if clustered(slots):
-        boot = bootstrap_medians(a, slots, np.random.default_rng(seed))
-        (low, high), method = percentile_interval(boot), PROCESS_BOOTSTRAP
-    else:
-        (low, high), method = median_ci(a), ORDER_STATISTICS
-    return {"n": int(a.size), "min": float(a.min()), "median": float(np.median(a)),
-            "mean": mean, "std": std, "iqr": float(q3 - q1), "ci_low": float(low),
-            "ci_high": float(high), "ci_method": method, "cv": std / mean if mean > 0 else math.nan}
+    k = process_medians(a, slots).size
+    low, high = t_interval(a, slots)
+    return {"n": int(a.size), "processes": k, "min": float(a.min()), "median": float(np.median(a)),
+            "mean": mean, "std": std, "iqr": float(q3 - q1), "ci_low": low, "ci_high": high,
+            "ci_method": T_OVER_PROCESSES if k > 1 else ONE_PROCESS,
+            "cv": std / mean if mean > 0 else math.nan}
 
 
 def instability(stats: dict, min_raw_seconds: float) -> str:
-    """Why a value should not be trusted ('' when it looks stable)."""
+    """Why a value should not be trusted ('' when it looks stable).
+
+    A value from one process is not flagged here: its missing CI says that.
+    """
     reasons = []
     if stats["n"] > 1 and stats["cv"] > CV_LIMIT:
         reasons.append(f"cv {stats['cv']:.0%} > {CV_LIMIT:.0%}")
     if min_raw_seconds < MIN_RAW_SECONDS:
         reasons.append(f"shortest raw timing {min_raw_seconds * 1e3:.3g} ms < {MIN_RAW_SECONDS * 1e3:g} ms")
-    if stats["n"] < 6:
-        reasons.append(f"n={stats['n']} too small for a 95% CI")
     return "; ".join(reasons)
 
 
-def ratio_ci(num, den, seed: int = 0, n_boot: int = BOOTSTRAP, confidence: float = CONFIDENCE,
-             num_slots=None, den_slots=None) -> tuple[float, float, float]:
-    """Ratio of medians and its percentile-bootstrap CI (seeded, so reproducible).
+def ratio_ci(num, den, confidence: float = CONFIDENCE, num_slots=None,
+             den_slots=None) -> tuple[float, float, float]:
+    """Ratio of medians, and a Welch CI of the ratio of typical process medians.
 
-    Each side is resampled on its own (they come from different workers), over
-    processes when its values are clustered by process (see bootstrap_medians).
+    Each side comes from its own workers. The CI is exp(d ± t se) with d the
+    difference of mean log process medians (``welch``); NaN when a side has
+    one process.
     """
     num, den = np.asarray(num, dtype=float), np.asarray(den, dtype=float)
     ratio = float(np.median(num) / np.median(den))
-    if num.size < 2 or den.size < 2:
+    diff, se, df = welch(process_medians(num, num_slots), process_medians(den, den_slots))
+    if se != se:
         return ratio, math.nan, math.nan
-    rng = np.random.default_rng(seed)
-    a = bootstrap_medians(num, num_slots, rng, n_boot)
-    b = bootstrap_medians(den, den_slots, rng, n_boot)
-    low, high = percentile_interval(a / b, confidence)
-    return ratio, float(low), float(high)
+    half = student_t.ppf(0.5 + confidence / 2, df) * se if se > 0 else 0.0
+    return ratio, math.exp(diff - half), math.exp(diff + half)
 
 
 def summarize(measurements: pd.DataFrame) -> pd.DataFrame:
@@ -169,7 +197,7 @@ def _ratio_key(row: dict) -> tuple:
 
 
 def add_ratios(summary: pd.DataFrame, samples: dict) -> pd.DataFrame:
-    """Each strategy's median / single's (same case, cache, phase), with a bootstrap CI."""
+    """Each strategy's median / single's (same case, cache, phase), with a Welch CI over processes."""
     out = []
     for row in summary.to_dict("records"):
         key = _ratio_key(row)

@@ -1,8 +1,12 @@
 """Compare two runs: which medians changed, by how much, and is it beyond the noise.
 
 A change is reported only when it is both larger than a factor (default 1.10)
-and statistically significant: a two-sided Mann-Whitney U test on the two
-runs' repeats, p < 0.05 (as asv and pyperf's compare_to do in spirit). Runs
+and statistically significant: a two-sided Welch t test on the two runs'
+log process medians, p < 0.05. The worker process is the unit: repeats in
+one process share its luck, so a test that counted them as independent would
+call a difference between two processes a change (with 20 repeats a process,
+a Mann-Whitney test on pooled repeats flagged 18-41% of A/A comparisons).
+With one process on a side nothing can be tested, and the row says so. Runs
 measured in different environments are compared all the same, but the
 differences are said first.
 """
@@ -11,16 +15,18 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
-from scipy.stats import mannwhitneyu
 
 from harness import results
 from harness.config.cases import PARAM_COLUMNS
 from harness.report.formatting import format_seconds
-from harness.analysis.stats import in_display_order
+from harness.analysis.stats import in_display_order, process_medians, welch_p_value
 
 KEY = ["config", "case", "cache", "phase", "strategy"]
-COLUMNS = (*KEY, "n_base", "n_new", "median_base_s", "median_new_s", "ratio", "p_value", "change")
+COLUMNS = (*KEY, "n_base", "n_new", "processes_base", "processes_new", "median_base_s", "median_new_s",
+           "ratio", "p_value", "change")
+UNTESTABLE = "untestable: one process"
 ALPHA = 0.05
 # What must match for two runs' numbers to be comparable as they are.
 ENV_FIELDS = (("theano_flags",), ("blas", "ldflags"), ("blas", "library"), ("cpu", "model"),
@@ -57,22 +63,28 @@ def _without_compiledir(flags):
             for floatx, value in flags.items()}
 
 
-def compare_samples(base, new, factor: float) -> dict:
-    """Ratio of medians, Mann-Whitney p-value and the verdict for one key."""
-    base, new = pd.Series(base, dtype=float).dropna(), pd.Series(new, dtype=float).dropna()
-    ratio = new.median() / base.median()
-    p = math.nan
-    if len(base) >= 2 and len(new) >= 2:
-        p = float(mannwhitneyu(base, new, alternative="two-sided").pvalue)
+def compare_samples(base, new, factor: float, base_slots=None, new_slots=None) -> dict:
+    """Ratio of medians, Welch's p over process medians and the verdict for one key.
+
+    ``*_slots`` name each value's process; without them every value is its
+    own process.
+    """
+    base, new = np.asarray(base, dtype=float), np.asarray(new, dtype=float)
+    levels_base, levels_new = process_medians(base, base_slots), process_medians(new, new_slots)
+    ratio = float(np.median(new) / np.median(base))
+    p = welch_p_value(levels_new, levels_base)
     significant = p == p and p < ALPHA
-    if significant and ratio > factor:
+    if p != p:
+        change = UNTESTABLE
+    elif significant and ratio > factor:
         change = "slower"
     elif significant and ratio < 1 / factor:
         change = "faster"
     else:
         change = ""
-    return {"n_base": len(base), "n_new": len(new), "median_base_s": base.median(),
-            "median_new_s": new.median(), "ratio": ratio, "p_value": p, "change": change}
+    return {"n_base": base.size, "n_new": new.size, "processes_base": levels_base.size,
+            "processes_new": levels_new.size, "median_base_s": float(np.median(base)),
+            "median_new_s": float(np.median(new)), "ratio": ratio, "p_value": p, "change": change}
 
 
 def _comparable(measurements: pd.DataFrame) -> pd.DataFrame:
@@ -81,18 +93,25 @@ def _comparable(measurements: pd.DataFrame) -> pd.DataFrame:
     return ok
 
 
+def _processes(group: pd.DataFrame) -> np.ndarray:
+    """Which worker process measured each value: its cache and slot (a cold slot is another process)."""
+    return (group["cache"].astype(str) + ":" + group["slot"].astype(str)).to_numpy()
+
+
 def compare_runs(base_dir: Path, new_dir: Path, factor: float = 1.10) -> tuple[pd.DataFrame, list[str]]:
     """One row per key both runs measured successfully; and the environment differences."""
     base, new = results.read_run(base_dir), results.read_run(new_dir)
     a, b = (_comparable(run["measurements"]) for run in (base, new))
     # Cases match by config, name and every parameter: a changed model is another case.
     match = [*KEY[:2], *PARAM_COLUMNS, *KEY[2:]]
-    groups_b = {k: g["seconds"] for k, g in b.groupby(match, sort=False)}
+    groups_b = {k: g for k, g in b.groupby(match, sort=False)}
     rows = []
     for key, g in a.groupby(match, sort=False):
         if key in groups_b:
             named = dict(zip(match, key))
-            rows.append({**{k: named[k] for k in KEY}, **compare_samples(g["seconds"], groups_b[key], factor)})
+            other = groups_b[key]
+            rows.append({**{k: named[k] for k in KEY}, **compare_samples(
+                g["seconds"], other["seconds"], factor, _processes(g), _processes(other))})
     table = pd.DataFrame(rows, columns=list(COLUMNS))
     if not table.empty:  # the summary's order
         table = in_display_order(table, a)
@@ -112,10 +131,15 @@ def format_comparison(table: pd.DataFrame, env_diff: list[str], factor: float) -
     t["new"] = t["median_new_s"].map(format_seconds)
     t["new/base"] = t["ratio"].map(lambda r: f"{r:.2f}x")
     t["p"] = t["p_value"].map(lambda p: "n/a" if p != p else f"{p:.3f}")
-    lines.append(t[[*KEY, "n_base", "n_new", "base", "new", "new/base", "p", "change"]].to_string(index=False))
+    t["processes"] = t["processes_base"].astype(str) + "/" + t["processes_new"].astype(str)
+    lines.append(t[[*KEY, "n_base", "n_new", "processes", "base", "new", "new/base", "p", "change"]]
+                 .to_string(index=False))
     slower, faster = (t["change"] == "slower").sum(), (t["change"] == "faster").sum()
+    untestable = (t["change"] == UNTESTABLE).sum()
     lines.append("")
-    lines.append(f"{slower} slower, {faster} faster, {len(t) - slower - faster} without a significant change "
-                 f"(beyond {factor:.2f}x and Mann-Whitney p < {ALPHA})")
+    lines.append(f"{slower} slower, {faster} faster, {len(t) - slower - faster - untestable} without a significant "
+                 f"change (beyond {factor:.2f}x and Welch p < {ALPHA} over process medians)"
+                 + (f", {untestable} untestable (one process on a side: measure with run.processes >= 2)"
+                    if untestable else ""))
     return "\n".join(lines)
 

@@ -20,6 +20,8 @@ def _ratio(row) -> str:
     text = f"{row['ratio_vs_single']:.2f}×"
     if row["ratio_ci_low"] == row["ratio_ci_low"] and row["strategy"] != "single":
         text += f" (95% CI {row['ratio_ci_low']:.2f}–{row['ratio_ci_high']:.2f})"
+    elif row["strategy"] != "single":
+        text += " (no CI: one process)"
     return text
 
 
@@ -169,7 +171,9 @@ def how_measured(config: dict) -> str:
     mode = "swept" if "mode" in sweep else (run.get("mode") or "each framework's default")
     return (f"Measured with {threads} thread(s) per worker, framework {framework}, mode {mode}; "
             f"{processes} warm worker process(es) per strategy, each timing {per} repeats "
-            f"(pooled; with several processes the median's CI is a bootstrap over processes).")
+            f"(pooled). CIs are t intervals over the processes' medians, the independent replicates"
+            + ("; with one process a value has none: it cannot say what another process would measure."
+               if processes == 1 else "."))
 
 
 def render(run: dict, plot_files: list[Path]) -> str:
@@ -183,7 +187,7 @@ def render(run: dict, plot_files: list[Path]) -> str:
         lines += [f"## {name}", "", config.get("description") or "", "", how_measured(config), ""]
         shown = cases if len(cases) <= 2 else [cases[0], cases[-1]]
         for case in shown:
-            lines += [f"**Answer for {case}** (medians of this run; ratios to `single` with bootstrap CIs):", ""]
+            lines += [f"**Answer for {case}** (medians of this run; ratios to `single` with 95% CIs over worker processes):", ""]
             lines += answer(name, case, summary, graphs) + [""]
         if config.get("sweep"):
             fitted = slopes(name, run.get("scaling", pd.DataFrame(columns=["config"])))
