@@ -29,15 +29,18 @@ from harness.config.cases import PARAM_COLUMNS
 #              file; graphs.csv says what its counts count (nodes_unoptimized_unit,
 #              nodes_optimized_unit); env.json: frameworks (each framework's
 #              environment as probed). Schema 3 folders are read as Theano runs.
-SCHEMA_VERSION = 4
-READABLE_VERSIONS = (3, 4)
+#          5 — graphs.csv: fingerprint, fingerprint_of (is it the same compiled function?);
+#              summary.csv: processes, CIs as t intervals over process medians
+#              (ci_method "t over process medians" or "none: one process").
+SCHEMA_VERSION = 5
+READABLE_VERSIONS = (3, 4, 5)
 
 CASE_COLUMNS = ("config", "case", *PARAM_COLUMNS)
 MEASUREMENT_COLUMNS = (*CASE_COLUMNS, "strategy", "cache", "slot", "order", "phase", "repeat", "seconds",
                        "loops", "optimizer_seconds", "linker_seconds", "c_compiled", "c_loaded",
                        "peak_rss_mb", "status", "error")
 GRAPH_COLUMNS = (*CASE_COLUMNS, "strategy", "n_functions", "nodes_unoptimized", "nodes_optimized",
-                 "nodes_unoptimized_unit", "nodes_optimized_unit")
+                 "nodes_unoptimized_unit", "nodes_optimized_unit", "fingerprint", "fingerprint_of")
 WORKER_KEY = ("config", "case", "strategy", "cache", "slot")
 WORKER_COLUMNS = (*CASE_COLUMNS, "strategy", "cache", "slot", "order", "status", "error", "wall_seconds",
                   "pid", "import_seconds", "os_threads", "memory_estimate_mb", "rel_err_vs_numpy", "rel_err_vs_single",

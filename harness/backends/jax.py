@@ -14,6 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from harness.backends import fingerprint
 from harness.backends.counting import hlo_instructions
 from harness.backends.forward import logits
 from harness.backends.sync import ready
@@ -110,7 +111,10 @@ class JaxBackend:
                 "nodes_optimized": sum(hlo_instructions(c.as_text()) for c in compiled),
                 "n_functions": len(compiled),
                 "nodes_unoptimized_unit": "jaxpr equations",
-                "nodes_optimized_unit": "optimized HLO instructions"}
+                "nodes_optimized_unit": "optimized HLO instructions",
+                "fingerprint": fingerprint.combine([fingerprint.digest(fingerprint.canonical_hlo(c.as_text()))
+                                                    for c in compiled]),
+                "fingerprint_of": "optimized HLO modules (names numbered, metadata dropped)"}
 
     def info(self) -> dict:
         return {"jax_version": jax.__version__, "jaxlib_version": getattr(jax.lib, "__version__", None),

@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from harness.backends import fingerprint
 from harness.backends.sync import ready
 from harness.measure.data import param_names
 from harness.measure.modelspec import Model
@@ -122,11 +123,47 @@ class SymbolicBackend:
         """Apply nodes after compilation, summed over the compiled functions."""
         return sum(len(f.maker.fgraph.apply_nodes) for f in functions)
 
+    @staticmethod
+    def structure(function) -> tuple:
+        """A compiled function's graph as plain data: per Apply node in topological order, its op
+        (type and parameters), where each input comes from, and its outputs' types.
+
+        Inputs and shared parameters are referred to by name (x, y, w1, b1, ...),
+        constants by dtype, shape and a digest of their data, other variables by
+        (node, output) position: no memory address or made-up name enters.
+        """
+        fgraph = function.maker.fgraph
+        where = {}
+        for i, v in enumerate(fgraph.inputs):
+            where[v] = ("input", v.name if v.name else i)
+        nodes = []
+        for n, node in enumerate(fgraph.toposort()):
+            refs = []
+            for v in node.inputs:
+                if v in where:
+                    refs.append(where[v])
+                elif hasattr(v, "data"):  # a constant
+                    data = np.asarray(v.data)
+                    refs.append(("constant", str(data.dtype), data.shape, fingerprint.digest(data.tobytes())))
+                else:
+                    refs.append(("unknown", str(v.type)))
+            op = node.op
+            props = tuple((p, fingerprint.without_addresses(str(getattr(op, p))))
+                          for p in getattr(op, "__props__", ()))
+            nodes.append((type(op).__name__, props or fingerprint.without_addresses(str(op)), tuple(refs),
+                          tuple(str(o.type) for o in node.outputs)))
+            for k, o in enumerate(node.outputs):
+                where[o] = (n, k)
+        return tuple(nodes), tuple(where.get(o, ("unknown", str(o.type))) for o in fgraph.outputs)
+
     def graph(self, strategy: str, grads: list, compiled: list) -> dict:
-        """Apply nodes before rewriting (distinct, over all gradients) and after (summed over functions)."""
+        """Apply nodes before rewriting (distinct, over all gradients) and after (summed over functions),
+        and the fingerprint of the compiled functions."""
         return {"nodes_unoptimized": self.count_unoptimized(grads),
                 "nodes_optimized": self.count_optimized(compiled), "n_functions": len(compiled),
-                "nodes_unoptimized_unit": "Apply nodes", "nodes_optimized_unit": "Apply nodes after rewriting"}
+                "nodes_unoptimized_unit": "Apply nodes", "nodes_optimized_unit": "Apply nodes after rewriting",
+                "fingerprint": fingerprint.combine([fingerprint.digest(self.structure(f)) for f in compiled]),
+                "fingerprint_of": f"compiled {self.lib.name} function graphs (ops, parameters, types, edges)"}
 
     def c_stats(self) -> list[int]:
         """The C module cache's counters: [reused in memory, loaded from disk, compiled]."""

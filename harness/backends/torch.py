@@ -105,7 +105,9 @@ class TorchBackend:
 
     def graph(self, strategy: str, losses: list, compiled) -> dict:
         n_functions = len(self.params) if strategy == "per_param_separate" else 1
-        out = {"n_functions": n_functions}
+        # The backward pass runs in autograd, op by op, in every mode: there is no compiled
+        # gradient function to fingerprint (torch.compile captures the forward loss only).
+        out = {"n_functions": n_functions, "fingerprint_of": "none: gradients come from autograd, not a compiled function"}
         if losses:
             out.update(nodes_unoptimized=autograd_nodes(losses), nodes_unoptimized_unit="autograd graph nodes")
         if self.captured_nodes:

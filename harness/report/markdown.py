@@ -52,7 +52,20 @@ def answer(config: str, case: str, summary: pd.DataFrame, graphs: pd.DataFrame) 
             text += (f"; {_unit(a, 'nodes_optimized_unit', 'Apply nodes after rewriting')}: "
                      f"{_int(a['nodes_optimized'])} vs {_int(b['nodes_optimized'])}")
         out.append(text + ".")
+        same = identical_function(a, b)
+        if same is not None:
+            out.append(f"- `per_param`'s compiled function is {'identical to' if same else 'not the same as'} "
+                       f"`single`'s (fingerprint of {a['fingerprint_of']}: {a['fingerprint']} vs "
+                       f"{b['fingerprint']}){': the two strategies run the same computation' if same else ''}.")
     return out
+
+
+def identical_function(a, b) -> bool | None:
+    """Whether two graphs.csv rows have the same fingerprint (None when either has none)."""
+    fa, fb = a.get("fingerprint"), b.get("fingerprint")
+    if not (isinstance(fa, str) and fa and isinstance(fb, str) and fb):
+        return None
+    return fa == fb
 
 
 def case_table(config: str, summary: pd.DataFrame) -> list[str]:
@@ -124,6 +137,9 @@ def framework_table(config: str, summary: pd.DataFrame, graphs: pd.DataFrame,
                      f"{_unit(a, 'nodes_optimized_unit', 'Apply nodes after rewriting')}"
                      if a["nodes_optimized"] == a["nodes_optimized"] else "")
             size = before + after
+            same = identical_function(a, b)
+            if same is not None:
+                size += "; `per_param` runs " + ("the same function" if same else "another function")
         lines.append(f"| {case} | {FRAMEWORK_NAMES.get(first['framework'], first['framework'])} | {first['mode']} | "
                      + " | ".join(cells) + f" | {size} |")
     return lines
