@@ -31,7 +31,9 @@ from harness.config.cases import PARAM_COLUMNS
 #              environment as probed). Schema 3 folders are read as Theano runs.
 #          5 — graphs.csv: fingerprint, fingerprint_of (is it the same compiled function?);
 #              summary.csv: processes, CIs as t intervals over process medians
-#              (ci_method "t over process medians" or "none: one process").
+#              (ci_method "t over process medians" or "none: one process");
+#              limits.csv (the framework's own matrix products at the pass's shapes);
+#              throughput.csv: limit_gflop_per_s, fraction_of_limit.
 SCHEMA_VERSION = 5
 READABLE_VERSIONS = (3, 4, 5)
 
@@ -46,11 +48,13 @@ WORKER_COLUMNS = (*CASE_COLUMNS, "strategy", "cache", "slot", "order", "status",
                   "pid", "import_seconds", "os_threads", "memory_estimate_mb", "rel_err_vs_numpy", "rel_err_vs_single",
                   "output_tail")
 
+LIMIT_COLUMNS = (*CASE_COLUMNS, "strategy", "slot", "product", "m", "k", "n", "count", "repeat", "seconds", "loops")
+
 # Names stay text even when they look like numbers (a config named "2026").
 TEXT_COLUMNS = {"config": str, "case": str, "hidden": str, "strategy": str, "cache": str,
                 "ci_method": str, "framework": str, "mode": str}
 COLUMNS = {"measurements.csv": MEASUREMENT_COLUMNS, "graphs.csv": GRAPH_COLUMNS,
-           "workers.csv": WORKER_COLUMNS}
+           "workers.csv": WORKER_COLUMNS, "limits.csv": LIMIT_COLUMNS}
 
 FILES = {
     "measurements.csv": "one row per timed repeat (seconds per call), slot = which worker process; failed workers as status=failed rows",
@@ -58,11 +62,15 @@ FILES = {
     "graphs.csv": "size of the gradient graphs before and after the framework's rewriting/compilation; "
                   "the _unit columns say what was counted (Apply nodes, jaxpr equations, HLO instructions, "
                   "autograd or FX graph nodes)",
+    "limits.csv": "the framework's own matrix product at each distinct product of the gradient pass "
+                  "(kind forward, weight_grad or input_grad; m x k times k x n; count in the pass), timed in "
+                  "the first warm worker of the case's first strategy: seconds per product, one row per repeat",
     "workers.csv": "one row per worker: status (ok, failed, skipped), error, wall time, memory estimate, gradient check errors",
     "env.json": "schema version, software, hardware, Theano flags, BLAS, git commit, resolved configs, "
                 "each framework's environment (interpreter, versions, NumPy's BLAS, cache kind)",
     "scaling.csv": "log-log slopes of time and node counts against each numeric sweep",
-    "throughput.csv": "GFLOP/s of each strategy's gradient evaluation, against NumPy's matmul",
+    "throughput.csv": "GFLOP/s of each strategy's gradient evaluation, against the framework's own matrix "
+                      "products at the pass's shapes (limit) and NumPy's matmul at the largest layer",
     "report.md": "one page: the question, this run's answer with its figures, tables, plots, environment",
     "plots/": "PNG and SVG figures",
 }
@@ -139,7 +147,7 @@ def read_run(run_dir: Path) -> dict:
     summary = (_upgrade(pd.read_csv(summary_path, dtype=TEXT_COLUMNS), version) if summary_path.exists()
                else summarize(measurements))
     return {"env": env, "measurements": measurements, "summary": summary,
-            "graphs": frames["graphs.csv"], "workers": frames["workers.csv"]}
+            "graphs": frames["graphs.csv"], "workers": frames["workers.csv"], "limits": frames["limits.csv"]}
 
 
 def _upgrade(frame: pd.DataFrame, version: int) -> pd.DataFrame:
@@ -183,7 +191,7 @@ def drop_rows_not_in(run_dir: Path, done: set) -> None:
     written last for each worker, so it says what is complete), and the rows
     of failed workers that are to be measured again.
     """
-    for name in ("measurements.csv", "graphs.csv", "workers.csv"):
+    for name in ("measurements.csv", "graphs.csv", "limits.csv", "workers.csv"):
         path = run_dir / name
         if not path.exists() or not path.stat().st_size:
             continue
@@ -191,6 +199,8 @@ def drop_rows_not_in(run_dir: Path, done: set) -> None:
         if name == "graphs.csv":  # one row per case x strategy, from its first warm worker
             keys = zip(frame["config"], frame["case"], frame["strategy"], ["warm"] * len(frame),
                        [0] * len(frame))
+        elif name == "limits.csv":  # measured by warm workers only
+            keys = zip(frame["config"], frame["case"], frame["strategy"], ["warm"] * len(frame), frame["slot"])
         else:
             keys = zip(*(frame[k] for k in WORKER_KEY))
         keep = [k in done for k in keys]

@@ -87,3 +87,44 @@ def test_throughput_against_numpy_limit():
     assert t.loc["single", "gflop_per_s"] == pytest.approx(2.0)
     assert t.loc["single", "matmul_gflop_per_s"] == pytest.approx(8.0)
     assert t.loc["single", "fraction_of_matmul"] == pytest.approx(0.25)
+
+
+def test_products_of_the_pass_follow_the_models_layers():
+    from harness.analysis.flops import gradient_flops, operands, products
+    # 10 -> 20 -> 5, batch 4: each layer one forward product and one weight gradient; the second
+    # layer also the gradient of its input (the first layer's input needs none).
+    assert products(10, (20,), 5, 4) == [
+        ("forward", 4, 10, 20, 1), ("weight_grad", 10, 4, 20, 1),
+        ("forward", 4, 20, 5, 1), ("weight_grad", 20, 4, 5, 1), ("input_grad", 4, 5, 20, 1)]
+    # A deep network of one width repeats its hidden products: counted, not listed twice.
+    deep = products(8, (6, 6, 6), 3, 2)
+    assert ("forward", 2, 6, 6, 2) in deep and ("input_grad", 2, 6, 6, 2) in deep
+    for model in ((10, (20,), 5, 4), (8, (6, 6, 6), 3, 2), (16384, (5000, 3000, 512), 40, 64)):
+        assert sum(2 * m * k * n * c for _, m, k, n, c in products(*model)) == gradient_flops(*model)
+    # Operands as the gradient graph stores them: h.T @ delta and delta @ W.T.
+    assert operands("weight_grad", 10, 4, 20) == ((4, 10), (4, 20), True, False)
+    assert operands("input_grad", 4, 5, 20) == ((4, 5), (20, 5), False, True)
+
+
+def test_throughput_against_the_frameworks_own_products():
+    # Case k: one product of 1 GFLOP in 10 ms (median of 9, 10, 11) and three of 1 GFLOP in
+    # 10 ms each: 4 GFLOP in 40 ms = 100 GFLOP/s. Case j: 1 GFLOP at 100 GFLOP/s and 1 GFLOP at
+    # 33 GFLOP/s take 40 ms together: 50 GFLOP/s, not the mean of the two rates.
+    base = {"config": "sweep", "case": "k", "strategy": "single", "slot": 0, "loops": 1}
+    limits = pd.DataFrame([{**base, "product": "forward", "m": 1000, "k": 500, "n": 1000, "count": 1,
+                            "repeat": r, "seconds": s} for r, s in enumerate([0.010, 0.011, 0.009])]
+                          + [{**base, "product": "weight_grad", "m": 1000, "k": 500, "n": 1000, "count": 3,
+                              "repeat": r, "seconds": 0.010} for r in range(3)]
+                          + [{**base, "case": "j", "product": "forward", "m": 1000, "k": 500, "n": 1000,
+                              "count": 1, "repeat": 0, "seconds": 0.010},
+                             {**base, "case": "j", "product": "weight_grad", "m": 1000, "k": 500, "n": 1000,
+                              "count": 1, "repeat": 0, "seconds": 0.030}])
+    from harness.analysis.throughput import limits_by_case
+    got = limits_by_case(limits)
+    assert got[("sweep", "k")] == pytest.approx(100.0)
+    assert got[("sweep", "j")] == pytest.approx(2.0 / 0.040)  # FLOP-weighted: 50, not the mean rate 66.7
+    rows = [{"case": "k", "hidden": "20", "input": 10, "output": 5, "batch": 4, "strategy": "single",
+             "phase": "execute", "median": 5600 / 2e9}]
+    t = throughput_table(_summary(rows), limits).set_index("strategy")
+    assert t.loc["single", "limit_gflop_per_s"] == pytest.approx(100.0)
+    assert t.loc["single", "fraction_of_limit"] == pytest.approx(0.02)

@@ -37,6 +37,14 @@ def test_run_writes_every_file(tmp_path, capsys):
     assert {"slope", "slope_stderr", "slope_ci_low", "slope_ci_high"} <= set(sc.columns)
     tp = pd.read_csv(run_dir / "throughput.csv")
     assert (tp["gflop_per_s"] > 0).all() and (tp["matmul_gflop_per_s"] > 0).all()
+    assert (tp["limit_gflop_per_s"] > 0).all()
+    lim = pd.read_csv(run_dir / "limits.csv")
+    assert set(lim["strategy"]) == {"single"} and set(lim["slot"]) == {0}  # one worker per case
+    from harness.analysis.flops import products
+    for case, d in lim.groupby("case"):
+        depth = int(case.split("=")[1])
+        expected = {(kind, m, k, n) for kind, m, k, n, _ in products(8, (6,) * depth, 3, 4)}  # tiny.yaml
+        assert set(zip(d["product"], d["m"], d["k"], d["n"])) == expected
 
     g = pd.read_csv(run_dir / "graphs.csv").set_index(["case", "strategy"])
     assert list(pd.read_csv(run_dir / "graphs.csv").columns[:2]) == ["config", "case"]

@@ -22,6 +22,36 @@ def gradient_flops(input: int, hidden: tuple[int, ...], output: int, batch: int)
     return total
 
 
+# How a product's operands are laid out, as the gradient graph has them:
+#   forward      h[batch, in] @ W[in, out]             A[m, k] @ B[k, n]
+#   weight_grad  h[batch, in].T @ delta[batch, out]    A[k, m].T @ B[k, n]
+#   input_grad   delta[batch, out] @ W[in, out].T      A[m, k] @ B[n, k].T
+PRODUCT_KINDS = {"forward": (False, False), "weight_grad": (True, False), "input_grad": (False, True)}
+
+
+def products(input: int, hidden: tuple[int, ...], output: int, batch: int) -> list[tuple[str, int, int, int, int]]:
+    """The distinct matrix products of one forward and backward pass: (kind, m, k, n, count).
+
+    ``count`` is how many of the pass's products have that kind and shape
+    (a deep network of one width repeats the same few). A product costs
+    2 m k n operations; the pass's total is ``gradient_flops``.
+    """
+    counts: dict[tuple, int] = {}
+    for i, (fan_in, fan_out) in enumerate(layer_shapes(input, hidden, output)):
+        shapes = [("forward", batch, fan_in, fan_out), ("weight_grad", fan_in, batch, fan_out)]
+        if i > 0:  # the first layer's input needs no gradient
+            shapes.append(("input_grad", batch, fan_out, fan_in))
+        for shape in shapes:
+            counts[shape] = counts.get(shape, 0) + 1
+    return [(*shape, count) for shape, count in counts.items()]
+
+
+def operands(kind: str, m: int, k: int, n: int) -> tuple[tuple[int, int], tuple[int, int], bool, bool]:
+    """Stored shapes of A and B and whether each is transposed in the product (see PRODUCT_KINDS)."""
+    ta, tb = PRODUCT_KINDS[kind]
+    return ((k, m) if ta else (m, k)), ((n, k) if tb else (k, n)), ta, tb
+
+
 def largest_layer(input: int, hidden: tuple[int, ...], output: int) -> tuple[int, int]:
     """(in, out) of the layer with the most weights: where NumPy's limit is measured."""
     return max(layer_shapes(input, hidden, output), key=lambda s: s[0] * s[1])

@@ -114,6 +114,13 @@ class SymbolicBackend:
     def to_numpy(self, outputs: list) -> list:
         return [np.asarray(o) for o in outputs]
 
+    def matmul(self, a: np.ndarray, b: np.ndarray, ta: bool, tb: bool) -> Callable[[], list]:
+        """A compiled function of one matrix product of shared operands, in the case's mode: the
+        Dot22/Gemm (and BLAS) the gradient's own products go through (compiled untimed)."""
+        A, B = (self.lib.module.shared(v, borrow=True) for v in (a, b))
+        f = self.lib.module.function([], self.lib.tensor.dot(A.T if ta else A, B.T if tb else B), mode=self.mode)
+        return lambda: ready([f()])
+
     def count_unoptimized(self, grads: list) -> int:
         """Distinct Apply nodes needed by all the gradient variables together."""
         return len({v.owner for v in self.lib.ancestors(grads) if v.owner is not None})

@@ -103,6 +103,15 @@ class TorchBackend:
     def to_numpy(self, outputs: list) -> list:
         return [o.detach().numpy() for o in outputs]
 
+    def matmul(self, a: np.ndarray, b: np.ndarray, ta: bool, tb: bool) -> Callable[[], list]:
+        """One matrix product, as autograd and Inductor run theirs (aten::mm on strided views)."""
+        A, B = torch.from_numpy(a), torch.from_numpy(b)
+
+        def call():
+            with torch.no_grad():
+                return [(A.T if ta else A) @ (B.T if tb else B)]
+        return call
+
     def graph(self, strategy: str, losses: list, compiled) -> dict:
         n_functions = len(self.params) if strategy == "per_param_separate" else 1
         # The backward pass runs in autograd, op by op, in every mode: there is no compiled

@@ -68,7 +68,15 @@ def make_task(case: Case, config: Config, job: Job) -> dict:
             "framework": case.framework, "mode": case.mode, "threads": case.threads,
             "strategy": job.strategy, "cache": job.cache,
             "seed": config.run.seed, "repeats": dict(config.run.repeats),
-            "warmup": dict(config.run.warmup), "min_time_s": config.run.min_time_s}
+            "warmup": dict(config.run.warmup), "min_time_s": config.run.min_time_s,
+            "limit": measures_limit(config, job)}
+
+
+def measures_limit(config: Config, job: Job) -> bool:
+    """Whether this job also times the framework's matrix products (limits.csv): once per case,
+    in the first warm worker of the first gradient strategy."""
+    gradient = [s for s in config.run.strategies if s != "numpy_reference"]
+    return bool(gradient) and job == Job(gradient[0], "warm", 0)
 
 
 def job_label(job: Job) -> str:
@@ -291,6 +299,7 @@ def _store(files, case, job: Job, order, result, wall) -> None:
     base = {"config": case.config, "case": case.name, **case.columns(), "strategy": job.strategy}
     if "graph" in result and job.cache == "warm" and job.slot == 0:  # the same graph in every process
         files["graphs.csv"].write([{**base, **result["graph"]}])
+    files["limits.csv"].write([{**base, "slot": job.slot, **row} for row in result.get("limits", [])])
     check = result.get("check", {})
     # workers.csv last: a worker is complete once its row is there (see resume).
     files["workers.csv"].write([{

@@ -24,7 +24,7 @@ import numpy as np
 
 from harness.backends import DEFAULT_FRAMEWORK, framework
 from harness.measure.data import init_params, make_batch
-from harness.analysis.flops import largest_layer
+from harness.analysis.flops import largest_layer, operands, products
 from harness.measure.modelspec import Model
 from harness.measure.timing import Clock, autorange, timed
 
@@ -176,7 +176,30 @@ def run_framework(task: dict, clock: Clock, on_phase: Callable[[str], None]) -> 
     loops = autorange(call, min_time, clock) if min_time else 1
     seconds, _ = timed(call, warmup["execute"], repeats["execute"], clock, loops)
     rec.add("execute", seconds, loops)
+    if task.get("limit"):
+        on_phase("limit")
+        result["limits"] = measure_limit(b, model, seed, repeats["execute"], min_time, clock)
     return {**result, "status": "ok", "error": None, "measurements": rec.rows}
+
+
+def measure_limit(b, model: Model, seed: int, repeats: int, min_time: float, clock: Clock) -> list[dict]:
+    """The framework's own matrix product at each distinct product of the case's gradient pass.
+
+    Same process, thread setting and mode as the gradient just timed, so the
+    limit is one the gradient's products could reach (see analysis/throughput).
+    One row per product and repeat: seconds per product.
+    """
+    rng = np.random.default_rng(seed)
+    rows = []
+    for kind, m, k, n, count in products(model.input, model.hidden, model.output, model.batch):
+        shape_a, shape_b, ta, tb = operands(kind, m, k, n)
+        call = b.matmul(rng.standard_normal(shape_a).astype(model.floatX),
+                        rng.standard_normal(shape_b).astype(model.floatX), ta, tb)
+        loops = autorange(call, min_time, clock) if min_time else 1
+        seconds, _ = timed(call, 1, repeats, clock, loops)
+        rows += [{"product": kind, "m": m, "k": k, "n": n, "count": count, "repeat": i, "seconds": t,
+                  "loops": loops} for i, t in enumerate(seconds)]
+    return rows
 
 
 def run_numpy_reference(task: dict, clock: Clock, on_phase: Callable[[str], None]) -> dict:

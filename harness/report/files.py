@@ -21,7 +21,7 @@ def write_report(run_dir: Path) -> pd.DataFrame:
     summary = summarize(run["measurements"])
     run["summary"] = summary
     run["scaling"] = scaling_table(run["env"]["configs"], summary, run["graphs"])
-    run["throughput"] = throughput_table(summary)
+    run["throughput"] = throughput_table(summary, run["limits"])
     results.write_frame(run_dir / "summary.csv", summary)
     results.write_frame(run_dir / "scaling.csv", run["scaling"])
     results.write_frame(run_dir / "throughput.csv", run["throughput"])
