@@ -14,7 +14,7 @@ FRAMEWORK_ENVS := pytensor jax torch
 upper = $(shell echo $(1) | tr a-z A-Z)
 FRAMEWORKS_SUITE := configs/frameworks.yaml configs/frameworks_depth.yaml
 
-.PHONY: bench bench-frameworks test report compare notebook order-effect setup openblas envs clean-cache \
+.PHONY: bench bench-frameworks test report compare notebook order-effect paired setup openblas envs clean-cache \
 	$(addprefix env-,$(FRAMEWORK_ENVS))
 
 bench: setup openblas
@@ -42,6 +42,10 @@ notebook: setup
 	NotebookClient(nb, timeout=600, resources={'metadata': {'path': 'notebooks'}}).execute(); \
 	nbformat.write(nb, 'notebooks/explore.executed.ipynb')"
 	@echo "executed: notebooks/explore.executed.ipynb (open it in Jupyter, VS Code or on GitHub)"
+
+# Same worker, alternating timings vs separate processes: single and per_param (a few minutes).
+paired: setup openblas
+	$(PY) -m harness paired configs/paired.yaml --out $(OUT)
 
 # How compile order fools naive timing, next to gradbench's numbers (a few minutes).
 order-effect: setup openblas

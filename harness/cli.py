@@ -33,6 +33,12 @@ def build_parser() -> argparse.ArgumentParser:
         "show the compile-order effect: naive one-process timing vs gradbench, in both orders"))
     order.add_argument("config", type=Path, help="config whose first case is used")
     order.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    paired = sub.add_parser("paired", help=(
+        "time single and per_param alternately in the same worker, beside separate-process timing"))
+    paired.add_argument("config", type=Path, help="config whose cases are measured")
+    paired.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    paired.add_argument("--processes", type=int, default=3, help="paired workers per case (default 3)")
+    paired.add_argument("--pairs", type=int, default=10, help="alternating pairs per worker (default 10)")
     compare = sub.add_parser("compare", help="compare two runs: what got slower or faster, beyond the noise")
     compare.add_argument("base", type=Path, help="the earlier run folder")
     compare.add_argument("new", type=Path, help="the later run folder (compare.csv is written here)")
@@ -56,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
         return _order_effect(args)
     if args.command == "compare":
         return _compare(args)
+    if args.command == "paired":
+        return _paired(args)
     return _report(args)
 
 
@@ -136,6 +144,26 @@ def _report(args) -> int:
         return 2
     print(format_table(summary))
     print(f"plots: {args.run_dir / 'plots'}")
+    return 0
+
+
+def _paired(args) -> int:
+    import pandas as pd
+
+    from harness.measure import paired
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        run_dir = paired.measure(config, args.out, args.processes, args.pairs,
+                                 progress=lambda line: print(line, flush=True))
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    print(pd.read_csv(run_dir / "paired_summary.csv").to_string(index=False))
+    print(f"results: {run_dir / 'paired_summary.csv'}")
     return 0
 
 

@@ -1,0 +1,143 @@
+"""Paired measurement: ``single`` and ``per_param`` compiled in one worker, timed alternately.
+
+gradbench times each strategy in processes of its own, so a ratio of two
+strategies also carries what differs between processes. This experiment
+removes that: one worker builds and compiles both strategies' functions,
+checks their gradients agree, then times them in alternating pairs (AB, BA,
+AB, ...: same process, same memory state, drift cancelled), and says
+whether the two compiled functions are the same (their fingerprints).
+Several such workers give a CI over processes of the paired ratio, to set
+beside the separate-process ratio of an ordinary run of the same config.
+
+Worker: ``python -m harness.measure.paired TASK.json RESULT.json [PROGRESS]``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from harness.analysis.stats import t_interval
+from harness.measure.timing import autorange, timed
+
+PAIR = ("single", "per_param")
+COLUMNS = ("config", "case", "framework", "mode", "slot", "pair", "position", "strategy", "seconds", "loops")
+SUMMARY_COLUMNS = ("config", "case", "framework", "mode", "processes", "pairs", "paired_ratio",
+                   "ci_low", "ci_high", "process_ratios", "same_function", "fingerprint_single",
+                   "fingerprint_per_param")
+
+
+def paired_worker(task: dict, clock=time.perf_counter) -> dict:
+    """Both strategies in this process: compile, check, then ``pairs`` alternating timings."""
+    from harness.measure.data import init_params, make_batch
+    from harness.measure.modelspec import Model
+    from harness.measure.worker import TOLERANCE, relative_error
+
+    module = importlib.import_module(f"harness.backends.{task['framework']}")
+    model = Model.from_dict(task["model"])
+    b = module.backend(model, init_params(model, task["seed"]), *make_batch(model, task["seed"]), task["mode"],
+                       threads=task.get("threads"))
+    calls, graphs, outputs = {}, {}, {}
+    for strategy in PAIR:
+        grads = b.construct(strategy)
+        _, compiled, _ = b.compile(strategy, grads, clock)
+        calls[strategy] = b.executable(strategy, grads, compiled)
+        outputs[strategy] = b.to_numpy(calls[strategy]())
+        graphs[strategy] = b.graph(strategy, grads, compiled)
+    err = relative_error(outputs["per_param"], outputs["single"])
+    if not err <= TOLERANCE["vs_single"][model.floatX]:
+        return {"status": "failed", "error": f"gradient mismatch: per_param vs single relative error {err:.3g}",
+                "measurements": []}
+    for call in calls.values():  # warm both before either is timed
+        timed(call, task["warmup"], 0, clock)
+    loops = autorange(calls["single"], task["min_time_s"], clock) if task["min_time_s"] else 1
+    rows = []
+    for pair in range(task["pairs"]):
+        order = PAIR if pair % 2 == 0 else PAIR[::-1]
+        for position, strategy in enumerate(order):
+            seconds, _ = timed(calls[strategy], 0, 1, clock, loops)
+            rows.append({"pair": pair, "position": position, "strategy": strategy, "seconds": seconds[0],
+                         "loops": loops})
+    return {"status": "ok", "error": None, "measurements": rows,
+            "fingerprints": {s: graphs[s].get("fingerprint") for s in PAIR}}
+
+
+def summarize(rows: pd.DataFrame, fingerprints: dict) -> pd.DataFrame:
+    """Per case: the median over pairs of per_param/single in each process, and a t CI over processes."""
+    out = []
+    for (config, case, framework, mode), d in rows.groupby(["config", "case", "framework", "mode"], sort=False):
+        wide = d.pivot_table(index=["slot", "pair"], columns="strategy", values="seconds")
+        ratio = (wide["per_param"] / wide["single"]).reset_index(name="ratio")
+        per_process = ratio.groupby("slot")["ratio"].median()
+        low, high = t_interval(per_process.to_numpy())
+        fp = fingerprints.get(case, {})
+        same = (fp.get("single") == fp.get("per_param")) if fp.get("single") else None
+        out.append({"config": config, "case": case, "framework": framework, "mode": mode,
+                    "processes": per_process.size, "pairs": int(ratio.groupby("slot").size().min()),
+                    "paired_ratio": float(np.exp(np.log(per_process).mean())), "ci_low": low, "ci_high": high,
+                    "process_ratios": " ".join(f"{r:.3f}" for r in per_process),
+                    "same_function": same, "fingerprint_single": fp.get("single"),
+                    "fingerprint_per_param": fp.get("per_param")})
+    return pd.DataFrame(out, columns=list(SUMMARY_COLUMNS))
+
+
+def measure(config, out_root: Path, processes: int = 3, pairs: int = 10, progress=print) -> Path:
+    """Paired workers for every case of ``config``, then an ordinary run of the same cases
+    (``single`` and ``per_param`` in processes of their own) beside them: one folder."""
+    from harness import results
+    from harness.config.cases import expand
+    from harness.measure import environments, runner, spawn, theano_env
+
+    settings = dataclasses.replace(config.run, strategies=PAIR, caches=("warm",), processes=processes)
+    separate = runner.run([dataclasses.replace(config, run=settings)], out_root, progress=progress)
+    rows, fingerprints = [], {}
+    compiledir = theano_env.default_compiledir()
+    for case in expand(config):
+        for slot in range(processes):
+            task = {"model": dataclasses.asdict(case.model), "framework": case.framework, "mode": case.mode,
+                    "threads": case.threads, "seed": config.run.seed, "pairs": pairs,
+                    "warmup": config.run.warmup["execute"], "min_time_s": config.run.min_time_s}
+            shared = environments.cache_dir(case.framework, compiledir)
+            env = environments.worker_env(case.framework, shared, case.model.floatX, case.threads)
+            command = environments.worker_command(case.framework)[:-1] + ["harness.measure.paired"]
+            result = spawn.run_worker(task, env, config.run.timeouts, command=command)
+            if result["status"] != "ok":
+                raise RuntimeError(f"paired worker failed for {case.name}: {result.get('error')}\n"
+                                   f"{result.get('output_tail', '')}")
+            fingerprints[case.name] = result["fingerprints"]
+            base = {"config": case.config, "case": case.name, "framework": case.framework, "mode": case.mode,
+                    "slot": slot}
+            rows += [{**base, **r} for r in result["measurements"]]
+            progress(f"paired {case.name} #{slot + 1}: {len(result['measurements'])} timings")
+    table = pd.DataFrame(rows, columns=list(COLUMNS))
+    results.write_frame(separate / "paired.csv", table)
+    summary = summarize(table, fingerprints)
+    sep = pd.read_csv(separate / "summary.csv")
+    sep = sep[(sep["phase"] == "execute") & (sep["strategy"] == "per_param")]
+    summary = summary.merge(sep[["case", "ratio_vs_single", "ratio_ci_low", "ratio_ci_high"]].rename(
+        columns={"ratio_vs_single": "separate_ratio", "ratio_ci_low": "separate_ci_low",
+                 "ratio_ci_high": "separate_ci_high"}), on="case", how="left")
+    results.write_frame(separate / "paired_summary.csv", summary)
+    return separate
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Worker entry point (see the module docstring)."""
+    argv = sys.argv[1:] if argv is None else argv
+    task = json.loads(Path(argv[0]).read_text())
+    try:
+        result = paired_worker(task)
+    except Exception as exc:  # a failure is data for the parent
+        result = {"status": "failed", "error": f"{type(exc).__name__}: {exc}", "measurements": []}
+    Path(argv[1]).write_text(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
