@@ -33,14 +33,16 @@ from harness.config.cases import PARAM_COLUMNS
 #              summary.csv: processes, CIs as t intervals over process medians
 #              (ci_method "t over process medians" or "none: one process");
 #              limits.csv (the framework's own matrix products at the pass's shapes);
-#              throughput.csv: limit_gflop_per_s, fraction_of_limit.
+#              throughput.csv: limit_gflop_per_s, fraction_of_limit;
+#              measurements.csv: stopped (why auto repeats stopped: precision, budget,
+#              max_repeats; empty for a fixed count).
 SCHEMA_VERSION = 5
 READABLE_VERSIONS = (3, 4, 5)
 
 CASE_COLUMNS = ("config", "case", *PARAM_COLUMNS)
 MEASUREMENT_COLUMNS = (*CASE_COLUMNS, "strategy", "cache", "slot", "order", "phase", "repeat", "seconds",
                        "loops", "optimizer_seconds", "linker_seconds", "c_compiled", "c_loaded",
-                       "peak_rss_mb", "status", "error")
+                       "peak_rss_mb", "stopped", "status", "error")
 GRAPH_COLUMNS = (*CASE_COLUMNS, "strategy", "n_functions", "nodes_unoptimized", "nodes_optimized",
                  "nodes_unoptimized_unit", "nodes_optimized_unit", "fingerprint", "fingerprint_of")
 WORKER_KEY = ("config", "case", "strategy", "cache", "slot")
@@ -52,7 +54,8 @@ LIMIT_COLUMNS = (*CASE_COLUMNS, "strategy", "slot", "product", "m", "k", "n", "c
 
 # Names stay text even when they look like numbers (a config named "2026").
 TEXT_COLUMNS = {"config": str, "case": str, "hidden": str, "strategy": str, "cache": str,
-                "ci_method": str, "framework": str, "mode": str}
+                "ci_method": str, "framework": str, "mode": str,
+                "stopped": str}
 COLUMNS = {"measurements.csv": MEASUREMENT_COLUMNS, "graphs.csv": GRAPH_COLUMNS,
            "workers.csv": WORKER_COLUMNS, "limits.csv": LIMIT_COLUMNS}
 

@@ -32,7 +32,7 @@ def test_defaults_and_depth_width():
     assert case.model.hidden == (6, 6)
     assert case.model.n_params == 6  # 3 layers x (W, b)
     assert case.mode == "FAST_RUN"
-    assert config.run.repeats == {"construct": 2, "compile": 6, "execute": 10}
+    assert config.run.repeats == {"construct": 2, "compile": "auto", "execute": "auto"}  # auto: until precise
     assert config.run.strategies == ("single", "per_param", "per_param_separate", "numpy_reference")
     assert config.run.caches == ("warm",) and config.run.min_time_s == 0.02
     assert config.run.timeouts == {"default": 900.0}
@@ -106,3 +106,26 @@ def test_binary_file_and_directory(tmp_path):
 def test_yaml_is_loaded_safely(tmp_path):
     with pytest.raises(ConfigError, match="invalid YAML"):
         load_config(write(tmp_path, "model: !!python/object/apply:os.system ['echo pwned']\n"))
+
+
+@pytest.mark.parametrize("run, path, problem", [
+    ({"repeats": "many"}, "run.repeats", "must be an integer >= 1 or 'auto' (got 'many')"),
+    ({"repeats": {"execute": "sometimes"}}, "run.repeats.execute", "or 'auto'"),
+    ({"precision": 2}, "run.precision", "between 0 and 1"),
+    ({"process_precision": 0}, "run.process_precision", "between 0 and 1"),
+    ({"budget_s": -1}, "run.budget_s", "positive number"),
+    ({"processes": 3, "max_processes": 2}, "run.max_processes", "at least run.processes (3)"),
+])
+def test_adaptive_sampling_settings_are_checked(run, path, problem):
+    with pytest.raises(ConfigError) as exc:
+        parse_config({**VALID, "run": run}, source="a.yaml")
+    assert exc.value.path == path and problem in str(exc.value)
+
+
+def test_auto_repeats_and_process_limits_round_trip():
+    config = parse_config({**VALID, "run": {"repeats": "auto", "precision": 0.03, "budget_s": 2,
+                                            "processes": 2, "max_processes": 5}}, source="a.yaml")
+    assert config.run.repeats == {"construct": "auto", "compile": "auto", "execute": "auto"}
+    assert (config.run.precision, config.run.budget_s, config.run.process_limit) == (0.03, 2.0, 5)
+    again = parse_config({k: v for k, v in config.as_dict().items() if k != "source"}, source="a.yaml")
+    assert again == config

@@ -66,7 +66,7 @@ class RecordingBackend:
         return {}
 
 
-def run(monkeypatch, mode, strategy="single", cache="warm"):
+def run(monkeypatch, mode, strategy="single", cache="warm", repeats=None, **settings):
     clock, log = Clock(), []
     values = init_params(MODEL, 0)
     x, y = make_batch(MODEL, 0)
@@ -79,7 +79,7 @@ def run(monkeypatch, mode, strategy="single", cache="warm"):
     from dataclasses import asdict
     task = {"model": asdict(MODEL), "framework": "pytensor", "mode": mode, "strategy": strategy, "cache": cache, "seed": 0,
             "warmup": {"construct": 0, "compile": 0, "execute": 0},
-            "repeats": {"construct": 1, "compile": 1, "execute": 2}, "min_time_s": 0}
+            "repeats": repeats or {"construct": 1, "compile": 1, "execute": 2}, "min_time_s": 0, **settings}
     result = worker.run_framework(task, clock, lambda phase: log.append(f"[{phase}]"))
     seconds = {}
     for row in result["measurements"]:
@@ -122,3 +122,18 @@ def test_ready_waits_for_what_can_wait_and_passes_the_rest():
     log, clock = [], Clock()
     out = ready([np.zeros(2), Pending(clock, 1, log)])
     assert log == ["wait"] and clock.t == 1.0 and len(out) == 2
+
+
+def test_auto_repeats_stop_on_precision_or_budget_and_say_which(monkeypatch):
+    # Fake time is exact: every execute takes 0.25 + n s, every compile 0.5 s, so the CI of the
+    # median has width 0 from 6 values on: auto stops there, on precision.
+    result, _, seconds = run(monkeypatch, "CVM", repeats={"construct": 1, "compile": "auto", "execute": "auto"},
+                             budget_s=1000.0)
+    stopped = {r["phase"]: r.get("stopped") for r in result["measurements"]}
+    assert len(seconds["execute"]) == 6 and len(seconds["compile"]) == 6
+    assert stopped == {"construct": "", "compile": "precision", "first_call": None, "execute": "precision"}
+    # A budget of 1 s: the minimum of 3 repeats is taken, then the budget stops it (each execute is 9 s).
+    result, _, seconds = run(monkeypatch, "CVM", repeats={"construct": 1, "compile": 1, "execute": "auto"},
+                             budget_s=1.0)
+    assert len(seconds["execute"]) == 3
+    assert {r["stopped"] for r in result["measurements"] if r["phase"] == "execute"} == {"budget"}

@@ -264,3 +264,55 @@ def test_cold_compiles_match_the_warm_ones_in_number():
     jobs = runner.case_jobs(parse_config(doc, source="x"), 0)
     cold = [j for j in jobs if j.cache == "cold" and j.strategy == "single"]
     assert sorted(j.slot for j in cold) == list(range(6))  # 3 processes x 2 compiles
+
+
+def levels_worker(level_of):
+    """A fake worker whose every value is its process's level: level_of(strategy, slot)."""
+    slots = {}
+
+    def run(task, env, timeouts, **kwargs):
+        result = fake_worker(task, env, timeouts)
+        key = (task["case"], task["strategy"], task["cache"])
+        slot = slots[key] = slots.get(key, -1) + 1
+        for row in result["measurements"]:
+            row["seconds"] = level_of(task["strategy"], slot) * (1 + 0.001 * row["repeat"])
+        return result
+    return run
+
+
+def test_processes_are_added_while_they_disagree_up_to_the_limit(tmp_path):
+    doc = {**CONFIG, "run": {**CONFIG["run"], "processes": 2, "max_processes": 5, "process_precision": 0.05,
+                             "strategies": ["single", "per_param"]}, "sweep": {"depth": [1]}}
+    config = parse_config(doc, source="fake.yaml")
+    # single's processes agree to 0.1%; per_param's alternate between 1 and 2 s: never precise.
+    worker = levels_worker(lambda strategy, slot: 1.0 if strategy == "single" else 1.0 + slot % 2)
+    lines = []
+    run_dir = runner.run([config], tmp_path, progress=lines.append, runner=worker, compiledir=tmp_path / "cc")
+    w = pd.read_csv(run_dir / "workers.csv")
+    warm = w[w["cache"] == "warm"].groupby("strategy")["slot"].apply(sorted).to_dict()
+    assert warm == {"single": [0, 1], "per_param": [0, 1, 2, 3, 4]}
+    assert lines[-1].startswith("[7/7]")  # the total grew with the added workers
+    orders = w.sort_values("order")["order"].tolist()
+    assert orders == sorted(set(orders))  # every worker its own place in the order
+
+
+def test_no_processes_are_added_without_max_processes(tmp_path):
+    doc = {**CONFIG, "run": {**CONFIG["run"], "processes": 2, "strategies": ["single", "per_param"]},
+           "sweep": {"depth": [1]}}
+    worker = levels_worker(lambda strategy, slot: 1.0 + slot)
+    run_dir = runner.run([parse_config(doc, source="f.yaml")], tmp_path, progress=lambda line: None,
+                         runner=worker, compiledir=tmp_path / "cc")
+    assert len(pd.read_csv(run_dir / "workers.csv")) == 4
+
+
+def test_resume_of_a_run_with_added_processes_adds_none_twice(tmp_path):
+    doc = {**CONFIG, "run": {**CONFIG["run"], "processes": 2, "max_processes": 4,
+                             "strategies": ["single", "per_param"]}, "sweep": {"depth": [1]}}
+    level = lambda strategy, slot: 1.0 + slot % 2  # noqa: E731 (never precise: up to the limit)
+    run_dir = runner.run([parse_config(doc, source="f.yaml")], tmp_path, progress=lambda line: None,
+                         runner=levels_worker(level), compiledir=tmp_path / "cc")
+    before = pd.read_csv(run_dir / "workers.csv")
+    assert len(before) == 8
+    calls = []
+    runner.resume(run_dir, progress=calls.append, runner=levels_worker(level), probe=False)
+    assert calls == [] and len(pd.read_csv(run_dir / "workers.csv")) == 8

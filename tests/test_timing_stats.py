@@ -225,3 +225,26 @@ def test_summary_pools_processes_and_says_how_its_ci_was_made():
     s = summarize(pd.DataFrame(_rows("single", "execute", list(values), slots=3)))
     assert s.loc[0, "n"] == 18 and s.loc[0, "ci_method"] == "t over process medians"
     assert s.loc[0, "processes"] == 3
+
+
+def test_stop_rule_with_scripted_samples():
+    from harness.measure.timing import StopRule, timed_until
+    rule = StopRule(precision=0.02, budget_s=10.0, min_repeats=3, max_repeats=12)
+    # Six values within +-1%: the order-statistics CI of 6 values is [min, max], half-width 1%.
+    assert rule.reason([1.0, 1.01, 0.99, 1.0, 1.005, 0.995], elapsed=0.1) == "precision"
+    assert rule.reason([1.0, 1.01, 0.99, 1.0, 1.005], elapsed=0.1) == ""      # 5 values: no CI yet
+    assert rule.reason([1.0, 1.2, 0.8, 1.0, 1.1, 0.9], elapsed=0.1) == ""     # +-20%: go on
+    assert rule.reason([1.0, 1.2, 0.8, 1.0, 1.1, 0.9], elapsed=10.0) == "budget"
+    assert rule.reason([1.0, 1.2], elapsed=99.0) == ""                        # fewer than min_repeats
+    assert rule.reason([1.0, 2.0] * 6, elapsed=0.0) == "max_repeats"
+    # Through timed_until with a fake clock and scripted durations: noisy at first, then steady.
+    durations = iter([1.0, 1.5, 0.5, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0])
+    clock = FakeClock(0.0)
+
+    def work():
+        clock.now += next(durations)
+
+    seconds, _, reason = timed_until(work, 0, StopRule(precision=0.02, budget_s=100.0), clock)
+    # n = 6..8: the 95% CI is [x(1), x(n)] (for n = 8, P(B <= 1) = 9/256 and 2 x 0.035 > 0.05),
+    # which holds 0.5 and 1.5; at n = 9 it is [x(2), x(8)] (2 x 10/512 < 0.05) = [1.0, 1.0]: precise.
+    assert reason == "precision" and len(seconds) == 9

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import t as student_t
 
+from harness.analysis.order_statistics import median_ci  # noqa: F401 (part of this module's API)
 from harness.config.cases import PARAM_COLUMNS
 from harness.config.schema import ALL_PHASES, STRATEGIES
 
@@ -27,30 +28,6 @@ ONE_PROCESS = "none: one process"
 CV_LIMIT = 0.10          # spread above this flags a value as unstable (as pyperf does)
 MIN_RAW_SECONDS = 1e-3   # a raw timing shorter than this is too short for the clock
 CONFIDENCE = 0.95
-
-
-def median_ci(values, confidence: float = CONFIDENCE) -> tuple[float, float]:
-    """Distribution-free CI of the median of independent values, from order statistics.
-
-    The interval [x_(l), x_(n-l+1)] covers the median with probability
-    1 - 2 P(B <= l - 1), B ~ Binomial(n, 1/2); l is the largest index whose
-    coverage is still >= ``confidence`` (Conover, Practical Nonparametric
-    Statistics, 3rd ed., section 3.2). NaN when n is too small (n < 6 at 95%).
-    Within one process this is the precision of that process's median (what
-    adaptive sampling stops on), not of what another process would measure.
-    """
-    a = np.sort(np.asarray(values, dtype=float))
-    n = a.size
-    alpha = 1.0 - confidence
-    cdf, l = 0.0, 0
-    for k in range(n + 1):
-        cdf += math.comb(n, k) / 2.0 ** n
-        if 2 * cdf > alpha:
-            l = k  # P(B <= l - 1) is the last tail small enough
-            break
-    if l < 1:
-        return math.nan, math.nan
-    return float(a[l - 1]), float(a[n - l])
 
 
 def process_medians(values, slots=None) -> np.ndarray:
@@ -135,7 +112,7 @@ def describe(seconds, slots=None) -> dict:
             "cv": std / mean if mean > 0 else math.nan}
 
 
-def instability(stats: dict, min_raw_seconds: float) -> str:
+def instability(stats: dict, min_raw_seconds: float, on_budget: bool = False) -> str:
     """Why a value should not be trusted ('' when it looks stable).
 
     A value from one process is not flagged here: its missing CI says that.
@@ -145,6 +122,8 @@ def instability(stats: dict, min_raw_seconds: float) -> str:
         reasons.append(f"cv {stats['cv']:.0%} > {CV_LIMIT:.0%}")
     if min_raw_seconds < MIN_RAW_SECONDS:
         reasons.append(f"shortest raw timing {min_raw_seconds * 1e3:.3g} ms < {MIN_RAW_SECONDS * 1e3:g} ms")
+    if on_budget:
+        reasons.append("auto repeats stopped on the time budget, short of the precision asked")
     return "; ".join(reasons)
 
 
@@ -177,8 +156,9 @@ def summarize(measurements: pd.DataFrame) -> pd.DataFrame:
     for key, group in ok.groupby(keys, sort=False, dropna=False):
         stats = describe(group["seconds"], group["slot"])
         raw = (group["seconds"] * group["loops"].fillna(1)).min()
+        on_budget = "stopped" in group and bool((group["stopped"] == "budget").any())
         rows.append({**dict(zip(keys, key)), **stats, "unit": "s",
-                     "unstable": instability(stats, raw)})
+                     "unstable": instability(stats, raw, on_budget)})
         samples[_ratio_key(rows[-1])] = (group["seconds"].to_numpy(), group["slot"].to_numpy())
     summary = in_display_order(pd.DataFrame(rows), ok)
     return add_ratios(summary, samples)[columns]

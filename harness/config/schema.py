@@ -34,14 +34,19 @@ CACHE_CHOICES = ("warm", "cold", "both")
 MODEL_KEYS = ("input", "hidden", "depth", "width", "output", "activation",
               "loss", "biases", "floatX", "batch")
 RUN_KEYS = ("framework", "mode", "threads", "strategies", "seed", "repeats", "warmup", "processes", "timeout_s",
-            "max_memory_mb", "cache", "min_time_s", "order")
+            "max_memory_mb", "cache", "min_time_s", "order", "precision", "budget_s", "max_processes",
+            "process_precision")
 ORDERS = ("shuffled", "as_listed")
 TOP_KEYS = ("name", "description", "model", "run", "sweep")
 SWEEPABLE = MODEL_KEYS + ("framework", "mode", "threads")
 
 DEFAULT_MODEL = {"activation": "sigmoid", "loss": "softmax_cross_entropy",
                  "biases": True, "floatX": "float64", "batch": 32}
-DEFAULT_REPEATS = {"construct": 10, "compile": 6, "execute": 10}  # >= 6: a 95% median CI
+AUTO = "auto"  # repeats until the median is precise enough or the budget is spent (measure.timing.StopRule)
+DEFAULT_REPEATS = {"construct": AUTO, "compile": AUTO, "execute": AUTO}
+DEFAULT_PRECISION = 0.02          # auto repeats: half-width of a process's median CI / median
+DEFAULT_BUDGET_S = 5.0            # auto repeats: seconds of timed repeats per phase and worker
+DEFAULT_PROCESS_PRECISION = 0.05  # extra processes: half-width of the CI over processes / median
 DEFAULT_WARMUP = {"construct": 1, "compile": 1, "execute": 1}
 DEFAULT_TIMEOUT_S = 900.0  # per phase of a worker
 TIMEOUT_KEYS = ("default", "setup", *ALL_PHASES, "check")
@@ -68,6 +73,14 @@ class RunSettings:
     threads: int = DEFAULT_THREADS  # BLAS/OpenMP threads of each worker (sweepable)
     processes: int = 1  # warm workers per case x strategy, their samples pooled (as pyperf does)
     framework: str = DEFAULT_FRAMEWORK  # NAME or NAME:MODE (sweepable)
+    precision: float = DEFAULT_PRECISION
+    budget_s: float = DEFAULT_BUDGET_S
+    max_processes: int = 0  # more warm workers, up to this, while the CI over processes is too wide (0: processes)
+    process_precision: float = DEFAULT_PROCESS_PRECISION
+
+    @property
+    def process_limit(self) -> int:
+        return max(self.processes, self.max_processes)
 
 
 @dataclass(frozen=True)
@@ -90,7 +103,10 @@ class Config:
                         "timeout_s": dict(self.run.timeouts),
                         **({"max_memory_mb": self.run.max_memory_mb} if self.run.max_memory_mb else {}),
                         "cache": "both" if len(self.run.caches) == 2 else self.run.caches[0],
-                        "min_time_s": self.run.min_time_s, "order": self.run.order},
+                        "min_time_s": self.run.min_time_s, "order": self.run.order,
+                        "precision": self.run.precision, "budget_s": self.run.budget_s,
+                        "max_processes": self.run.process_limit,
+                        "process_precision": self.run.process_precision},
                 # No sweep is no key: an empty sweep is an error in a file a user writes.
                 **({"sweep": {k: list(v) for k, v in self.sweep.items()}} if self.sweep else {})}
 
@@ -159,6 +175,11 @@ def _parse_run(raw: dict, source: str) -> RunSettings:
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ConfigError(source, "run.seed", f"must be a non-negative integer (got {seed!r})")
     cache = check_choice(raw.get("cache", "warm"), CACHE_CHOICES, source, "run.cache")
+    processes = positive_int(raw.get("processes", 1), source, "run.processes")
+    max_processes = positive_int(raw.get("max_processes", processes), source, "run.max_processes")
+    if max_processes < processes:
+        raise ConfigError(source, "run.max_processes", f"must be at least run.processes ({processes}) "
+                          f"(got {max_processes})")
     max_memory = raw.get("max_memory_mb")
     if max_memory is not None:
         max_memory = _positive_number(max_memory, source, "run.max_memory_mb")
@@ -166,7 +187,7 @@ def _parse_run(raw: dict, source: str) -> RunSettings:
         mode=_mode_name(raw.get("mode"), source, "run.mode"),  # checked against the framework per case
         framework=framework_value(raw.get("framework", DEFAULT_FRAMEWORK), source, "run.framework"),
         strategies=strategies, seed=seed,
-        repeats=_per_phase(raw.get("repeats"), DEFAULT_REPEATS, 1, source, "run.repeats"),
+        repeats=_per_phase(raw.get("repeats"), DEFAULT_REPEATS, 1, source, "run.repeats", auto=True),
         warmup=_per_phase(raw.get("warmup"), DEFAULT_WARMUP, 0, source, "run.warmup"),
         timeouts=_parse_timeouts(raw.get("timeout_s", DEFAULT_TIMEOUT_S), source),
         max_memory_mb=max_memory,
@@ -174,7 +195,12 @@ def _parse_run(raw: dict, source: str) -> RunSettings:
         min_time_s=_positive_number(raw.get("min_time_s", DEFAULT_MIN_TIME_S), source, "run.min_time_s"),
         order=check_choice(raw.get("order", "shuffled"), ORDERS, source, "run.order"),
         threads=positive_int(raw.get("threads", DEFAULT_THREADS), source, "run.threads"),
-        processes=positive_int(raw.get("processes", 1), source, "run.processes"),
+        processes=processes,
+        precision=_fraction(raw.get("precision", DEFAULT_PRECISION), source, "run.precision"),
+        budget_s=_positive_number(raw.get("budget_s", DEFAULT_BUDGET_S), source, "run.budget_s"),
+        max_processes=max_processes,
+        process_precision=_fraction(raw.get("process_precision", DEFAULT_PROCESS_PRECISION), source,
+                                    "run.process_precision"),
     )
 
 
@@ -201,14 +227,27 @@ def _positive_number(value: Any, source: str, path: str) -> float:
     return float(value)
 
 
-def _per_phase(raw: Any, default: dict, minimum: int, source: str, path: str) -> dict:
+def _per_phase(raw: Any, default: dict, minimum: int, source: str, path: str, auto: bool = False) -> dict:
+    """A count per phase: one number for all, or a mapping; with ``auto``, 'auto' too."""
+    def count(value, where):
+        if auto and value == AUTO:
+            return AUTO
+        if auto and isinstance(value, str):
+            raise ConfigError(source, where, f"must be an integer >= {minimum} or 'auto' (got {value!r})")
+        return _int_at_least(value, minimum, source, where)
     if raw is None:
         return dict(default)
-    if isinstance(raw, int) and not isinstance(raw, bool):
-        return {p: _int_at_least(raw, minimum, source, path) for p in PHASES}
+    if not isinstance(raw, dict):
+        return {p: count(raw, path) for p in PHASES}
     _mapping(raw, source, path)
     _known_keys(raw, PHASES, source, path + ".")
-    return {p: _int_at_least(raw.get(p, default[p]), minimum, source, f"{path}.{p}") for p in PHASES}
+    return {p: count(raw.get(p, default[p]), f"{path}.{p}") for p in PHASES}
+
+
+def _fraction(value: Any, source: str, path: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
+        raise ConfigError(source, path, f"must be a number between 0 and 1, e.g. 0.02 for ±2% (got {value!r})")
+    return float(value)
 
 
 def _parse_sweep(raw: Any, source: str) -> dict:

@@ -20,6 +20,11 @@ class Bar:
         self._bar = tqdm(total=total, unit="worker", file=self._stream, dynamic_ncols=True,
                          bar_format="{desc} |{bar}| {n_fmt}/{total_fmt} workers [{elapsed}<{remaining}]")
 
+    def grow(self, n: int) -> None:
+        """``n`` more workers than planned (processes added where they disagree)."""
+        self._bar.total += n
+        self._bar.refresh()
+
     def begin(self, label: str) -> None:
         self._label = label
         self._bar.set_description_str(label)

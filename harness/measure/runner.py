@@ -7,6 +7,7 @@ worker's rows to the run folder as soon as they arrive.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import random
 import signal
@@ -16,6 +17,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
+
+import pandas as pd
 
 from harness.measure import environments, envinfo, memory, spawn, theano_env
 from harness import results
@@ -55,8 +58,10 @@ def case_jobs(config: Config, case_index: int, cold_cache: bool = True) -> list[
         if "warm" in config.run.caches:
             jobs += [Job(strategy, "warm", k) for k in range(config.run.processes)]
         if "cold" in config.run.caches and strategy != "numpy_reference" and cold_cache:
-            # As many cold compiles as warm ones: every process times repeats.compile.
-            n_cold = config.run.processes * config.run.repeats["compile"]
+            # As many cold compiles as warm ones: every process times repeats.compile
+            # (with auto repeats, one cold compile per warm process).
+            per_process = config.run.repeats["compile"]
+            n_cold = config.run.processes * (per_process if isinstance(per_process, int) else 1)
             jobs += [Job(strategy, "cold", k) for k in range(n_cold)]
     if config.run.order == "shuffled":
         random.Random(f"{config.run.seed}:{case_index}").shuffle(jobs)
@@ -69,6 +74,7 @@ def make_task(case: Case, config: Config, job: Job) -> dict:
             "strategy": job.strategy, "cache": job.cache,
             "seed": config.run.seed, "repeats": dict(config.run.repeats),
             "warmup": dict(config.run.warmup), "min_time_s": config.run.min_time_s,
+            "precision": config.run.precision, "budget_s": config.run.budget_s,
             "limit": measures_limit(config, job)}
 
 
@@ -181,36 +187,57 @@ def _measure(configs, run_dir: Path, env: dict, done: set, progress: Progress,
     runner = runner or spawn.run_worker
     compiledir.mkdir(parents=True, exist_ok=True)
     work = [(config, index, case) for config in configs for index, case in enumerate(expand(config))]
-    todo = [(config, case, order, job)
-            for config, index, case in work
-            for order, job in enumerate(case_jobs(config, index, framework(case.framework).has_cold_cache(case.mode)))
-            if job.key(case) not in done]
+    planned = {(config.name, case.name): case_jobs(config, index, framework(case.framework).has_cold_cache(case.mode))
+               for config, index, case in work}
+    todo = sum(1 for config, _, case in work for job in planned[(config.name, case.name)]
+               if job.key(case) not in done)
     env["status"] = "running"
     results.write_json(run_dir / "env.json", env)
+    # What earlier runs of this folder measured (resume): adding processes looks at it.
+    measured = results.read_csv(run_dir, "measurements.csv")
+    attempted = {k for k in done}
     files = {name: results.CsvAppender(run_dir / name, cols) for name, cols in results.COLUMNS.items()}
     finished, started = 0, time.monotonic()
     if display is not None:
-        display.start(len(todo))
+        display.start(todo)
     try:
-        for config, case, order, job in todo:
-            t0 = time.monotonic()
-            if display is not None:
-                display.begin(f"{case.config} {case.name} {job.strategy}{job_label(job)}")
-            result = _run_job(config, case, job, runner, compiledir, display)
-            wall = time.monotonic() - t0
-            with signals_deferred():  # a worker's rows land whole, or not at all
-                _store(files, case, job, order, result, wall)
-            finished += 1
-            line = _progress_line(finished, len(todo), started, case, job, result, wall)
-            if display is not None:
-                display.end()
-                if result["status"] != "ok":  # failures stay visible above the bar
-                    display.write(line)
-            progress(line)
+        for config, _, case in work:
+            jobs = list(enumerate(planned[(config.name, case.name)]))
+            rows = measured[(measured["config"] == case.config)
+                            & (measured["case"] == case.name)].to_dict("records")
+            while jobs:
+                for order, job in jobs:
+                    if job.key(case) in done:
+                        continue
+                    t0 = time.monotonic()
+                    if display is not None:
+                        display.begin(f"{case.config} {case.name} {job.strategy}{job_label(job)}")
+                    result = _run_job(config, case, job, runner, compiledir, display)
+                    wall = time.monotonic() - t0
+                    with signals_deferred():  # a worker's rows land whole, or not at all
+                        stored = _store(files, case, job, order, result, wall)
+                    rows += stored
+                    attempted.add(job.key(case))
+                    finished += 1
+                    line = _progress_line(finished, todo, started, case, job, result, wall)
+                    if display is not None:
+                        display.end()
+                        if result["status"] != "ok":  # failures stay visible above the bar
+                            display.write(line)
+                    progress(line)
+                # More processes where the spread between them leaves a value imprecise.
+                added = sum(1 for k in attempted if k[:2] == (case.config, case.name) and k[3] == "warm"
+                            and k[4] >= config.run.processes)
+                extra = more_processes(config, case, pd.DataFrame(rows), attempted)
+                first = len(planned[(config.name, case.name)]) + added
+                jobs = [(first + i, job) for i, job in enumerate(extra)]
+                todo += sum(1 for _, job in jobs if job.key(case) not in done)
+                if display is not None and jobs:
+                    display.grow(len(jobs))
         env["status"] = "complete"
     except KeyboardInterrupt:
         env["status"] = "interrupted"
-        raise RunInterrupted(run_dir, finished, len(todo)) from None
+        raise RunInterrupted(run_dir, finished, todo) from None
     finally:
         if display is not None:
             display.close()
@@ -294,8 +321,37 @@ def finish(run_dir: Path) -> None:
     write_report(run_dir)
 
 
-def _store(files, case, job: Job, order, result, wall) -> None:
-    files["measurements.csv"].write(worker_rows(case, job, order, result))
+def more_processes(config: Config, case: Case, rows: pd.DataFrame, attempted: set) -> list[Job]:
+    """One more warm worker for each strategy whose construct or execute median is not yet known
+    to ``run.process_precision`` across processes (t interval over process medians), until
+    ``run.max_processes`` workers of it have run. ``attempted``: keys of workers already run."""
+    if config.run.process_limit <= config.run.processes or rows.empty or "status" not in rows:
+        return []
+    ok = rows[(rows["status"] == "ok") & (rows["cache"] == "warm") & rows["phase"].isin(["construct", "execute"])]
+    extra = []
+    for strategy in config.run.strategies:
+        slots = [k[4] for k in attempted if k[:4] == (case.config, case.name, strategy, "warm")]
+        if len(slots) >= config.run.process_limit:
+            continue
+        d = ok[ok["strategy"] == strategy]
+        if any(not_precise(g["seconds"], g["slot"], config.run.process_precision)
+               for _, g in d.groupby("phase")):
+            extra.append(Job(strategy, "warm", max(slots, default=-1) + 1))
+    return extra
+
+
+def not_precise(seconds, slots, precision: float) -> bool:
+    """True while the 95% CI over processes is wider than ±precision of the median (or absent)."""
+    from harness.analysis.stats import t_interval
+    low, high = t_interval(seconds.to_numpy(), slots.to_numpy())
+    if low != low:
+        return True
+    return (math.log(high) - math.log(low)) / 2 > math.log1p(precision)
+
+
+def _store(files, case, job: Job, order, result, wall) -> list[dict]:
+    rows = worker_rows(case, job, order, result)
+    files["measurements.csv"].write(rows)
     base = {"config": case.config, "case": case.name, **case.columns(), "strategy": job.strategy}
     if "graph" in result and job.cache == "warm" and job.slot == 0:  # the same graph in every process
         files["graphs.csv"].write([{**base, **result["graph"]}])
@@ -311,6 +367,7 @@ def _store(files, case, job: Job, order, result, wall) -> None:
         "memory_estimate_mb": result.get("memory_estimate_mb"),
         "rel_err_vs_numpy": check.get("vs_numpy"), "rel_err_vs_single": check.get("vs_single"),
         "output_tail": result.get("output_tail") if result["status"] != "ok" else None}])
+    return rows
 
 
 def _progress_line(done, total, started, case, job, result, wall) -> str:

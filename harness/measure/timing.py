@@ -2,10 +2,16 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any, Callable
+
+import numpy as np
+
+from harness.analysis.order_statistics import median_ci
 
 Clock = Callable[[], float]
 MAX_LOOPS = 10**6
+AUTO = "auto"  # repeats: as many as StopRule asks for
 
 
 def timed(fn: Callable[[], Any], warmup: int, repeats: int,
@@ -45,3 +51,50 @@ def autorange(fn: Callable[[], Any], min_time: float, clock: Clock = time.perf_c
                 return n
         loops *= 10
     return MAX_LOOPS
+
+
+@dataclass(frozen=True)
+class StopRule:
+    """When ``repeats: auto`` stops: the median is precise enough, the time is up, or enough is enough.
+
+    ``precision``: the largest half-width of the 95% CI of the median (order
+    statistics over this process's repeats), relative to the median.
+    ``budget_s``: the most time the repeats of one value may take in a worker.
+    At least ``min_repeats`` are taken, whatever the budget; the CI exists
+    from 6 values on.
+    """
+    precision: float = 0.02
+    budget_s: float = 5.0
+    min_repeats: int = 3
+    max_repeats: int = 100
+
+    def reason(self, seconds: list[float], elapsed: float) -> str:
+        """'' to go on; else why to stop: 'precision', 'budget' or 'max_repeats'."""
+        n = len(seconds)
+        if n >= self.max_repeats:
+            return "max_repeats"
+        if n >= self.min_repeats:
+            low, high = median_ci(seconds)
+            if low == low and (high - low) / 2 <= self.precision * float(np.median(seconds)):
+                return "precision"
+            if elapsed >= self.budget_s:
+                return "budget"
+        return ""
+
+
+def timed_until(fn: Callable[[], Any], warmup: int, rule: StopRule, clock: Clock = time.perf_counter,
+                loops: int = 1) -> tuple[list[float], Any, str]:
+    """Like ``timed``, with repeats until ``rule`` says stop; also returns why it stopped."""
+    result = None
+    for _ in range(warmup):
+        result = fn()
+    seconds, began = [], clock()
+    while True:
+        start = clock()
+        for _ in range(loops):
+            result = fn()
+        end = clock()
+        seconds.append((end - start) / loops)
+        reason = rule.reason(seconds, end - began)
+        if reason:
+            return seconds, result, reason

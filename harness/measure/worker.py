@@ -26,7 +26,9 @@ from harness.backends import DEFAULT_FRAMEWORK, framework
 from harness.measure.data import init_params, make_batch
 from harness.analysis.flops import largest_layer, operands, products
 from harness.measure.modelspec import Model
-from harness.measure.timing import Clock, autorange, timed
+from harness.measure.timing import AUTO, Clock, StopRule, autorange, timed, timed_until
+
+LIMIT_REPEATS = 5  # timings of each matrix product of the limit when execute repeats are auto
 
 # Largest max-abs difference, relative to the reference's max-abs value.
 TOLERANCE = {
@@ -59,6 +61,20 @@ class Recorder:
             row = {"phase": phase, "repeat": i, "seconds": s, "loops": loops, "peak_rss_mb": rss}
             row.update({k: v[i] for k, v in extra.items()})
             self.rows.append(row)
+
+
+def repeated(fn: Callable, warmup: int, repeats, rule: StopRule, clock: Clock, loops: int = 1):
+    """``repeats`` timings of ``fn`` (or, for ``auto``, as many as ``rule`` asks): seconds, last value,
+    and why the repeats stopped ('' for a fixed count)."""
+    if repeats == AUTO:
+        return timed_until(fn, warmup, rule, clock, loops)
+    seconds, value = timed(fn, warmup, repeats, clock, loops)
+    return seconds, value, ""
+
+
+def stop_rule(task: dict) -> StopRule:
+    return StopRule(precision=task.get("precision", StopRule.precision),
+                    budget_s=task.get("budget_s", StopRule.budget_s))
 
 
 def run_task(task: dict, clock: Clock = time.perf_counter,
@@ -109,30 +125,23 @@ def run_framework(task: dict, clock: Clock, on_phase: Callable[[str], None]) -> 
     values = init_params(model, seed)
     x, y = make_batch(model, seed)
     b = module.backend(model, values, x, y, mode, threads=task.get("threads"))
-    rec = Recorder()
+    rec, rule = Recorder(), stop_rule(task)
 
     on_phase("construct")
     build = lambda: b.construct(strategy)  # noqa: E731
     if "construct" in phases:
         loops = autorange(build, min_time, clock) if min_time else 1
-        seconds, grads = timed(build, warmup["construct"], repeats["construct"], clock, loops)
-        rec.add("construct", seconds, loops)
+        seconds, grads, stop = repeated(build, warmup["construct"], repeats["construct"], rule, clock, loops)
+        rec.add("construct", seconds, loops, stopped=[stop] * len(seconds))
     else:
         grads = build()
 
     on_phase("compile")
     compiled = None
     if "compile" in phases:
-        # A cold cache is one compile into an empty cache, in its own process.
-        n_warm, n_timed = (0, 1) if cold else (warmup["compile"], repeats["compile"])
-        seconds, extras = [], {}
-        for i in range(n_warm + n_timed):
-            elapsed, compiled, extra = b.compile(strategy, grads, clock)
-            if i >= n_warm:
-                seconds.append(elapsed)
-                for key, value in extra.items():
-                    extras.setdefault(key, []).append(value)
-        rec.add("compile", seconds, **extras)
+        compiled = measure_compiles(b, strategy, grads, rec, clock, rule,
+                                    # A cold cache is one compile into an empty cache, in its own process.
+                                    (0, 1) if cold else (warmup["compile"], repeats["compile"]))
     result = {"info": {"pid": os.getpid(), "framework": name, "mode": mode,
                        "import_seconds": import_seconds, **b.info()}}
     if cold and "first_call" not in phases:
@@ -174,12 +183,35 @@ def run_framework(task: dict, clock: Clock, on_phase: Callable[[str], None]) -> 
 
     on_phase("execute")
     loops = autorange(call, min_time, clock) if min_time else 1
-    seconds, _ = timed(call, warmup["execute"], repeats["execute"], clock, loops)
-    rec.add("execute", seconds, loops)
+    seconds, _, stop = repeated(call, warmup["execute"], repeats["execute"], rule, clock, loops)
+    rec.add("execute", seconds, loops, stopped=[stop] * len(seconds))
     if task.get("limit"):
         on_phase("limit")
-        result["limits"] = measure_limit(b, model, seed, repeats["execute"], min_time, clock)
+        n = LIMIT_REPEATS if repeats["execute"] == AUTO else repeats["execute"]
+        result["limits"] = measure_limit(b, model, seed, n, min_time, clock)
     return {**result, "status": "ok", "error": None, "measurements": rec.rows}
+
+
+def measure_compiles(b, strategy: str, grads, rec: Recorder, clock: Clock, rule: StopRule, counts) -> object:
+    """``n_warm`` untimed compiles, then timed ones (a fixed count, or ``auto``); the last compiled."""
+    n_warm, n_timed = counts
+    compiled = None
+    for _ in range(n_warm):
+        _, compiled, _ = b.compile(strategy, grads, clock)
+    seconds, extras, stop, began = [], {}, "", clock()
+    while True:
+        elapsed, compiled, extra = b.compile(strategy, grads, clock)
+        seconds.append(elapsed)
+        for key, value in extra.items():
+            extras.setdefault(key, []).append(value)
+        if n_timed == AUTO:
+            stop = rule.reason(seconds, clock() - began)
+            if stop:
+                break
+        elif len(seconds) >= n_timed:
+            break
+    rec.add("compile", seconds, stopped=[stop] * len(seconds), **extras)
+    return compiled
 
 
 def measure_limit(b, model: Model, seed: int, repeats: int, min_time: float, clock: Clock) -> list[dict]:
@@ -210,13 +242,13 @@ def run_numpy_reference(task: dict, clock: Clock, on_phase: Callable[[str], None
     values = init_params(model, task["seed"])
     x, y = make_batch(model, task["seed"])
     warmup, repeats, min_time = task["warmup"], task["repeats"], task.get("min_time_s", 0.0)
-    rec = Recorder()
+    rec, rule = Recorder(), stop_rule(task)
 
     on_phase("execute")
     call = lambda: numpy_reference.loss_and_grads(model, values, x, y, dtype=model.floatX)
     loops = autorange(call, min_time, clock) if min_time else 1
-    seconds, _ = timed(call, warmup["execute"], repeats["execute"], clock, loops)
-    rec.add("execute", seconds, loops)
+    seconds, _, stop = repeated(call, warmup["execute"], repeats["execute"], rule, clock, loops)
+    rec.add("execute", seconds, loops, stopped=[stop] * len(seconds))
 
     on_phase("matmul")
     fan_in, fan_out = largest_layer(model.input, model.hidden, model.output)
@@ -225,8 +257,8 @@ def run_numpy_reference(task: dict, clock: Clock, on_phase: Callable[[str], None
     b = rng.standard_normal((fan_in, fan_out)).astype(model.floatX)
     product = lambda: a @ b
     loops = autorange(product, min_time, clock) if min_time else 1
-    seconds, _ = timed(product, warmup["execute"], repeats["execute"], clock, loops)
-    rec.add("matmul", seconds, loops)
+    seconds, _, stop = repeated(product, warmup["execute"], repeats["execute"], rule, clock, loops)
+    rec.add("matmul", seconds, loops, stopped=[stop] * len(seconds))
     return {"status": "ok", "error": None, "measurements": rec.rows,
             "info": {"pid": os.getpid(), "numpy_version": np.__version__,
                      "matmul_shape": [model.batch, fan_in, fan_out]}}
