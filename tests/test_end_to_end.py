@@ -85,3 +85,18 @@ def test_bad_config_exits_2_without_writing(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "bad.yaml: model.activaton: unknown key" in err and "did you mean 'activation'" in err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_warm_compile_needs_no_warm_up_compile(tmp_path):
+    # The worker builds what it executes before the timed compile: that fills the compiledir with
+    # its own C modules, so with warmup.compile 0 the timed compile still only looks them up.
+    from harness.config.schema import parse_config
+    from harness.measure import runner
+    config = parse_config({"name": "w", "model": {"input": 7, "depth": 2, "width": 5, "output": 3, "batch": 4},
+                           "run": {"strategies": ["single", "per_param_separate"], "cache": "warm",
+                                   "repeats": {"construct": 1, "compile": 2, "execute": 1},
+                                   "warmup": {"construct": 0, "compile": 0, "execute": 0}}}, source="w.yaml")
+    run_dir = runner.run([config], tmp_path / "out", progress=lambda line: None, compiledir=tmp_path / "cc")
+    m = pd.read_csv(run_dir / "measurements.csv")
+    compiles = m[m["phase"] == "compile"]
+    assert len(compiles) == 4 and (compiles["c_compiled"] == 0).all()  # an empty compiledir at start

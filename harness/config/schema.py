@@ -46,7 +46,7 @@ AUTO = "auto"  # repeats until the median is precise enough or the budget is spe
 DEFAULT_REPEATS = {"construct": AUTO, "compile": AUTO, "execute": AUTO}
 DEFAULT_PRECISION = 0.02          # auto repeats: half-width of a process's median CI / median
 DEFAULT_BUDGET_S = 5.0            # auto repeats: seconds of timed repeats per phase and worker
-DEFAULT_PROCESS_PRECISION = 0.05  # extra processes: half-width of the CI over processes / median
+DEFAULT_PROCESS_PRECISION = 0.05  # extra processes: expected run-to-run change of a median (runner)
 DEFAULT_WARMUP = {"construct": 1, "compile": 1, "execute": 1}
 DEFAULT_TIMEOUT_S = 900.0  # per phase of a worker
 TIMEOUT_KEYS = ("default", "setup", *ALL_PHASES, "check")
@@ -75,7 +75,7 @@ class RunSettings:
     framework: str = DEFAULT_FRAMEWORK  # NAME or NAME:MODE (sweepable)
     precision: float = DEFAULT_PRECISION
     budget_s: float = DEFAULT_BUDGET_S
-    max_processes: int = 0  # more warm workers, up to this, while the CI over processes is too wide (0: processes)
+    max_processes: int = 0  # more warm workers, up to this, while a median would move too much (0: processes)
     process_precision: float = DEFAULT_PROCESS_PRECISION
 
     @property

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import pandas as pd
 
 from harness.measure import environments, envinfo, memory, spawn, theano_env
@@ -322,8 +323,8 @@ def finish(run_dir: Path) -> None:
 
 
 def more_processes(config: Config, case: Case, rows: pd.DataFrame, attempted: set) -> list[Job]:
-    """One more warm worker for each strategy whose construct or execute median is not yet known
-    to ``run.process_precision`` across processes (t interval over process medians), until
+    """One more warm worker for each strategy whose construct or execute median would move by more
+    than ``run.process_precision`` from this run to the next (``run_to_run_change``), until
     ``run.max_processes`` workers of it have run. ``attempted``: keys of workers already run."""
     if config.run.process_limit <= config.run.processes or rows.empty or "status" not in rows:
         return []
@@ -334,19 +335,26 @@ def more_processes(config: Config, case: Case, rows: pd.DataFrame, attempted: se
         if len(slots) >= config.run.process_limit:
             continue
         d = ok[ok["strategy"] == strategy]
-        if any(not_precise(g["seconds"], g["slot"], config.run.process_precision)
+        if any(run_to_run_change(g["seconds"].to_numpy(), g["slot"].to_numpy()) > config.run.process_precision
                for _, g in d.groupby("phase")):
             extra.append(Job(strategy, "warm", max(slots, default=-1) + 1))
     return extra
 
 
-def not_precise(seconds, slots, precision: float) -> bool:
-    """True while the 95% CI over processes is wider than ±precision of the median (or absent)."""
-    from harness.analysis.stats import t_interval
-    low, high = t_interval(seconds.to_numpy(), slots.to_numpy())
-    if low != low:
-        return True
-    return (math.log(high) - math.log(low)) / 2 > math.log1p(precision)
+def run_to_run_change(seconds, slots) -> float:
+    """How much the median of k processes is expected to move between two runs (95%, relative).
+
+    With process medians spread by s (sd of their logs), a median over k
+    processes varies by s / sqrt(k) from run to run, and the difference of
+    two runs by sqrt(2/k) s; 1.96 times that covers 95% of runs. A heuristic
+    (s is estimated from this run's few processes), aimed at what a user
+    sees: a second run that agrees with the first. Infinite with one process.
+    """
+    from harness.analysis.stats import process_medians
+    levels = np.log(process_medians(seconds, slots))
+    if levels.size < 2:
+        return math.inf
+    return float(np.expm1(1.96 * math.sqrt(2 / levels.size) * levels.std(ddof=1)))
 
 
 def _store(files, case, job: Job, order, result, wall) -> list[dict]:
