@@ -14,7 +14,7 @@ FRAMEWORK_ENVS := pytensor jax torch
 upper = $(shell echo $(1) | tr a-z A-Z)
 FRAMEWORKS_SUITE := configs/frameworks.yaml configs/frameworks_depth.yaml
 
-.PHONY: bench bench-frameworks test report compare notebook order-effect paired setup openblas envs clean-cache \
+.PHONY: bench bench-frameworks test report compare notebook order-effect paired gpu-check setup openblas envs clean-cache \
 	$(addprefix env-,$(FRAMEWORK_ENVS))
 
 bench: setup openblas
@@ -42,6 +42,17 @@ notebook: setup
 	NotebookClient(nb, timeout=600, resources={'metadata': {'path': 'notebooks'}}).execute(); \
 	nbformat.write(nb, 'notebooks/explore.executed.ipynb')"
 	@echo "executed: notebooks/explore.executed.ipynb (open it in Jupyter, VS Code or on GitHub)"
+
+# A GPU machine: no package index, no .venv, no Theano; a Python that has jax and torch
+# (GPU_PYTHON) runs the orchestrator and the workers. Cases without a GPU or without their
+# framework are recorded as skipped.
+GPU_PYTHON ?= python3
+GPU_SUITE := configs/gpu_check.yaml configs/gpu_depth.yaml
+gpu-check:
+	GRADBENCH_PYTHON_JAX=$${GRADBENCH_PYTHON_JAX:-$(GPU_PYTHON)} \
+	GRADBENCH_PYTHON_TORCH=$${GRADBENCH_PYTHON_TORCH:-$(GPU_PYTHON)} \
+	GRADBENCH_PYTHON_PYTENSOR=$${GRADBENCH_PYTHON_PYTENSOR:-$(GPU_PYTHON)} \
+	$(GPU_PYTHON) -m harness run $(GPU_SUITE) --skip-missing --out $(OUT)
 
 # Same worker, alternating timings vs separate processes: single and per_param (a few minutes).
 paired: setup openblas

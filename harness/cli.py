@@ -27,6 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="finish an interrupted run: measure only what RUN_DIR lacks")
     run.add_argument("--retry-failed", action="store_true",
                      help="with --resume: measure failed and skipped workers again")
+    run.add_argument("--skip-missing", action="store_true",
+                     help="record the cases of a framework whose environment is missing as skipped, "
+                          "instead of refusing the run (a machine that has only some frameworks)")
     run.add_argument("--quiet", action="store_true",
                      help="no progress bar: one plain line per worker, as off a terminal")
     order = sub.add_parser("order-effect", help=(
@@ -87,7 +90,7 @@ def _run(args) -> int:
                   file=sys.stderr)
             return 2
     display = None
-    if sys.stdout.isatty() and not args.quiet:
+    if sys.stdout.isatty() and not args.quiet and _has_tqdm():
         from harness.measure.progress import Bar
         display = Bar()  # it shows what runs, and prints the failures itself
         progress = lambda line: None  # noqa: E731
@@ -99,9 +102,10 @@ def _run(args) -> int:
     try:
         if args.resume:
             run_dir = runner.resume(args.resume, progress=progress, retry_failed=args.retry_failed,
-                                    display=display)
+                                    display=display, skip_missing=args.skip_missing)
         else:
-            run_dir = runner.run(configs, args.out, progress=progress, display=display)
+            run_dir = runner.run(configs, args.out, progress=progress, display=display,
+                                 skip_missing=args.skip_missing)
     except runner.RunInterrupted as exc:
         print(f"interrupted: {exc.done} of {exc.total} workers finished; their rows are in {exc.run_dir}\n"
               f"resume with: {resume_command(exc.run_dir)}", file=sys.stderr)
@@ -116,11 +120,19 @@ def _run(args) -> int:
     print(format_table(data["summary"]))
     failures = results.failures(data["workers"])
     for line in failures:
-        print(f"FAILED {line}", file=sys.stderr)
+        print(f"{'SKIPPED' if ': skipped: ' in line else 'FAILED'} {line}", file=sys.stderr)
     if failures:
         print(f"{len(failures)} worker(s) did not succeed; see workers.csv", file=sys.stderr)
     print(f"results: {run_dir}")
-    return 1 if failures else 0
+    # Skipped cases (no GPU, a missing environment, too much memory) are data, not errors.
+    return 1 if (data["workers"]["status"] == "failed").any() else 0
+
+
+def _has_tqdm() -> bool:
+    """The progress bar needs tqdm; a plain interpreter (a GPU machine without a package index)
+    may not have it, and then the run prints one line per worker instead."""
+    import importlib.util
+    return importlib.util.find_spec("tqdm") is not None
 
 
 def resume_command(run_dir: Path) -> str:

@@ -36,8 +36,13 @@ from harness.config.cases import PARAM_COLUMNS
 #              throughput.csv: limit_gflop_per_s, fraction_of_limit;
 #              measurements.csv: stopped (why auto repeats stopped: precision, budget,
 #              max_repeats; empty for a fixed count).
-SCHEMA_VERSION = 5
-READABLE_VERSIONS = (3, 4, 5)
+#          6 — device (cpu, gpu) beside framework and mode, a column of every file;
+#              env.json: gpu (name, memory, driver, CUDA), frameworks' devices;
+#              workers.csv: backend_info (JSON: versions, device, TF32 settings, ...);
+#              phase transfer (PyTensor JAX: the parameters' host-to-device copy).
+#              Older folders are read as CPU runs.
+SCHEMA_VERSION = 6
+READABLE_VERSIONS = (3, 4, 5, 6)
 
 CASE_COLUMNS = ("config", "case", *PARAM_COLUMNS)
 MEASUREMENT_COLUMNS = (*CASE_COLUMNS, "strategy", "cache", "slot", "order", "phase", "repeat", "seconds",
@@ -48,13 +53,13 @@ GRAPH_COLUMNS = (*CASE_COLUMNS, "strategy", "n_functions", "nodes_unoptimized", 
 WORKER_KEY = ("config", "case", "strategy", "cache", "slot")
 WORKER_COLUMNS = (*CASE_COLUMNS, "strategy", "cache", "slot", "order", "status", "error", "wall_seconds",
                   "pid", "import_seconds", "os_threads", "memory_estimate_mb", "rel_err_vs_numpy", "rel_err_vs_single",
-                  "output_tail")
+                  "backend_info", "output_tail")
 
 LIMIT_COLUMNS = (*CASE_COLUMNS, "strategy", "slot", "product", "m", "k", "n", "count", "repeat", "seconds", "loops")
 
 # Names stay text even when they look like numbers (a config named "2026").
 TEXT_COLUMNS = {"config": str, "case": str, "hidden": str, "strategy": str, "cache": str,
-                "ci_method": str, "framework": str, "mode": str,
+                "ci_method": str, "framework": str, "mode": str, "device": str,
                 "stopped": str}
 COLUMNS = {"measurements.csv": MEASUREMENT_COLUMNS, "graphs.csv": GRAPH_COLUMNS,
            "workers.csv": WORKER_COLUMNS, "limits.csv": LIMIT_COLUMNS}
@@ -154,7 +159,11 @@ def read_run(run_dir: Path) -> dict:
 
 
 def _upgrade(frame: pd.DataFrame, version: int) -> pd.DataFrame:
-    """A schema 3 frame in schema 4's terms: every case was a Theano case; graphs counted Apply nodes."""
+    """An older frame in this schema's terms: schema 3 cases were Theano cases whose graphs
+    counted Apply nodes; before schema 6 every case ran on the CPU."""
+    if version < 6 and "device" not in frame.columns and "mode" in frame.columns:
+        frame = frame.copy()
+        frame.insert(list(frame.columns).index("mode") + 1, "device", "cpu")
     if version == 3 and "framework" not in frame.columns:
         frame = frame.copy()
         frame.insert(list(frame.columns).index("mode") if "mode" in frame.columns else 0, "framework", "theano")

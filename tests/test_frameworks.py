@@ -262,3 +262,52 @@ def test_a_wrong_gradient_is_caught_and_never_timed(tmp_path, framework):
     assert result["error"].startswith("gradient mismatch: vs_numpy relative error")
     assert result["check"]["vs_numpy"] > 2e-3 and result["check"]["vs_single"] > 1e-5
     assert asdict(case.model)["floatX"] == "float32"
+
+
+# --- devices (issue 11), in the real environments of this CPU machine ------------------------------
+
+@pytest.mark.parametrize("name", ["jax", "torch", "pytensor"])
+def test_each_environment_lists_its_devices_and_no_gpu_here(name):
+    info = environments.probe(name)
+    assert info["devices"] and info["gpus"] == []  # this machine has no GPU
+    assert environments.gpu_problem(name, info).startswith(
+        f"no GPU visible to {'jax' if name != 'torch' else 'torch'} in its environment")
+
+
+def test_a_gpu_config_on_a_cpu_machine_runs_its_cpu_cases_and_skips_the_rest(tmp_path):
+    doc = {"name": "dev", "model": MODEL, "run": {"strategies": ["single", "per_param"], "repeats": 2},
+           "sweep": {"framework": ["jax", "torch:eager"], "device": ["cpu", "gpu"]}}
+    path = tmp_path / "dev.yaml"
+    path.write_text(json.dumps(doc))
+    assert main(["run", str(path), "--out", str(tmp_path / "out"), "--quiet"]) == 0  # skipped is not failed
+    (run_dir,) = (tmp_path / "out").iterdir()
+    w = pd.read_csv(run_dir / "workers.csv")
+    assert set(w[w["device"] == "cpu"]["status"]) == {"ok"}
+    gpu = w[w["device"] == "gpu"]
+    assert set(gpu["status"]) == {"skipped"} and gpu["pid"].isna().all()  # no worker was started
+    assert gpu["error"].str.startswith("no GPU visible to").all()
+    assert "device" in pd.read_csv(run_dir / "summary.csv").columns
+
+
+def test_torch_waits_for_its_device_inside_every_call():
+    script = """
+import numpy as np
+from harness.backends import torch as tb
+from harness.measure.data import init_params, make_batch
+from harness.measure.modelspec import Model
+m = Model(input=6, hidden=(5,), output=3, activation="sigmoid", loss="softmax_cross_entropy", biases=True,
+          floatX="float32", batch=4)
+b = tb.backend(m, init_params(m, 0), *make_batch(m, 0), "eager")
+log = []
+b.sync = lambda: log.append("sync")
+for strategy in ("single", "per_param", "per_param_separate"):
+    call = b.executable(strategy, b.construct(strategy), None)
+    call(); call()
+a = np.ones((4, 6), np.float32)
+b.matmul(a, a.T.copy(), False, False)()
+print(len(log))
+"""
+    out = subprocess.run([environments.interpreter("torch"), "-c", script], capture_output=True, text=True,
+                         env=environments.worker_env("torch", REPO / ".cache" / "torch", "float32", 1), cwd=REPO)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "7"  # one wait per timed call: 3 strategies x 2 calls, and the product

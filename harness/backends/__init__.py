@@ -28,6 +28,11 @@ class Framework:
     cache_variables: tuple[str, ...] = ()
     # What persists between processes in that folder, in words (recorded in env.json).
     cache_kind: str = ""
+    # Modes that can run on a GPU (device: gpu); the others are CPU-only.
+    gpu_modes: tuple[str, ...] = ()
+    # Modes that copy the parameters from the host to the device at every call (PyTensor's JAX
+    # backend: shared variables are NumPy arrays): that copy is timed alone too (phase transfer).
+    copying_modes: tuple[str, ...] = ()
 
     def phases(self, mode: str, strategy: str) -> tuple[str, ...]:
         """The phases a warm worker of this mode and strategy measures, in order."""
@@ -40,7 +45,7 @@ class Framework:
             phases.append("construct")
         if mode not in self.uncompiled_modes:
             phases.append("compile")
-        return (*phases, "first_call", "execute")
+        return (*phases, "first_call", "execute") + (("transfer",) if mode in self.copying_modes else ())
 
     def cold_phases(self, mode: str) -> tuple[str, ...]:
         """What a cold worker (an empty compile cache) measures: the phases that compile."""
@@ -62,18 +67,23 @@ FRAMEWORKS = {
         default_mode="NUMBA", distribution="pytensor",
         lazy_modes=("NUMBA", "JAX", "PYTORCH"),
         cache_variables=("GRADBENCH_COMPILEDIR", "NUMBA_CACHE_DIR"),
-        cache_kind="PyTensor compiledir (C modules) and Numba's cache"),
+        cache_kind="PyTensor compiledir (C modules) and Numba's cache",
+        gpu_modes=("JAX",), copying_modes=("JAX",)),  # its JAX backend; shared variables stay on the host
     "jax": Framework(
         name="jax", modes=("jit",), default_mode="jit", distribution="jax",
         cache_variables=("JAX_COMPILATION_CACHE_DIR",),
-        cache_kind="JAX persistent compilation cache (XLA executables)"),
+        cache_kind="JAX persistent compilation cache (XLA executables)",
+        gpu_modes=("jit",)),
     "torch": Framework(
         name="torch", modes=("eager", "compile"), default_mode="eager", distribution="torch",
         lazy_modes=("compile",), uncompiled_modes=("eager", "compile"),
         cache_variables=("TORCHINDUCTOR_CACHE_DIR",),
-        cache_kind="TorchInductor cache (generated kernels, FX graph cache)"),
+        cache_kind="TorchInductor cache (generated kernels, FX graph cache)",
+        gpu_modes=("eager", "compile")),
 }
 DEFAULT_FRAMEWORK = "theano"
+DEVICES = ("cpu", "gpu")
+DEFAULT_DEVICE = "cpu"
 
 
 def framework(name: str) -> Framework:

@@ -69,11 +69,12 @@ def _count_equations(jaxpr) -> int:
 
 
 class JaxBackend:
-    def __init__(self, model: Model, values: list, x: np.ndarray, y: np.ndarray, mode: str):
+    def __init__(self, model: Model, values: list, x: np.ndarray, y: np.ndarray, mode: str, device: str = "cpu"):
         self.model = model
         # Parameters and batch live on the device before anything is timed.
-        self.params = [jax.device_put(v) for v in values]
-        self.x, self.y = jax.device_put(x), jax.device_put(y)
+        self.device = jax.devices("gpu" if device == "gpu" else "cpu")[0]
+        self.params = [jax.device_put(v, self.device) for v in values]
+        self.x, self.y = jax.device_put(x, self.device), jax.device_put(y, self.device)
         jax.block_until_ready([self.params, self.x, self.y])
 
     def construct(self, strategy: str) -> list:
@@ -108,7 +109,7 @@ class JaxBackend:
 
     def matmul(self, a: np.ndarray, b: np.ndarray, ta: bool, tb: bool) -> Callable[[], list]:
         """One jit-compiled matrix product of device-resident operands (compiled untimed), waited for."""
-        A, B = jax.device_put(a), jax.device_put(b)
+        A, B = jax.device_put(a, self.device), jax.device_put(b, self.device)
         f = jax.jit(lambda a, b: (a.T if ta else a) @ (b.T if tb else b)).lower(A, B).compile()
         return lambda: ready([f(A, B)])
 
@@ -124,11 +125,17 @@ class JaxBackend:
 
     def info(self) -> dict:
         return {"jax_version": jax.__version__, "jaxlib_version": getattr(jax.lib, "__version__", None),
-                "devices": [str(d) for d in jax.devices()], "x64": bool(jax.config.jax_enable_x64),
+                "devices": [str(d) for d in jax.devices()], "device": str(self.device),
+                "device_kind": self.device.device_kind,
+                "matmul_precision": str(jax.config.jax_default_matmul_precision),
+                "x64": bool(jax.config.jax_enable_x64),
                 "compilation_cache_dir": jax.config.jax_compilation_cache_dir}
 
 
-def backend(model, values, x, y, mode: str, threads: int | None = None) -> JaxBackend:
+def backend(model, values, x, y, mode: str, threads: int | None = None, device: str = "cpu") -> JaxBackend:
     if model.floatX == "float64":
         jax.config.update("jax_enable_x64", True)  # otherwise JAX silently computes in float32
-    return JaxBackend(model, values, x, y, mode)
+    if device == "gpu":
+        # float32 means float32: XLA's default on a GPU multiplies float32 matrices in TF32.
+        jax.config.update("jax_default_matmul_precision", "highest")
+    return JaxBackend(model, values, x, y, mode, device)

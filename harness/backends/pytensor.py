@@ -51,8 +51,10 @@ LIBRARY = Library(
     loss=_loss, get_mode=pytensor.compile.mode.get_mode, flags_variable="PYTENSOR_FLAGS")
 
 
-def backend(model, values, x, y, mode: str, threads: int | None = None) -> SymbolicBackend:
+def backend(model, values, x, y, mode: str, threads: int | None = None, device: str = "cpu") -> SymbolicBackend:
     if mode == "C" and not pytensor.config.blas__ldflags:
         raise RuntimeError("PyTensor mode C needs BLAS: blas__ldflags is empty (install libopenblas-dev; "
                            "without BLAS, Dot22 has no C code and the C linker has no Python fallback)")
+    # device: gpu (JAX mode only) is JAX_PLATFORMS=cuda in the worker's environment; the shared
+    # variables stay NumPy arrays on the host and are copied to the device at every call.
     return SymbolicBackend(LIBRARY, model, values, x, y, mode)

@@ -114,6 +114,13 @@ class SymbolicBackend:
     def to_numpy(self, outputs: list) -> list:
         return [np.asarray(o) for o in outputs]
 
+    def transfer(self) -> Callable[[], list]:
+        """What PyTensor's JAX backend does with the parameters at every call: copy them from the
+        host (shared variables hold NumPy arrays) to JAX's default device, and wait."""
+        import jax
+        values = [p.get_value(borrow=True) for p in self.params]
+        return lambda: ready([jax.device_put(v) for v in values])
+
     def matmul(self, a: np.ndarray, b: np.ndarray, ta: bool, tb: bool) -> Callable[[], list]:
         """A compiled function of one matrix product of shared operands, in the case's mode: the
         Dot22/Gemm (and BLAS) the gradient's own products go through (compiled untimed)."""

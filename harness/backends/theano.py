@@ -37,5 +37,5 @@ LIBRARY = Library(
     loss=_loss, get_mode=_mode, flags_variable="THEANO_FLAGS")
 
 
-def backend(model, values, x, y, mode: str, threads: int | None = None) -> SymbolicBackend:
+def backend(model, values, x, y, mode: str, threads: int | None = None, device: str = "cpu") -> SymbolicBackend:
     return SymbolicBackend(LIBRARY, model, values, x, y, mode)

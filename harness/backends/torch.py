@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from harness.backends.forward import logits
+from harness.backends.sync import then_wait
 from harness.measure.modelspec import Model
 
 _ACTIVATIONS = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu}
@@ -49,13 +50,26 @@ def autograd_nodes(roots) -> int:
 
 
 class TorchBackend:
-    def __init__(self, model: Model, values: list, x: np.ndarray, y: np.ndarray, mode: str):
+    def __init__(self, model: Model, values: list, x: np.ndarray, y: np.ndarray, mode: str, device: str = "cpu"):
         self.model, self.mode = model, mode
-        self.params = [torch.tensor(v, requires_grad=True) for v in values]
-        self.x = torch.from_numpy(x)
-        self.y = torch.from_numpy(y.astype(np.int64)) if model.loss == "softmax_cross_entropy" \
-            else torch.from_numpy(y)
+        # Parameters and batch live on the device before anything is timed.
+        self.device = torch.device("cuda" if device == "gpu" else "cpu")
+        self.params = [torch.tensor(v, requires_grad=True, device=self.device) for v in values]
+        self.x = torch.from_numpy(x).to(self.device)
+        self.y = (torch.from_numpy(y.astype(np.int64)) if model.loss == "softmax_cross_entropy"
+                  else torch.from_numpy(y)).to(self.device)
         self.captured_nodes: list[int] = []  # FX graph nodes of what torch.compile captured
+        self.sync()
+
+    def sync(self) -> None:
+        """Wait for the device: CUDA kernels are launched asynchronously, and a timed region that
+        did not wait would time the launches. On the CPU, results are ready when returned."""
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+
+    def synced(self, call: Callable[[], list]) -> Callable[[], list]:
+        """``call``, then wait for the device: every timed call ends with the synchronisation."""
+        return then_wait(call, self.sync)
 
     def _compiled(self, loss: Callable) -> Callable:
         if self.mode == "eager":
@@ -82,18 +96,19 @@ class TorchBackend:
         p, x, y, n = self.params, self.x, self.y, len(self.params)
         if strategy == "single":
             f = self._compiled(_loss_function(self.model))
-            return lambda: list(torch.autograd.grad(f(p, x, y), p))
+            return self.synced(lambda: list(torch.autograd.grad(f(p, x, y), p)))
         if strategy == "per_param":
             f = self._compiled(_loss_function(self.model))
 
             def call():
                 loss = f(p, x, y)
                 return [torch.autograd.grad(loss, q, retain_graph=i < n - 1)[0] for i, q in enumerate(p)]
-            return call
+            return self.synced(call)
         # per_param_separate: n functions, each its own forward pass and the gradient of one parameter.
         views = [[q if j == i else q.detach() for j, q in enumerate(p)] for i in range(n)]
         fs = [self._compiled(_loss_function(self.model)) for _ in range(n)]
-        return lambda: [torch.autograd.grad(f(v, x, y), v[i])[0] for i, (f, v) in enumerate(zip(fs, views))]
+        return self.synced(lambda: [torch.autograd.grad(f(v, x, y), v[i])[0]
+                                    for i, (f, v) in enumerate(zip(fs, views))])
 
     def forget_compiled(self) -> None:
         """Drop what torch.compile keeps in memory, so the next compile uses the disk cache only."""
@@ -101,16 +116,16 @@ class TorchBackend:
         self.captured_nodes.clear()
 
     def to_numpy(self, outputs: list) -> list:
-        return [o.detach().numpy() for o in outputs]
+        return [o.detach().cpu().numpy() for o in outputs]
 
     def matmul(self, a: np.ndarray, b: np.ndarray, ta: bool, tb: bool) -> Callable[[], list]:
         """One matrix product, as autograd and Inductor run theirs (aten::mm on strided views)."""
-        A, B = torch.from_numpy(a), torch.from_numpy(b)
+        A, B = torch.from_numpy(a).to(self.device), torch.from_numpy(b).to(self.device)
 
         def call():
             with torch.no_grad():
                 return [(A.T if ta else A) @ (B.T if tb else B)]
-        return call
+        return self.synced(call)
 
     def graph(self, strategy: str, losses: list, compiled) -> dict:
         n_functions = len(self.params) if strategy == "per_param_separate" else 1
@@ -125,13 +140,23 @@ class TorchBackend:
         return out
 
     def info(self) -> dict:
-        return {"torch_version": torch.__version__, "intra_op_threads": torch.get_num_threads(),
-                "inductor_cache_dir": os.environ.get("TORCHINDUCTOR_CACHE_DIR")}
+        info = {"torch_version": torch.__version__, "intra_op_threads": torch.get_num_threads(),
+                "inductor_cache_dir": os.environ.get("TORCHINDUCTOR_CACHE_DIR"), "device": str(self.device)}
+        if self.device.type == "cuda":
+            info.update(gpu=torch.cuda.get_device_name(self.device), cuda=torch.version.cuda,
+                        tf32_matmul=torch.backends.cuda.matmul.allow_tf32, tf32_cudnn=torch.backends.cudnn.allow_tf32,
+                        float32_matmul_precision=torch.get_float32_matmul_precision())
+        return info
 
 
-def backend(model, values, x, y, mode: str, threads: int | None = None) -> TorchBackend:
+def backend(model, values, x, y, mode: str, threads: int | None = None, device: str = "cpu") -> TorchBackend:
     if threads:
         torch.set_num_threads(threads)
+    if device == "gpu":
+        # float32 means float32: TF32 (10-bit mantissa products) off, recorded in info().
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+        torch.set_float32_matmul_precision("highest")
     if mode == "compile":
         import torch._dynamo.config as dynamo
         # per_param_separate compiles one function per parameter (34 at depth 16): past dynamo's
@@ -141,4 +166,4 @@ def backend(model, values, x, y, mode: str, threads: int | None = None) -> Torch
         # per_param's n backward calls on one forward need; off for every strategy, so all compare alike.
         import torch._functorch.config as functorch
         functorch.donated_buffer = False
-    return TorchBackend(model, values, x, y, mode)
+    return TorchBackend(model, values, x, y, mode, device)

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from harness.measure.modelspec import Model
-from harness.config.validation import ConfigError, framework_value, positive_int, resolve_framework, validate_model
+from harness.config.validation import (ConfigError, check_device, framework_value, positive_int, resolve_framework,
+                                      validate_model)
 
 if TYPE_CHECKING:  # only for annotations: config imports this module
     from harness.config.schema import Config
@@ -23,6 +24,7 @@ class Case:
     params: tuple  # (key, value) pairs of the swept parameters, in sweep order
     threads: int = 1  # BLAS/OpenMP threads of the worker
     framework: str = "theano"
+    device: str = "cpu"  # cpu | gpu (JAX, PyTorch, PyTensor's JAX mode)
 
     def columns(self) -> dict:
         """The case's parameters as tidy-CSV columns (same set for every case)."""
@@ -32,11 +34,12 @@ class Case:
                 "depth": m.depth, "width": m.hidden[0] if uniform else None,
                 "output": m.output, "activation": m.activation, "loss": m.loss,
                 "biases": m.biases, "floatX": m.floatX, "batch": m.batch,
-                "framework": self.framework, "mode": self.mode, "threads": self.threads, "n_params": m.n_params}
+                "framework": self.framework, "mode": self.mode, "device": self.device, "threads": self.threads,
+                "n_params": m.n_params}
 
 
 PARAM_COLUMNS = ("input", "hidden", "depth", "width", "output", "activation", "loss",
-                 "biases", "floatX", "batch", "framework", "mode", "threads", "n_params")
+                 "biases", "floatX", "batch", "framework", "mode", "device", "threads", "n_params")
 
 
 def expand(config: Config) -> list[Case]:
@@ -46,6 +49,7 @@ def expand(config: Config) -> list[Case]:
     for values in itertools.product(*(config.sweep[k] for k in keys)):
         fields = dict(config.model)
         mode, threads, framework = config.run.mode, config.run.threads, config.run.framework
+        device, device_path = config.run.device, "run.device"
         mode_path, framework_path = "run.mode", "run.framework"
         for key, value in zip(keys, values):
             if key == "mode":
@@ -54,6 +58,8 @@ def expand(config: Config) -> list[Case]:
                 framework, framework_path = value, "sweep.framework"
             elif key == "threads":
                 threads = value
+            elif key == "device":
+                device, device_path = value, "sweep.device"
             else:
                 fields[key] = list(value) if isinstance(value, tuple) else value
         # A swept layout replaces the base layout rather than contradicting it.
@@ -72,6 +78,7 @@ def expand(config: Config) -> list[Case]:
             framework, mode = resolve_framework(framework, mode, config.source,
                                                 framework_path if ":" in str(framework) else mode_path)
             threads = positive_int(threads, config.source, "sweep.threads")
+            device = check_device(framework, mode, device, config.source, device_path)
         except ConfigError as exc:
             if not keys:
                 raise
@@ -80,7 +87,8 @@ def expand(config: Config) -> list[Case]:
             raise ConfigError(config.source, "sweep", f"two cases are both named {name!r}")
         names.add(name)
         cases.append(Case(config=config.name, name=name, model=model, mode=mode,
-                          params=tuple(zip(keys, values)), threads=threads, framework=framework))
+                          params=tuple(zip(keys, values)), threads=threads, framework=framework,
+                          device=device))
     return cases
 
 

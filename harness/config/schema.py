@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from harness.backends import DEFAULT_FRAMEWORK
+from harness.backends import DEFAULT_FRAMEWORK, DEVICES
 from harness.measure.modelspec import Model  # noqa: F401  (re-exported: the config's model type)
 from harness.config.cases import expand
 from harness.config.validation import (ACTIVATIONS, FLOATX, FRAMEWORK_NAMES, LOSSES, ConfigError,  # noqa: F401
@@ -27,7 +27,7 @@ THEANO_STRATEGIES = ("single", "per_param", "per_param_separate")  # the gradien
 # baseline, with NumPy's matrix-product throughput as the hardware limit.
 STRATEGIES = (*THEANO_STRATEGIES, "numpy_reference")
 PHASES = ("construct", "compile", "execute")  # the phases with repeats and warmup
-ALL_PHASES = ("construct", "compile", "first_call", "execute", "matmul")
+ALL_PHASES = ("construct", "compile", "first_call", "execute", "transfer", "matmul")
 CACHES = ("warm", "cold")
 CACHE_CHOICES = ("warm", "cold", "both")
 
@@ -35,10 +35,10 @@ MODEL_KEYS = ("input", "hidden", "depth", "width", "output", "activation",
               "loss", "biases", "floatX", "batch")
 RUN_KEYS = ("framework", "mode", "threads", "strategies", "seed", "repeats", "warmup", "processes", "timeout_s",
             "max_memory_mb", "cache", "min_time_s", "order", "precision", "budget_s", "max_processes",
-            "process_precision")
+            "process_precision", "device")
 ORDERS = ("shuffled", "as_listed")
 TOP_KEYS = ("name", "description", "model", "run", "sweep")
-SWEEPABLE = MODEL_KEYS + ("framework", "mode", "threads")
+SWEEPABLE = MODEL_KEYS + ("framework", "mode", "threads", "device")
 
 DEFAULT_MODEL = {"activation": "sigmoid", "loss": "softmax_cross_entropy",
                  "biases": True, "floatX": "float64", "batch": 32}
@@ -77,6 +77,7 @@ class RunSettings:
     budget_s: float = DEFAULT_BUDGET_S
     max_processes: int = 0  # more warm workers, up to this, while a median would move too much (0: processes)
     process_precision: float = DEFAULT_PROCESS_PRECISION
+    device: str = "cpu"  # cpu | gpu (sweepable); checked against the framework and mode per case
 
     @property
     def process_limit(self) -> int:
@@ -106,7 +107,7 @@ class Config:
                         "min_time_s": self.run.min_time_s, "order": self.run.order,
                         "precision": self.run.precision, "budget_s": self.run.budget_s,
                         "max_processes": self.run.process_limit,
-                        "process_precision": self.run.process_precision},
+                        "process_precision": self.run.process_precision, "device": self.run.device},
                 # No sweep is no key: an empty sweep is an error in a file a user writes.
                 **({"sweep": {k: list(v) for k, v in self.sweep.items()}} if self.sweep else {})}
 
@@ -196,6 +197,7 @@ def _parse_run(raw: dict, source: str) -> RunSettings:
         order=check_choice(raw.get("order", "shuffled"), ORDERS, source, "run.order"),
         threads=positive_int(raw.get("threads", DEFAULT_THREADS), source, "run.threads"),
         processes=processes,
+        device=check_choice(raw.get("device", "cpu"), DEVICES, source, "run.device"),
         precision=_fraction(raw.get("precision", DEFAULT_PRECISION), source, "run.precision"),
         budget_s=_positive_number(raw.get("budget_s", DEFAULT_BUDGET_S), source, "run.budget_s"),
         max_processes=max_processes,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-from harness.backends import FRAMEWORKS
+from harness.backends import DEVICES, FRAMEWORKS
 from harness.measure.modelspec import Model
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
@@ -112,3 +112,13 @@ def check_choice(value: Any, allowed: tuple, source: str, path: str) -> str:
         hint = f"; did you mean '{close[0]}'?" if close else ""
         raise ConfigError(source, path, f"unknown value (got {value!r}; allowed {', '.join(allowed)}){hint}")
     return value
+
+
+def check_device(framework: str, mode: str, device: Any, source: str, path: str) -> str:
+    """``cpu`` or ``gpu``; ``gpu`` only for the framework modes that can run there."""
+    device = check_choice(device, DEVICES, source, path)
+    if device == "gpu" and mode not in FRAMEWORKS[framework].gpu_modes:
+        able = ", ".join(f"{name}:{m}" for name, f in FRAMEWORKS.items() for m in f.gpu_modes)
+        raise ConfigError(source, path, f"{framework}:{mode} runs on the CPU only (got 'gpu'; "
+                          f"the GPU is for {able})")
+    return device

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -41,7 +42,27 @@ def collect(blas_ldflags: str, blas_choice: str, theano_flags: dict, compiledir:
                   "resolution_s": time.get_clock_info("perf_counter").resolution},
         "loadavg_start": _loadavg(),
         "git": git_state(),
+        "gpu": gpu_info(),
     }
+
+
+def gpu_info(run=subprocess.run) -> list[dict] | None:
+    """Each NVIDIA GPU: name, memory, driver and CUDA versions, from nvidia-smi (None without one)."""
+    try:
+        query = run(["nvidia-smi", "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader"],
+                    capture_output=True, text=True, timeout=30)
+        header = run(["nvidia-smi"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if query.returncode != 0:
+        return None
+    found = re.search(r"CUDA Version:\s*([\d.]+)", header.stdout)
+    cuda = found.group(1) if found else None  # the newest CUDA the driver supports
+    gpus = []
+    for line in query.stdout.strip().splitlines():
+        name, memory, driver = (part.strip() for part in line.split(","))
+        gpus.append({"name": name, "memory": memory, "driver": driver, "cuda": cuda})
+    return gpus
 
 
 def collect_date() -> str:

@@ -58,13 +58,15 @@ def xla_flags(threads: int) -> str:
     return f"--xla_cpu_multi_thread_eigen={eigen} intra_op_parallelism_threads={threads}"
 
 
-def worker_env(name: str, cache: Path, floatX: str, threads: int, base: dict | None = None) -> dict:
+def worker_env(name: str, cache: Path, floatX: str, threads: int, base: dict | None = None,
+               device: str = "cpu") -> dict:
     """The full environment of one worker of framework ``name``.
 
     Every framework gets the BLAS/OpenMP thread cap and PYTHONHASHSEED=0 (as
     Theano does); its own thread settings (XLA_FLAGS, NUMBA_NUM_THREADS; PyTorch
     is told by the worker: torch.set_num_threads); its compile cache in ``cache``;
-    and the repository on PYTHONPATH, since gradbench is not installed there.
+    JAX's platform for ``device``; and the repository on PYTHONPATH, since
+    gradbench is not installed there.
     """
     if name == "theano":
         return theano_env.worker_env(cache, floatX, base=base, threads=threads)
@@ -75,7 +77,8 @@ def worker_env(name: str, cache: Path, floatX: str, threads: int, base: dict | N
     env.update(dict.fromkeys(theano_env.THREAD_VARIABLES, str(threads)))
     env["NUMBA_NUM_THREADS"] = str(threads)
     env["XLA_FLAGS"] = xla_flags(threads)
-    env.setdefault("JAX_PLATFORMS", "cpu")
+    # JAX (and PyTensor's JAX backend) on the device the case asks for, nothing else.
+    env["JAX_PLATFORMS"] = "cuda" if device == "gpu" else "cpu"
     # Every executable goes to JAX's persistent cache (its defaults skip fast compiles).
     env.update({"JAX_COMPILATION_CACHE_DIR": str(cache / "jax"),
                 "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
@@ -105,10 +108,33 @@ try:  # numpy >= 1.26: the BLAS it was built with
 except Exception:
     out["numpy_blas"] = None
 __import__(sys.argv[1].replace("-", "_") if sys.argv[1] != "theano-pymc" else "theano")
+out["devices"], out["gpus"] = [], []
+if sys.argv[1] in ("jax", "pytensor"):
+    try:
+        import jax
+        out["devices"] = [str(d) for d in jax.devices()]
+        out["gpus"] = [str(d) for d in jax.devices() if d.platform == "gpu"]
+    except Exception as exc:
+        out["devices_error"] = f"{type(exc).__name__}: {exc}"
+if sys.argv[1] == "torch":
+    import torch
+    out["cuda"] = torch.version.cuda
+    out["gpus"] = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    out["devices"] = ["cpu"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())]
 print("GRADBENCH-PROBE " + json.dumps(out))
 """
 PROBE_PACKAGES = {"theano": ("theano-pymc", "numpy"), "pytensor": ("pytensor", "numpy", "numba", "jax", "torch"),
                   "jax": ("jax", "jaxlib", "numpy"), "torch": ("torch", "numpy")}
+
+
+def gpu_problem(name: str, info: dict | None) -> str | None:
+    """Why a GPU case of ``name`` cannot run in its environment (None when a GPU is visible)."""
+    if info is None:
+        return f"{name}'s environment was not probed"
+    if not info.get("gpus"):
+        return f"no GPU visible to {'jax' if name in ('jax', 'pytensor') else name} in its environment " \
+               f"({info.get('executable', interpreter(name))})"
+    return None
 
 
 def probe(name: str, env: dict | None = None) -> dict:

@@ -42,7 +42,7 @@ def paired_worker(task: dict, clock=time.perf_counter) -> dict:
     module = importlib.import_module(f"harness.backends.{task['framework']}")
     model = Model.from_dict(task["model"])
     b = module.backend(model, init_params(model, task["seed"]), *make_batch(model, task["seed"]), task["mode"],
-                       threads=task.get("threads"))
+                       threads=task.get("threads"), device=task.get("device", "cpu"))
     calls, graphs, outputs = {}, {}, {}
     for strategy in PAIR:
         grads = b.construct(strategy)
@@ -101,10 +101,11 @@ def measure(config, out_root: Path, processes: int = 3, pairs: int = 10, progres
     for case in expand(config):
         for slot in range(processes):
             task = {"model": dataclasses.asdict(case.model), "framework": case.framework, "mode": case.mode,
-                    "threads": case.threads, "seed": config.run.seed, "pairs": pairs,
+                    "threads": case.threads, "device": case.device, "seed": config.run.seed, "pairs": pairs,
                     "warmup": config.run.warmup["execute"], "min_time_s": config.run.min_time_s}
             shared = environments.cache_dir(case.framework, compiledir)
-            env = environments.worker_env(case.framework, shared, case.model.floatX, case.threads)
+            env = environments.worker_env(case.framework, shared, case.model.floatX, case.threads,
+                                          device=case.device)
             command = environments.worker_command(case.framework)[:-1] + ["harness.measure.paired"]
             result = spawn.run_worker(task, env, config.run.timeouts, command=command)
             if result["status"] != "ok":

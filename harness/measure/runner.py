@@ -7,6 +7,7 @@ worker's rows to the run folder as soon as they arrive.
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import os
 import random
@@ -75,7 +76,7 @@ def make_task(case: Case, config: Config, job: Job) -> dict:
             "strategy": job.strategy, "cache": job.cache,
             "seed": config.run.seed, "repeats": dict(config.run.repeats),
             "warmup": dict(config.run.warmup), "min_time_s": config.run.min_time_s,
-            "precision": config.run.precision, "budget_s": config.run.budget_s,
+            "precision": config.run.precision, "budget_s": config.run.budget_s, "device": case.device,
             "limit": measures_limit(config, job)}
 
 
@@ -119,11 +120,14 @@ def frameworks_of(configs: list[Config]) -> list[str]:
     return list(dict.fromkeys(case.framework for config in configs for case in expand(config)))
 
 
-def check_environments(configs: list[Config], probe: Callable[[str], dict] | None = None) -> dict:
+def check_environments(configs: list[Config], probe: Callable[[str], dict] | None = None,
+                       skip_missing: bool = False) -> dict:
     """Each framework's environment, asked once what it has; EnvironmentProblem if one is unusable.
 
     Theano's is the orchestrator's own .venv (its versions come from envinfo);
     the others are probed, unless ``probe`` is False (tests with fake workers).
+    With ``skip_missing``, an unusable environment is recorded (``unusable``)
+    and its framework's cases are skipped with the reason, not the whole run.
     """
     if probe is False:
         return {}
@@ -132,7 +136,12 @@ def check_environments(configs: list[Config], probe: Callable[[str], dict] | Non
     for name in frameworks_of(configs):
         if name == "theano" and not os.environ.get(environments.python_variable("theano")):
             continue
-        info = probe(name)
+        try:
+            info = probe(name)
+        except environments.EnvironmentProblem as exc:
+            if not skip_missing:
+                raise
+            info = {"unusable": str(exc)}
         info["cache_kind"] = framework(name).cache_kind
         out[name] = info
     return out
@@ -140,10 +149,11 @@ def check_environments(configs: list[Config], probe: Callable[[str], dict] | Non
 
 def run(configs: list[Config], out_root: Path, progress: Progress = print,
         runner: Callable[..., dict] | None = None, compiledir: Path | None = None,
-        display=None, probe=None) -> Path:
+        display=None, probe=None, skip_missing: bool = False) -> Path:
     """Measure every case of ``configs`` into a new run folder; return it."""
     compiledir = compiledir or theano_env.default_compiledir()
-    frameworks = check_environments(configs, probe)  # before anything is measured or written
+    # Before anything is measured or written:
+    frameworks = check_environments(configs, probe, skip_missing)
     run_dir = results.new_run_dir(out_root)
     ldflags, choice = theano_env.detect_blas()
     floatxs = dict.fromkeys(case.model.floatX for config in configs for case in expand(config))
@@ -157,7 +167,7 @@ def run(configs: list[Config], out_root: Path, progress: Progress = print,
 
 
 def resume(run_dir: Path, progress: Progress = print, runner: Callable[..., dict] | None = None,
-           retry_failed: bool = False, display=None, probe=None) -> Path:
+           retry_failed: bool = False, display=None, probe=None, skip_missing: bool = False) -> Path:
     """Run only the workers a run folder does not have yet (same configs, same order).
 
     Failed and skipped workers count as done (their failure is a result),
@@ -170,7 +180,7 @@ def resume(run_dir: Path, progress: Progress = print, runner: Callable[..., dict
                          f"appends schema {results.SCHEMA_VERSION} rows: resume it with the gradbench commit "
                          f"recorded in env.json ({(env.get('git') or {}).get('commit')})")
     configs = [config_from_dict(d) for d in env["configs"]]
-    env.setdefault("frameworks", {}).update(check_environments(configs, probe))
+    env.setdefault("frameworks", {}).update(check_environments(configs, probe, skip_missing))
     workers = data["workers"]
     if retry_failed:
         workers = workers[workers["status"] == "ok"]
@@ -213,7 +223,7 @@ def _measure(configs, run_dir: Path, env: dict, done: set, progress: Progress,
                     t0 = time.monotonic()
                     if display is not None:
                         display.begin(f"{case.config} {case.name} {job.strategy}{job_label(job)}")
-                    result = _run_job(config, case, job, runner, compiledir, display)
+                    result = _run_job(config, case, job, runner, compiledir, display, env.get("frameworks"))
                     wall = time.monotonic() - t0
                     with signals_deferred():  # a worker's rows land whole, or not at all
                         stored = _store(files, case, job, order, result, wall)
@@ -282,10 +292,16 @@ def signals_deferred(signals=INTERRUPTS):
             signal.raise_signal(received[0])  # now handled as it would have been
 
 
-def _run_job(config: Config, case: Case, job: Job, runner, compiledir: Path, display=None) -> dict:
+def _run_job(config: Config, case: Case, job: Job, runner, compiledir: Path, display=None,
+             frameworks: dict | None = None) -> dict:
     estimate = memory.estimate_mb(case.model, job.strategy)
     limit = memory.limit_mb(config.run.max_memory_mb)
-    if limit is not None and estimate > limit:
+    info = (frameworks or {}).get(case.framework)
+    unusable = (info or {}).get("unusable") or (
+        environments.gpu_problem(case.framework, info) if case.device == "gpu" else None)
+    if unusable:  # decided from the environment's probe: no worker starts
+        result = {"status": "skipped", "measurements": [], "error": unusable}
+    elif limit is not None and estimate > limit:
         result = {"status": "skipped", "measurements": [],
                   "error": f"estimated memory {estimate:.0f} MB > limit {limit:.0f} MB "
                            "(set run.max_memory_mb, or shrink the case)"}
@@ -299,7 +315,8 @@ def _run_job(config: Config, case: Case, job: Job, runner, compiledir: Path, dis
         cache_dir = (theano_env.fresh_compiledir(shared) if job.cache == "cold"
                      else contextlib.nullcontext(shared))
         with cache_dir as path:
-            env = environments.worker_env(case.framework, path, case.model.floatX, case.threads)
+            env = environments.worker_env(case.framework, path, case.model.floatX, case.threads,
+                                          device=case.device)
             result = runner(make_task(case, config, job), env,
                             config.run.timeouts, **extra)
     result["memory_estimate_mb"] = round(estimate, 1)
@@ -374,6 +391,7 @@ def _store(files, case, job: Job, order, result, wall) -> list[dict]:
         "os_threads": result.get("info", {}).get("os_threads"),
         "memory_estimate_mb": result.get("memory_estimate_mb"),
         "rel_err_vs_numpy": check.get("vs_numpy"), "rel_err_vs_single": check.get("vs_single"),
+        "backend_info": json.dumps(result["info"], default=str, sort_keys=True) if result.get("info") else None,
         "output_tail": result.get("output_tail") if result["status"] != "ok" else None}])
     return rows
 

@@ -124,7 +124,7 @@ def run_framework(task: dict, clock: Clock, on_phase: Callable[[str], None]) -> 
     min_time = task.get("min_time_s", 0.0)
     values = init_params(model, seed)
     x, y = make_batch(model, seed)
-    b = module.backend(model, values, x, y, mode, threads=task.get("threads"))
+    b = module.backend(model, values, x, y, mode, threads=task.get("threads"), device=task.get("device", "cpu"))
     rec, rule = Recorder(), stop_rule(task)
 
     on_phase("construct")
@@ -192,6 +192,12 @@ def run_framework(task: dict, clock: Clock, on_phase: Callable[[str], None]) -> 
     loops = autorange(call, min_time, clock) if min_time else 1
     seconds, _, stop = repeated(call, warmup["execute"], repeats["execute"], rule, clock, loops)
     rec.add("execute", seconds, loops, stopped=[stop] * len(seconds))
+    if "transfer" in phases:  # the host-to-device copy that every call of this mode includes
+        on_phase("transfer")
+        copy = b.transfer()
+        loops = autorange(copy, min_time, clock) if min_time else 1
+        seconds, _, stop = repeated(copy, warmup["execute"], repeats["execute"], rule, clock, loops)
+        rec.add("transfer", seconds, loops, stopped=[stop] * len(seconds))
     if task.get("limit"):
         on_phase("limit")
         n = LIMIT_REPEATS if repeats["execute"] == AUTO else repeats["execute"]

@@ -30,7 +30,7 @@ UNTESTABLE = "untestable: one process"
 ALPHA = 0.05
 # What must match for two runs' numbers to be comparable as they are.
 ENV_FIELDS = (("theano_flags",), ("blas", "ldflags"), ("blas", "library"), ("cpu", "model"),
-              ("cpu", "count"), ("hostname",), ("python",), ("packages",))
+              ("cpu", "count"), ("gpu",), ("hostname",), ("python",), ("packages",))
 
 
 def environment_differences(base: dict, new: dict) -> list[str]:
@@ -48,7 +48,7 @@ def environment_differences(base: dict, new: dict) -> list[str]:
     # Each framework's environment: versions, Python and NumPy's BLAS (not where its interpreter lives).
     fa, fb = base.get("frameworks") or {}, new.get("frameworks") or {}
     for name in dict.fromkeys([*fa, *fb]):
-        for key in ("python", "packages", "numpy_blas"):
+        for key in ("python", "packages", "numpy_blas", "gpus", "cuda"):
             a, b = (fa.get(name) or {}).get(key), (fb.get(name) or {}).get(key)
             if name in fa and name in fb and a != b:
                 lines.append(f"frameworks.{name}.{key}: {a!r} -> {b!r}")

@@ -43,6 +43,11 @@ def answer(config: str, case: str, summary: pd.DataFrame, graphs: pd.DataFrame) 
                 continue
             out.append(f"- `{strategy}` {verb} in {format_seconds(row['median'])} against "
                        f"{format_seconds(base['median'])} for `single`: {_ratio(row)}.")
+    copy, run = _pick(s, case, "warm", "transfer", "single"), _pick(s, case, "warm", "execute", "single")
+    if copy is not None and run is not None:
+        out.append(f"- Each call copies the parameters from the host to the device first (shared variables of "
+                   f"PyTensor's JAX backend): {format_seconds(copy['median'])} of `single`'s "
+                   f"{format_seconds(run['median'])} ({copy['median'] / run['median']:.0%}).")
     g = graphs[(graphs["config"] == config) & (graphs["case"] == case)].set_index("strategy")
     if {"single", "per_param"} <= set(g.index):
         a, b = g.loc["single"], g.loc["per_param"]
@@ -232,6 +237,10 @@ def render(run: dict, plot_files: list[Path]) -> str:
                 + ", ".join(f"{k} {v}" for k, v in (i.get("packages") or {}).items() if v)
                 + f"; NumPy's BLAS {(i.get('numpy_blas') or {}).get('name')}; interpreter from {i.get('interpreter_from')}"
                 for n, i in (env.get("frameworks") or {}).items()],
+              *[f"- GPU: {g.get('name')}, {g.get('memory')}, driver {g.get('driver')}, CUDA {g.get('cuda')}"
+                for g in (env.get("gpu") or [])],
+              *[f"- {FRAMEWORK_NAMES.get(n, n)} sees GPU(s): {', '.join(i['gpus'])}"
+                for n, i in (env.get("frameworks") or {}).items() if i.get("gpus")],
               f"- gradbench commit {git.get('commit')}" + (" (with uncommitted changes)" if git.get("dirty") else ""),
               "- Everything else: env.json. Raw data: measurements.csv; statistics: summary.csv.", ""]
     return "\n".join(lines)
