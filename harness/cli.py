@@ -132,7 +132,10 @@ def _has_tqdm() -> bool:
     """The progress bar needs tqdm; a plain interpreter (a GPU machine without a package index)
     may not have it, and then the run prints one line per worker instead."""
     import importlib.util
-    return importlib.util.find_spec("tqdm") is not None
+    try:
+        return importlib.util.find_spec("tqdm") is not None
+    except ValueError:  # a module set to None in sys.modules: blocked on purpose
+        return False
 
 
 def resume_command(run_dir: Path) -> str:

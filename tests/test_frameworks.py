@@ -311,3 +311,22 @@ print(len(log))
                          env=environments.worker_env("torch", REPO / ".cache" / "torch", "float32", 1), cwd=REPO)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "7"  # one wait per timed call: 3 strategies x 2 calls, and the product
+
+
+def test_make_gpu_check_on_a_machine_without_a_gpu_records_every_case_as_skipped(tmp_path):
+    # As on a GPU machine: the orchestrator and the workers run with named interpreters, nothing
+    # is built (no .venv target), and every case is skipped here, before any worker starts.
+    env = {**os.environ, "GRADBENCH_PYTHON_JAX": environments.interpreter("jax"),
+           "GRADBENCH_PYTHON_TORCH": environments.interpreter("torch"),
+           "GRADBENCH_PYTHON_PYTENSOR": environments.interpreter("pytensor")}
+    out = subprocess.run(["make", "--no-print-directory", "gpu-check", f"GPU_PYTHON={sys.executable}",
+                          f"OUT={tmp_path}"], cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    assert "rm -rf .venv" not in out.stdout and "building .envs" not in out.stdout
+    (run_dir,) = tmp_path.iterdir()
+    w = pd.read_csv(run_dir / "workers.csv")
+    assert len(w) == (4 * 3 + 3 * 4 * 2) * 2  # (question: 4 framework modes x 3 strategies + depth) x 2 processes
+    assert set(w["status"]) == {"skipped"} and set(w["device"]) == {"gpu"}
+    assert w["error"].str.startswith("no GPU visible to").all()
+    env_json = json.loads((run_dir / "env.json").read_text())
+    assert set(env_json["frameworks"]) == {"jax", "torch", "pytensor"} and "gpu" in env_json
