@@ -73,7 +73,7 @@ def run(monkeypatch, mode, strategy="single", cache="warm", repeats=None, **sett
 
     class Module:
         @staticmethod
-        def backend(model, values_, x_, y_, mode_, threads=None):
+        def backend(model, values_, x_, y_, mode_, threads=None, device="cpu"):
             return RecordingBackend(clock, log, values, x, y)
     monkeypatch.setattr(worker, "load_backend", lambda name: Module)
     from dataclasses import asdict

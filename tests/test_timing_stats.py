@@ -120,7 +120,8 @@ def test_describe_empty_and_single():
 def _rows(strategy, phase, seconds, status="ok", loops=1, slots=1):
     base = {"config": "c", "case": "k", "input": 1, "hidden": "2", "depth": 1, "width": 2,
             "output": 1, "activation": "sigmoid", "loss": "mse", "biases": True, "floatX": "float64",
-            "batch": 1, "framework": "theano", "mode": "FAST_RUN", "threads": 1, "n_params": 4, "cache": "warm"}
+            "batch": 1, "framework": "theano", "mode": "FAST_RUN", "device": "cpu", "threads": 1, "n_params": 4,
+            "cache": "warm"}
     per_slot = max(1, len(seconds) // slots)
     return [{**base, "strategy": strategy, "phase": phase, "slot": i // per_slot, "repeat": i % per_slot,
              "seconds": s, "status": status, "loops": loops} for i, s in enumerate(seconds)]
