@@ -32,6 +32,16 @@ def build_parser() -> argparse.ArgumentParser:
                           "instead of refusing the run (a machine that has only some frameworks)")
     run.add_argument("--quiet", action="store_true",
                      help="no progress bar: one plain line per worker, as off a terminal")
+    run.add_argument("--shard", metavar="I/N", help=(
+        "measure only the I-th of N balanced parts of the run (whole cases; counted from 1), into a run "
+        "folder that records its shard; 'env' reads I and N from a SLURM array or a Kubernetes Indexed Job "
+        "(see README, 'Scaling out'); join the parts with 'gradbench merge'"))
+    run.add_argument("--balance-from", type=Path, metavar="RUN_DIR",
+                     help="with --shard: balance the parts by the case times of a previous run (workers.csv) "
+                          "instead of by the cases' sizes")
+    run.add_argument("--dask", metavar="ADDRESS", help=(
+        "send each case to the Dask cluster whose scheduler is at ADDRESS (tcp://HOST:8786); its workers "
+        "must run with --nthreads 1 --resources gradbench=1"))
     order = sub.add_parser("order-effect", help=(
         "show the compile-order effect: naive one-process timing vs gradbench, in both orders"))
     order.add_argument("config", type=Path, help="config whose first case is used")
@@ -49,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
                          help="smallest ratio of medians that counts as a change (default 1.10)")
     compare.add_argument("--fail-on-regression", action="store_true",
                          help="exit 1 when anything got significantly slower")
+    merge = sub.add_parser("merge", help="join the run folders of 'run --shard I/N' into one run folder")
+    merge.add_argument("shards", nargs="+", type=Path, help="the shards' run folders, all N of them")
+    merge.add_argument("--out", type=Path, required=True, help="the merged run folder to write (new or empty)")
     report = sub.add_parser("report", help="recompute summary.csv and plots of an existing run")
     report.add_argument("run_dir", type=Path)
     return parser
@@ -60,7 +73,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run":
         if bool(args.configs) == bool(args.resume):
             parser.error("run takes config files, or --resume RUN_DIR (not both)")
+        if args.resume and args.shard:
+            parser.error("--resume resumes the shard its folder records; give no --shard")
+        if args.balance_from and not args.shard:
+            parser.error("--balance-from needs --shard")
         return _run(args)
+    if args.command == "merge":
+        return _merge(args)
     if args.command == "order-effect":
         return _order_effect(args)
     if args.command == "compare":
@@ -78,6 +97,7 @@ def _run(args) -> int:
     from harness import results
     from harness.measure import runner
     from harness.report.files import format_table
+    from harness.scale.dask_cluster import ClusterError
     if not args.resume:
         try:
             configs = [load_config(path) for path in args.configs]
@@ -89,6 +109,20 @@ def _run(args) -> int:
             print(f"error: two configs share a name ({', '.join(names)}); give each a distinct 'name'",
                   file=sys.stderr)
             return 2
+        try:
+            shard = _shard(args, configs)
+        except (ValueError, FileNotFoundError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+    executor = None
+    if args.dask:
+        from harness.scale import dask_cluster
+        try:  # before a run folder is made
+            dask_cluster.check_cluster(args.dask)
+        except ClusterError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        executor = dask_cluster.executor(args.dask)
     display = None
     if sys.stdout.isatty() and not args.quiet and _has_tqdm():
         from harness.measure.progress import Bar
@@ -102,15 +136,15 @@ def _run(args) -> int:
     try:
         if args.resume:
             run_dir = runner.resume(args.resume, progress=progress, retry_failed=args.retry_failed,
-                                    display=display, skip_missing=args.skip_missing)
+                                    display=display, skip_missing=args.skip_missing, executor=executor)
         else:
             run_dir = runner.run(configs, args.out, progress=progress, display=display,
-                                 skip_missing=args.skip_missing)
+                                 skip_missing=args.skip_missing, shard=shard, executor=executor)
     except runner.RunInterrupted as exc:
         print(f"interrupted: {exc.done} of {exc.total} workers finished; their rows are in {exc.run_dir}\n"
               f"resume with: {resume_command(exc.run_dir)}", file=sys.stderr)
         return 130
-    except (FileNotFoundError, ValueError, ConfigError, EnvironmentProblem) as exc:
+    except (FileNotFoundError, ValueError, ConfigError, EnvironmentProblem, ClusterError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     finally:
@@ -125,6 +159,35 @@ def _run(args) -> int:
         print(f"{len(failures)} worker(s) did not succeed; see workers.csv", file=sys.stderr)
     print(f"results: {run_dir}")
     # Skipped cases (no GPU, a missing environment, too much memory) are data, not errors.
+    return 1 if (data["workers"]["status"] == "failed").any() else 0
+
+
+def _shard(args, configs) -> dict | None:
+    """The shard of the run this command measures (env.json's ``shard``), or None."""
+    if not args.shard:
+        return None
+    from harness.measure.runner import plan
+    from harness.scale import shards
+    index, count = shards.from_environment() if args.shard == "env" else shards.parse(args.shard)
+    work = plan(configs)
+    if count > len(work):
+        raise ValueError(f"--shard {index}/{count}: the run has only {len(work)} cases; "
+                         f"use at most {len(work)} shards (a case is never split)")
+    return shards.select(work, index, count, args.balance_from)
+
+
+def _merge(args) -> int:
+    from harness.report.files import format_table
+    from harness.scale.merge import merge
+    from harness import results
+    try:
+        out = merge(args.shards, args.out)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    data = results.read_run(out)
+    print(format_table(data["summary"]))
+    print(f"merged {len(args.shards)} shards: {out}")
     return 1 if (data["workers"]["status"] == "failed").any() else 0
 
 

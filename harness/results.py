@@ -41,17 +41,21 @@ from harness.config.cases import PARAM_COLUMNS
 #              workers.csv: backend_info (JSON: versions, device, TF32 settings, ...);
 #              phase transfer (PyTensor JAX: the parameters' host-to-device copy).
 #              Older folders are read as CPU runs.
-SCHEMA_VERSION = 6
-READABLE_VERSIONS = (3, 4, 5, 6)
+#          7 — host (the machine that ran the worker) in measurements.csv and workers.csv;
+#              env.json: shard (index, count, its cases, how they were balanced) for
+#              `run --shard`, hosts (each measuring machine's environment) for merged
+#              and Dask runs. Older folders are read as measured on env.json's hostname.
+SCHEMA_VERSION = 7
+READABLE_VERSIONS = (3, 4, 5, 6, 7)
 
 CASE_COLUMNS = ("config", "case", *PARAM_COLUMNS)
-MEASUREMENT_COLUMNS = (*CASE_COLUMNS, "strategy", "cache", "slot", "order", "phase", "repeat", "seconds",
+MEASUREMENT_COLUMNS = (*CASE_COLUMNS, "strategy", "cache", "slot", "order", "host", "phase", "repeat", "seconds",
                        "loops", "optimizer_seconds", "linker_seconds", "c_compiled", "c_loaded",
                        "peak_rss_mb", "stopped", "status", "error")
 GRAPH_COLUMNS = (*CASE_COLUMNS, "strategy", "n_functions", "nodes_unoptimized", "nodes_optimized",
                  "nodes_unoptimized_unit", "nodes_optimized_unit", "fingerprint", "fingerprint_of")
 WORKER_KEY = ("config", "case", "strategy", "cache", "slot")
-WORKER_COLUMNS = (*CASE_COLUMNS, "strategy", "cache", "slot", "order", "status", "error", "wall_seconds",
+WORKER_COLUMNS = (*CASE_COLUMNS, "strategy", "cache", "slot", "order", "host", "status", "error", "wall_seconds",
                   "pid", "import_seconds", "os_threads", "memory_estimate_mb", "rel_err_vs_numpy", "rel_err_vs_single",
                   "backend_info", "output_tail")
 
@@ -60,7 +64,7 @@ LIMIT_COLUMNS = (*CASE_COLUMNS, "strategy", "slot", "product", "m", "k", "n", "c
 # Names stay text even when they look like numbers (a config named "2026").
 TEXT_COLUMNS = {"config": str, "case": str, "hidden": str, "strategy": str, "cache": str,
                 "ci_method": str, "framework": str, "mode": str, "device": str,
-                "stopped": str}
+                "stopped": str, "host": str}
 COLUMNS = {"measurements.csv": MEASUREMENT_COLUMNS, "graphs.csv": GRAPH_COLUMNS,
            "workers.csv": WORKER_COLUMNS, "limits.csv": LIMIT_COLUMNS}
 
@@ -149,7 +153,7 @@ def read_run(run_dir: Path) -> dict:
                          f"commit recorded in env.json ({env.get('git', {}).get('commit')})")
 
     from harness.analysis.stats import summarize
-    frames = {name: _upgrade(read_csv(run_dir, name), version) for name in COLUMNS}
+    frames = {name: _upgrade(read_csv(run_dir, name), version, env.get("hostname")) for name in COLUMNS}
     measurements = frames["measurements.csv"]
     summary_path = run_dir / "summary.csv"
     summary = (_upgrade(pd.read_csv(summary_path, dtype=TEXT_COLUMNS), version) if summary_path.exists()
@@ -158,9 +162,13 @@ def read_run(run_dir: Path) -> dict:
             "graphs": frames["graphs.csv"], "workers": frames["workers.csv"], "limits": frames["limits.csv"]}
 
 
-def _upgrade(frame: pd.DataFrame, version: int) -> pd.DataFrame:
+def _upgrade(frame: pd.DataFrame, version: int, hostname: str | None = None) -> pd.DataFrame:
     """An older frame in this schema's terms: schema 3 cases were Theano cases whose graphs
-    counted Apply nodes; before schema 6 every case ran on the CPU."""
+    counted Apply nodes; before schema 6 every case ran on the CPU; before schema 7 every
+    worker ran on the machine env.json describes."""
+    if version < 7 and "host" not in frame.columns and "order" in frame.columns and "slot" in frame.columns:
+        frame = frame.copy()
+        frame.insert(list(frame.columns).index("order") + 1, "host", hostname)
     if version < 6 and "device" not in frame.columns and "mode" in frame.columns:
         frame = frame.copy()
         frame.insert(list(frame.columns).index("mode") + 1, "device", "cpu")

@@ -10,6 +10,7 @@ import contextlib
 import json
 import math
 import os
+import platform
 import random
 import signal
 import threading
@@ -101,7 +102,8 @@ def job_phases(case: Case, job: Job) -> tuple[str, ...]:
 def worker_rows(case: Case, job: Job, order: int, result: dict) -> list[dict]:
     """measurements.csv rows of one worker; a failure or skip gives one row per phase."""
     base = {"config": case.config, "case": case.name, **case.columns(),
-            "strategy": job.strategy, "cache": job.cache, "slot": job.slot, "order": order}
+            "strategy": job.strategy, "cache": job.cache, "slot": job.slot, "order": order,
+            "host": result.get("host") or platform.node()}
     if result["status"] != "ok":
         return [{**base, "phase": p, "repeat": None, "seconds": None, "status": result["status"],
                  "error": result.get("error")} for p in job_phases(case, job)]
@@ -149,29 +151,40 @@ def check_environments(configs: list[Config], probe: Callable[[str], dict] | Non
 
 def run(configs: list[Config], out_root: Path, progress: Progress = print,
         runner: Callable[..., dict] | None = None, compiledir: Path | None = None,
-        display=None, probe=None, skip_missing: bool = False) -> Path:
-    """Measure every case of ``configs`` into a new run folder; return it."""
+        display=None, probe=None, skip_missing: bool = False, shard: dict | None = None,
+        executor=None) -> Path:
+    """Measure every case of ``configs`` (or of one shard: see harness.scale.shards) into a new run
+    folder; return it. ``executor``: who measures the cases (default: this machine, one after another)."""
     compiledir = compiledir or theano_env.default_compiledir()
     # Before anything is measured or written:
     frameworks = check_environments(configs, probe, skip_missing)
     run_dir = results.new_run_dir(out_root)
-    ldflags, choice = theano_env.detect_blas()
-    floatxs = dict.fromkeys(case.model.floatX for config in configs for case in expand(config))
-    flags = {f: theano_env.theano_flags(compiledir, f, ldflags) for f in floatxs}
-    env = envinfo.collect(ldflags, choice, flags, compiledir)
+    env = machine_env(configs, compiledir)
     env["frameworks"] = frameworks
     env.update({"schema_version": results.SCHEMA_VERSION, "run_id": run_dir.name,
                 "files": results.FILES, "configs": [c.as_dict() for c in configs]})
-    _measure(configs, run_dir, env, set(), progress, runner, compiledir, display)
+    if shard is not None:
+        env["shard"] = shard
+    _measure(configs, run_dir, env, set(), progress, runner, compiledir, display, executor)
     return run_dir
 
 
+def machine_env(configs: list[Config], compiledir: Path) -> dict:
+    """This machine's environment for env.json: software, hardware, BLAS, Theano's flags."""
+    ldflags, choice = theano_env.detect_blas()
+    floatxs = dict.fromkeys(case.model.floatX for config in configs for case in expand(config))
+    flags = {f: theano_env.theano_flags(compiledir, f, ldflags) for f in floatxs}
+    return envinfo.collect(ldflags, choice, flags, compiledir)
+
+
 def resume(run_dir: Path, progress: Progress = print, runner: Callable[..., dict] | None = None,
-           retry_failed: bool = False, display=None, probe=None, skip_missing: bool = False) -> Path:
+           retry_failed: bool = False, display=None, probe=None, skip_missing: bool = False,
+           executor=None) -> Path:
     """Run only the workers a run folder does not have yet (same configs, same order).
 
     Failed and skipped workers count as done (their failure is a result),
     unless ``retry_failed``: then their rows are removed and they run again.
+    A shard's folder resumes its own cases (env.json ``shard``).
     """
     data = results.read_run(run_dir)
     env = data["env"]
@@ -188,72 +201,139 @@ def resume(run_dir: Path, progress: Progress = print, runner: Callable[..., dict
     results.drop_rows_not_in(run_dir, done)
     env.setdefault("resumed", []).append({"date": envinfo.collect_date(),
                                           "loadavg": envinfo._loadavg(), "git": envinfo.git_state()})
-    _measure(configs, Path(run_dir), env, done, progress, runner, Path(env["compiledir"]), display)
+    _measure(configs, Path(run_dir), env, done, progress, runner, Path(env["compiledir"]), display, executor)
     return Path(run_dir)
 
 
+@dataclass(frozen=True)
+class CaseWork:
+    """One case of a run with its planned workers: the unit a shard or a cluster task gets."""
+    config: Config
+    index: int  # the case's position in its config (the seed of its job order)
+    case: Case
+    jobs: tuple[Job, ...]
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.case.config, self.case.name)
+
+
+def plan(configs: list[Config]) -> list[CaseWork]:
+    """Every case of the configs, in config and file order, with its planned workers."""
+    return [CaseWork(config, index, case,
+                     tuple(case_jobs(config, index, framework(case.framework).has_cold_cache(case.mode))))
+            for config in configs for index, case in enumerate(expand(config))]
+
+
+def measure_case(work: CaseWork, done: set, rows: list[dict], runner, compiledir: Path,
+                 frameworks: dict | None, on_worker, on_more=None, display=None) -> None:
+    """Run a case's workers that are not in ``done``, then more processes where its medians need them.
+
+    ``rows``: the case's measurements.csv rows so far (a resumed run's), which
+    this extends. ``on_worker(order, job, result, wall)`` is called as each
+    worker ends, ``on_more(n)`` when n more workers are added. Everything of a
+    case runs here, in one place, so its ratios never compare two machines.
+    """
+    config, case = work.config, work.case
+    attempted = {k for k in done if k[:2] == work.key}
+    jobs = list(enumerate(work.jobs))
+    while jobs:
+        for order, job in jobs:
+            if job.key(case) in done:
+                continue
+            t0 = time.monotonic()
+            if display is not None:
+                display.begin(f"{case.config} {case.name} {job.strategy}{job_label(job)}")
+            result = _run_job(config, case, job, runner, compiledir, display, frameworks)
+            wall = time.monotonic() - t0
+            rows += worker_rows(case, job, order, result)
+            attempted.add(job.key(case))
+            on_worker(order, job, result, wall)
+        # More processes where the spread between them leaves a value imprecise.
+        added = sum(1 for k in attempted if k[3] == "warm" and k[4] >= config.run.processes)
+        extra = more_processes(config, case, pd.DataFrame(rows), attempted)
+        first = len(work.jobs) + added
+        jobs = [(first + i, job) for i, job in enumerate(extra)]
+        if jobs and on_more is not None:
+            on_more(len(jobs))
+
+
+class Recorder:
+    """Writes each worker's rows to the run folder as it ends, and reports progress."""
+
+    def __init__(self, run_dir: Path, todo: int, progress: Progress, display=None):
+        self.files = {name: results.CsvAppender(run_dir / name, cols) for name, cols in results.COLUMNS.items()}
+        self.todo, self.finished, self.started = todo, 0, time.monotonic()
+        self.progress, self.display = progress, display
+        if display is not None:
+            display.start(todo)
+
+    def record(self, case: Case, job: Job, order: int, result: dict, wall: float, shown: bool = True) -> None:
+        """``shown``: the display already showed this worker begin (a local run) or not (a cluster)."""
+        with signals_deferred():  # a worker's rows land whole, or not at all
+            _store(self.files, case, job, order, result, wall)
+        self.finished += 1
+        line = _progress_line(self.finished, self.todo, self.started, case, job, result, wall)
+        if self.display is not None:
+            if not shown:
+                self.display.begin(f"{case.config} {case.name}")
+            self.display.end()
+            if result["status"] != "ok":  # failures stay visible above the bar
+                self.display.write(line)
+        self.progress(line)
+
+    def grow(self, n: int) -> None:
+        self.todo += n
+        if self.display is not None:
+            self.display.grow(n)
+
+    def close(self) -> None:
+        if self.display is not None:
+            self.display.close()
+        for f in self.files.values():
+            f.close()
+
+
+def local_executor(work: list[CaseWork], done: set, measured: pd.DataFrame, recorder: Recorder,
+                   runner, compiledir: Path, env: dict) -> None:
+    """Measure the cases one after another on this machine."""
+    frameworks = env.get("frameworks")
+    for item in work:
+        case = item.case
+        rows = measured[(measured["config"] == case.config) & (measured["case"] == case.name)].to_dict("records")
+        measure_case(item, done, rows, runner, compiledir, frameworks,
+                     on_worker=lambda order, job, result, wall, case=case: recorder.record(case, job, order, result, wall),
+                     on_more=recorder.grow, display=recorder.display)
+
+
 def _measure(configs, run_dir: Path, env: dict, done: set, progress: Progress,
-             runner: Callable[..., dict] | None, compiledir: Path, display=None) -> None:
-    """Run the jobs not in ``done``; ``display`` (a progress.Bar) is told what runs, if given."""
+             runner: Callable[..., dict] | None, compiledir: Path, display=None, executor=None) -> None:
+    """Run the jobs not in ``done`` (of the run's shard, if it has one) and write the derived files.
+
+    ``display`` (a progress.Bar) is told what runs, if given; ``executor``
+    measures the cases (``local_executor``, or a cluster's: see harness.scale).
+    """
     runner = runner or spawn.run_worker
+    executor = executor or local_executor
     compiledir.mkdir(parents=True, exist_ok=True)
-    work = [(config, index, case) for config in configs for index, case in enumerate(expand(config))]
-    planned = {(config.name, case.name): case_jobs(config, index, framework(case.framework).has_cold_cache(case.mode))
-               for config, index, case in work}
-    todo = sum(1 for config, _, case in work for job in planned[(config.name, case.name)]
-               if job.key(case) not in done)
+    work = plan(configs)
+    if env.get("shard"):
+        mine = {tuple(k) for k in env["shard"]["cases"]}
+        work = [item for item in work if item.key in mine]
+    todo = sum(1 for item in work for job in item.jobs if job.key(item.case) not in done)
     env["status"] = "running"
     results.write_json(run_dir / "env.json", env)
     # What earlier runs of this folder measured (resume): adding processes looks at it.
     measured = results.read_csv(run_dir, "measurements.csv")
-    attempted = {k for k in done}
-    files = {name: results.CsvAppender(run_dir / name, cols) for name, cols in results.COLUMNS.items()}
-    finished, started = 0, time.monotonic()
-    if display is not None:
-        display.start(todo)
+    recorder = Recorder(run_dir, todo, progress, display)
     try:
-        for config, _, case in work:
-            jobs = list(enumerate(planned[(config.name, case.name)]))
-            rows = measured[(measured["config"] == case.config)
-                            & (measured["case"] == case.name)].to_dict("records")
-            while jobs:
-                for order, job in jobs:
-                    if job.key(case) in done:
-                        continue
-                    t0 = time.monotonic()
-                    if display is not None:
-                        display.begin(f"{case.config} {case.name} {job.strategy}{job_label(job)}")
-                    result = _run_job(config, case, job, runner, compiledir, display, env.get("frameworks"))
-                    wall = time.monotonic() - t0
-                    with signals_deferred():  # a worker's rows land whole, or not at all
-                        stored = _store(files, case, job, order, result, wall)
-                    rows += stored
-                    attempted.add(job.key(case))
-                    finished += 1
-                    line = _progress_line(finished, todo, started, case, job, result, wall)
-                    if display is not None:
-                        display.end()
-                        if result["status"] != "ok":  # failures stay visible above the bar
-                            display.write(line)
-                    progress(line)
-                # More processes where the spread between them leaves a value imprecise.
-                added = sum(1 for k in attempted if k[:2] == (case.config, case.name) and k[3] == "warm"
-                            and k[4] >= config.run.processes)
-                extra = more_processes(config, case, pd.DataFrame(rows), attempted)
-                first = len(planned[(config.name, case.name)]) + added
-                jobs = [(first + i, job) for i, job in enumerate(extra)]
-                todo += sum(1 for _, job in jobs if job.key(case) not in done)
-                if display is not None and jobs:
-                    display.grow(len(jobs))
+        executor(work, done, measured, recorder, runner, compiledir, env)
         env["status"] = "complete"
     except KeyboardInterrupt:
         env["status"] = "interrupted"
-        raise RunInterrupted(run_dir, finished, todo) from None
+        raise RunInterrupted(run_dir, recorder.finished, recorder.todo) from None
     finally:
-        if display is not None:
-            display.close()
-        for f in files.values():
-            f.close()
+        recorder.close()
         env["loadavg_end"] = envinfo._loadavg()
         env["failures"] = results.failures(results.read_csv(run_dir, "workers.csv"))
         results.write_json(run_dir / "env.json", env)
@@ -384,7 +464,8 @@ def _store(files, case, job: Job, order, result, wall) -> list[dict]:
     check = result.get("check", {})
     # workers.csv last: a worker is complete once its row is there (see resume).
     files["workers.csv"].write([{
-        **base, "cache": job.cache, "slot": job.slot, "order": order, "status": result["status"],
+        **base, "cache": job.cache, "slot": job.slot, "order": order, "host": result.get("host") or platform.node(),
+        "status": result["status"],
         "error": result.get("error"), "wall_seconds": round(wall, 3),
         "pid": result.get("info", {}).get("pid"),
         "import_seconds": result.get("info", {}).get("import_seconds"),

@@ -6,6 +6,7 @@ from pathlib import Path
 import pandas as pd
 
 from harness.config.schema import ALL_PHASES, STRATEGIES
+from harness.report import machines
 from harness.report.formatting import format_seconds
 
 QUESTION = ("Is one gradient call over all parameters (`T.grad(loss, [w1, ..., wn])`) cheaper than n separate "
@@ -242,5 +243,6 @@ def render(run: dict, plot_files: list[Path]) -> str:
               *[f"- {FRAMEWORK_NAMES.get(n, n)} sees GPU(s): {', '.join(i['gpus'])}"
                 for n, i in (env.get("frameworks") or {}).items() if i.get("gpus")],
               f"- gradbench commit {git.get('commit')}" + (" (with uncommitted changes)" if git.get("dirty") else ""),
+              *machines.lines(env, run.get("workers")),
               "- Everything else: env.json. Raw data: measurements.csv; statistics: summary.csv.", ""]
     return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Beyond one machine: shards of a run, merging them, and a Dask cluster as the executor."""

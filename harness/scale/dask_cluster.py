@@ -1,0 +1,148 @@
+"""Measure a run's cases on a Dask distributed cluster: one case, one task.
+
+The client (``gradbench run ... --dask tcp://HOST:8786``) writes the run
+folder as a local run does; each Dask worker measures whole cases with the
+same code as a local run (``runner.measure_case``: fresh worker processes,
+checks, added processes), on its own machine, and sends the rows back. Two
+cases never share a machine: workers are started with one thread and the
+resource ``gradbench=1``, which every task asks for (README, "Scaling out").
+A worker lost mid-case: Dask's scheduler gives the case to another worker
+(up to its ``allowed-failures``) and its partial work is discarded; a case it
+gives up on, or that raises, is recorded as failed with the reason.
+"""
+from __future__ import annotations
+
+import platform
+from pathlib import Path
+
+from harness import results
+from harness.measure import envinfo, runner as runner_module
+
+RESOURCE = "gradbench"
+WORKER_COMMAND = f"dask worker tcp://SCHEDULER:8786 --nthreads 1 --nworkers 1 --resources {RESOURCE}=1"
+_host_state: dict = {}  # per Dask worker process: its environment and its frameworks' probes
+
+
+class ClusterError(RuntimeError):
+    """The cluster cannot take the run (unreachable, no worker with the gradbench resource)."""
+
+
+def run_case(work, done: set, rows: list[dict], commit: str | None, runner=None) -> dict:
+    """On a Dask worker: measure one case; return its workers' results and this machine's environment."""
+    host = platform.node()
+    env = _host_env(work.config)
+    mine = (env.get("git") or {}).get("commit")
+    if commit and mine != commit:
+        return {"host": host, "env": env, "records": [],
+                "refused": f"Dask worker {host} runs gradbench commit {mine}, the client {commit}"}
+    frameworks = _frameworks(work.config)
+    env = {**env, "frameworks": frameworks}
+    records = []
+
+    def keep(order, job, result, wall):
+        result["host"] = host
+        records.append((order, job, result, wall))
+    runner_module.measure_case(work, done, rows, runner or runner_module.spawn.run_worker,
+                               Path(env["compiledir"]), frameworks, keep)
+    return {"host": host, "env": env, "records": records}
+
+
+def _host_env(config) -> dict:
+    if "env" not in _host_state:
+        compiledir = runner_module.theano_env.default_compiledir()
+        _host_state["env"] = runner_module.machine_env([config], compiledir)
+    return _host_state["env"]
+
+
+def _frameworks(config) -> dict:
+    """This machine's environments of the config's frameworks, probed once per worker process;
+    an unusable one is recorded (its cases are skipped with the reason), as with --skip-missing."""
+    probed = _host_state.setdefault("frameworks", {})
+    asked = _host_state.setdefault("asked", set())
+    names = set(runner_module.frameworks_of([config]))
+    if names - asked:
+        probed.update(runner_module.check_environments([config], skip_missing=True))
+        asked.update(names)
+    return probed
+
+
+def check_cluster(address: str, connect_timeout_s: float = 30) -> None:
+    """Refuse (ClusterError) a scheduler that is unreachable or has no worker that can take a case."""
+    from distributed import Client
+    try:
+        client = Client(address, timeout=connect_timeout_s)
+    except OSError as exc:
+        raise ClusterError(f"no Dask scheduler at {address} ({exc})") from None
+    with client:
+        _check_workers(client, address, connect_timeout_s)
+
+
+def executor(address: str, connect_timeout_s: float = 30, retries: int = 1):
+    """An executor (see runner._measure) that sends each case to the Dask cluster at ``address``."""
+    def execute(work, done, measured, recorder, runner, compiledir, env) -> None:
+        from distributed import Client, as_completed
+        try:
+            client = Client(address, timeout=connect_timeout_s)
+        except OSError as exc:
+            raise ClusterError(f"no Dask scheduler at {address} ({exc})") from None
+        with client:
+            _check_workers(client, address, connect_timeout_s)
+            env["executor"] = "dask"
+            env["dask"] = {"scheduler": address, "distributed": _version(), "retries": retries}
+            env.setdefault("hosts", {})
+            commit = (env.get("git") or {}).get("commit")
+            futures = {}
+            for item in work:
+                pending = [job for job in item.jobs if job.key(item.case) not in done]
+                rows = measured[(measured["config"] == item.case.config)
+                                & (measured["case"] == item.case.name)].to_dict("records")
+                future = client.submit(run_case, item, {k for k in done if k[:2] == item.key}, rows, commit,
+                                       runner, resources={RESOURCE: 1}, retries=retries, pure=False,
+                                       key=f"gradbench-{item.case.config}-{item.case.name}-{id(item):x}")
+                futures[future] = (item, pending)
+            try:
+                for future in as_completed(futures):
+                    item, pending = futures.pop(future)
+                    _record(future, item, pending, recorder, env)
+            except KeyboardInterrupt:
+                client.cancel(list(futures))
+                raise
+    return execute
+
+
+def _record(future, item, pending, recorder, env) -> None:
+    """Write one finished case: its workers' rows, or every pending worker failed with the reason."""
+    try:
+        out = future.result()
+    except Exception as exc:  # noqa: BLE001 - KilledWorker, an exception in the task: a result
+        out = {"records": [], "refused": f"Dask task failed: {type(exc).__name__}: {exc}"}
+    if out.get("env"):
+        env["hosts"][out["host"]] = {k: v for k, v in out["env"].items()}
+    if out.get("refused"):
+        for order, job in enumerate(item.jobs):
+            if job in pending:
+                recorder.record(item.case, job, order,
+                                {"status": "failed", "measurements": [], "error": out["refused"],
+                                 "host": out.get("host")}, 0.0, shown=False)
+        return
+    extra = len(out["records"]) - len(pending)
+    if extra > 0:
+        recorder.grow(extra)
+    for order, job, result, wall in out["records"]:
+        recorder.record(item.case, job, order, result, wall, shown=False)
+
+
+def _check_workers(client, address: str, timeout_s: float) -> None:
+    try:
+        client.wait_for_workers(1, timeout=timeout_s)
+    except TimeoutError:
+        raise ClusterError(f"the Dask scheduler at {address} has no worker; start one per machine: "
+                           f"{WORKER_COMMAND}") from None
+    workers = client.scheduler_info().get("workers", {})
+    if not any(RESOURCE in (w.get("resources") or {}) for w in workers.values()):
+        raise ClusterError(f"no Dask worker at {address} has the resource {RESOURCE!r}, so no case could run; "
+                           f"start workers as: {WORKER_COMMAND}")
+
+
+def _version() -> str | None:
+    return envinfo._version("distributed")
