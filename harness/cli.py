@@ -36,9 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
         "measure only the I-th of N balanced parts of the run (whole cases; counted from 1), into a run "
         "folder that records its shard; 'env' reads I and N from a SLURM array or a Kubernetes Indexed Job "
         "(see README, 'Scaling out'); join the parts with 'gradbench merge'"))
-    run.add_argument("--balance-from", type=Path, metavar="RUN_DIR",
+    run.add_argument("--balance-from", type=Path, metavar="RUN_DIR", action="append",
                      help="with --shard: balance the parts by the case times of a previous run (workers.csv) "
-                          "instead of by the cases' sizes")
+                          "instead of by the cases' sizes (repeatable)")
     run.add_argument("--dask", metavar="ADDRESS", help=(
         "send each case to the Dask cluster whose scheduler is at ADDRESS (tcp://HOST:8786); its workers "
         "must run with --nthreads 1 --resources gradbench=1"))
@@ -59,6 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
                          help="smallest ratio of medians that counts as a change (default 1.10)")
     compare.add_argument("--fail-on-regression", action="store_true",
                          help="exit 1 when anything got significantly slower")
+    plan = sub.add_parser("plan", help="how long a run would take on 1, 8, 64 machines (--shard), before running it")
+    plan.add_argument("configs", nargs="+", type=Path)
+    plan.add_argument("--machines", default="1,8,64", help="comma-separated machine counts (default 1,8,64)")
+    plan.add_argument("--balance-from", type=Path, metavar="RUN_DIR", action="append",
+                      help="estimate from a previous run's workers.csv (repeatable), not from the cases' sizes")
     merge = sub.add_parser("merge", help="join the run folders of 'run --shard I/N' into one run folder")
     merge.add_argument("shards", nargs="+", type=Path, help="the shards' run folders, all N of them")
     merge.add_argument("--out", type=Path, required=True, help="the merged run folder to write (new or empty)")
@@ -80,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
         return _run(args)
     if args.command == "merge":
         return _merge(args)
+    if args.command == "plan":
+        return _plan(args)
     if args.command == "order-effect":
         return _order_effect(args)
     if args.command == "compare":
@@ -174,6 +181,23 @@ def _shard(args, configs) -> dict | None:
         raise ValueError(f"--shard {index}/{count}: the run has only {len(work)} cases; "
                          f"use at most {len(work)} shards (a case is never split)")
     return shards.select(work, index, count, args.balance_from)
+
+
+def _plan(args) -> int:
+    from harness.measure.runner import plan
+    from harness.scale import shards
+    try:
+        configs = [load_config(path) for path in args.configs]
+        machines = [int(m) for m in args.machines.split(",")]
+        if min(machines) < 1:
+            raise ValueError("--machines: counts must be at least 1")
+        work = plan(configs)
+        cost, source = shards.costs(work, args.balance_from)
+    except (ConfigError, ValueError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(shards.plan_table(work, cost, machines, source))
+    return 0
 
 
 def _merge(args) -> int:

@@ -68,7 +68,11 @@ def _frameworks(config) -> dict:
 
 def check_cluster(address: str, connect_timeout_s: float = 30) -> None:
     """Refuse (ClusterError) a scheduler that is unreachable or has no worker that can take a case."""
-    from distributed import Client
+    try:
+        from distributed import Client
+    except ImportError:
+        raise ClusterError("--dask needs Dask's distributed package: pip install -e '.[dask]' "
+                           "(make setup installs it into .venv)") from None
     try:
         client = Client(address, timeout=connect_timeout_s)
     except OSError as exc:

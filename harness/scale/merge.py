@@ -83,16 +83,13 @@ def merge(shard_dirs: list[Path], out: Path) -> Path:
     if out.exists() and any(out.iterdir()):
         raise MergeError(f"{out} exists and is not empty; give a new folder to --out")
     runs.sort(key=lambda r: r[1]["env"]["shard"]["index"])
-    from harness.measure.runner import config_from_dict, plan
+    from harness.measure.runner import in_plan_order
     envs = [run["env"] for _, run in runs]
-    order = {item.key: i for i, item in enumerate(plan([config_from_dict(c) for c in envs[0]["configs"]]))}
     out.mkdir(parents=True, exist_ok=True)
     for name, columns in results.COLUMNS.items():
         frames = [results.read_csv(path, name) for path, _ in runs]
         frame = pd.concat([f for f in frames if not f.empty] or frames[:1], ignore_index=True)
-        if not frame.empty:  # in the run's case order; within a case, as each shard wrote it
-            rank = [order.get((c, k), len(order)) for c, k in zip(frame["config"], frame["case"])]
-            frame = frame.assign(_rank=rank).sort_values("_rank", kind="stable").drop(columns="_rank")
+        frame = in_plan_order(frame, envs[0]["configs"])
         results.write_frame(out / name, frame.reindex(columns=list(columns)))
     results.write_json(out / "env.json", merged_env(envs, out.name, [path for path, _ in runs]))
     from harness.measure.runner import finish

@@ -104,22 +104,31 @@ def measured_s(run_dir: Path) -> dict[tuple[str, str], float]:
     return {(str(c), str(k)): float(v) for (c, k), v in sums.items()}
 
 
-def costs(work: list, previous: Path | None = None) -> tuple[dict, str]:
+def costs(work: list, previous: list[Path] | None = None) -> tuple[dict, str]:
     """Each case's estimated seconds, and what the estimate came from.
 
-    With a previous run, its measured time where it has the case; for the
-    others, the size model scaled by the median measured/estimated ratio of
-    the cases both have (so the two kinds of estimate are in the same units).
+    With previous runs, their measured time where they have the case; for
+    the others, the size model scaled by the median measured/estimated ratio
+    of the cases both have (so the two kinds of estimate are in the same units).
     """
     sized = {item.key: estimate_s(item) for item in work}
-    if previous is None:
+    if not previous:
         return sized, "size model (harness.scale.shards)"
-    measured = measured_s(previous)
+    measured = {}
+    for run_dir in previous:
+        measured.update(measured_s(run_dir))
     common = [measured[k] / sized[k] for k in sized if k in measured and sized[k] > 0]
     scale = statistics.median(common) if common else 1.0
     out = {k: measured.get(k, sized[k] * scale) for k in sized}
-    return out, (f"workers.csv of {Path(previous).name} ({len(common)} of {len(sized)} cases; "
+    names = ", ".join(Path(d).name for d in previous)
+    return out, (f"workers.csv of {names} ({len(common)} of {len(sized)} cases; "
                  f"the others by the size model x {scale:.2f})")
+
+
+def makespan(cost: dict, count: int) -> tuple[float, list[float]]:
+    """Seconds of the longest of ``count`` shards, and every shard's seconds."""
+    loads = [sum(cost[k] for k in part) for part in partition(cost, count)]
+    return max(loads), loads
 
 
 def partition(cost: dict, count: int) -> list[list]:
@@ -133,7 +142,7 @@ def partition(cost: dict, count: int) -> list[list]:
     return [sorted(s, key=order.__getitem__) for s in shards]
 
 
-def select(work: list, index: int, count: int, previous: Path | None = None) -> dict:
+def select(work: list, index: int, count: int, previous: list[Path] | None = None) -> dict:
     """The shard ``index`` of ``count`` of a run's plan, as env.json records it."""
     cost, source = costs(work, previous)
     shards = partition(cost, count)
@@ -141,3 +150,23 @@ def select(work: list, index: int, count: int, previous: Path | None = None) -> 
     return {"index": index, "count": count, "cases": [list(k) for k in mine],
             "estimated_s": round(sum(cost[k] for k in mine), 1),
             "estimated_total_s": round(sum(cost.values()), 1), "balanced_by": source}
+
+
+def plan_table(work: list, cost: dict, machines: list[int], source: str) -> str:
+    """What ``gradbench plan`` prints: the run's cases, its workers, and its time on N machines."""
+    total = sum(cost.values())
+    longest = max(cost, key=cost.get)
+    workers = sum(len(item.jobs) for item in work)
+    lines = [f"{len(work)} cases, {workers} planned workers (more where processes disagree); "
+             f"estimated from: {source}",
+             f"one machine: {total / 60:.1f} min of workers ({len(work) / total * 3600:.0f} cases per hour)",
+             f"longest case: {longest[0]}/{longest[1]}, {cost[longest] / 60:.1f} min: no number of machines "
+             f"finishes sooner",
+             "machines  longest shard (min)  mean shard (min)  idle share"]
+    for n in machines:
+        count = min(n, len(work))
+        span, loads = makespan(cost, count)
+        idle = 1 - total / (span * n) if span else 0.0
+        lines.append(f"{n:>8}  {span / 60:>19.1f}  {total / n / 60:>16.1f}  {idle:>10.0%}")
+    lines.append("Worker time only: add start-up (environment probes, ~10 s) and the report (~10 s) per shard.")
+    return "\n".join(lines)
