@@ -149,7 +149,7 @@ def _run(args) -> int:
                                  skip_missing=args.skip_missing, shard=shard, executor=executor)
     except runner.RunInterrupted as exc:
         print(f"interrupted: {exc.done} of {exc.total} workers finished; their rows are in {exc.run_dir}\n"
-              f"resume with: {resume_command(exc.run_dir)}", file=sys.stderr)
+              f"resume with: {resume_command(exc.run_dir, args.dask)}", file=sys.stderr)
         return 130
     except (FileNotFoundError, ValueError, ConfigError, EnvironmentProblem, ClusterError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -225,8 +225,9 @@ def _has_tqdm() -> bool:
         return False
 
 
-def resume_command(run_dir: Path) -> str:
-    """The command that resumes ``run_dir``, with the interpreter that ran this one.
+def resume_command(run_dir: Path, dask: str | None = None) -> str:
+    """The command that resumes ``run_dir``, with the interpreter that ran this one (and the same
+    Dask scheduler, for a run on a cluster).
 
     ``make bench`` runs ``.venv/bin/python``; a bare ``python`` on a fresh
     machine is another interpreter, without gradbench's packages.
@@ -234,7 +235,8 @@ def resume_command(run_dir: Path) -> str:
     python = Path(sys.executable)
     with contextlib.suppress(ValueError):
         python = python.relative_to(Path.cwd())
-    return f"{shlex.quote(str(python))} -m harness run --resume {shlex.quote(str(run_dir))}"
+    cluster = f" --dask {shlex.quote(dask)}" if dask else ""
+    return f"{shlex.quote(str(python))} -m harness run --resume {shlex.quote(str(run_dir))}{cluster}"
 
 
 def _report(args) -> int:

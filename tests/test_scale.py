@@ -409,3 +409,35 @@ def test_a_case_dask_gives_up_on_is_recorded_failed_with_the_reason_and_a_worker
     mine = (out["env"].get("git") or {}).get("commit")
     ok = dask_cluster.run_case(item, set(), [], mine, runner=fake_worker)
     assert len(ok["records"]) == len(item.jobs) and all(r[2]["host"] == ok["host"] for r in ok["records"])
+
+
+def test_a_dask_run_interrupted_resumes_on_the_cluster_from_the_printed_command(cluster, tmp_path):
+    import shlex
+    address, _ = cluster
+    config = _write_config(tmp_path)
+    out = tmp_path / "out"
+    run = subprocess.Popen([sys.executable, "-m", "harness", "run", str(config), "--dask", address,
+                            "--out", str(out), "--quiet"], cwd=REPO, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+    for line in run.stdout:  # the first case's workers land together, when the case ends
+        if line.startswith("[1/"):
+            break
+    else:
+        pytest.fail(f"the run ended before a case: {run.communicate()}")
+    run.send_signal(signal.SIGTERM)
+    _, err = run.communicate(timeout=120)
+    assert run.returncode == 130, err
+    (run_dir,) = out.iterdir()
+    before = _workers(run_dir)
+    assert json.loads((run_dir / "env.json").read_text())["status"] == "interrupted"
+    assert 3 <= len(before) < 9 and (before["status"] == "ok").all()
+    (command,) = [line.split("resume with: ", 1)[1] for line in err.splitlines() if "resume with: " in line]
+    assert f"--dask {address}" in command
+    resumed = subprocess.run(shlex.split(command) + ["--quiet"], cwd=REPO, capture_output=True, text=True,
+                             timeout=600)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    workers = _workers(run_dir)
+    key = list(results.WORKER_KEY)
+    assert len(workers) == 9 and workers[key].apply(tuple, axis=1).is_unique and (workers["status"] == "ok").all()
+    assert set(map(tuple, before[key].values)) <= set(map(tuple, workers[key].values))
+    assert set(workers["pid"]) >= set(before["pid"])  # what landed before was not measured again

@@ -123,17 +123,17 @@ def _record(future, item, pending, recorder, env) -> None:
     if out.get("env"):
         env["hosts"][out["host"]] = {k: v for k, v in out["env"].items()}
     if out.get("refused"):
-        for order, job in enumerate(item.jobs):
-            if job in pending:
-                recorder.record(item.case, job, order,
-                                {"status": "failed", "measurements": [], "error": out["refused"],
-                                 "host": out.get("host")}, 0.0, shown=False)
-        return
-    extra = len(out["records"]) - len(pending)
-    if extra > 0:
-        recorder.grow(extra)
-    for order, job, result, wall in out["records"]:
-        recorder.record(item.case, job, order, result, wall, shown=False)
+        records = [(order, job, {"status": "failed", "measurements": [], "error": out["refused"],
+                                 "host": out.get("host")}, 0.0)
+                   for order, job in enumerate(item.jobs) if job in pending]
+    else:
+        records = out["records"]
+        if len(records) > len(pending):
+            recorder.grow(len(records) - len(pending))
+    # A case lands whole: a resumed run never measures the rest of a case on another machine.
+    with runner_module.signals_deferred():
+        for order, job, result, wall in records:
+            recorder.record(item.case, job, order, result, wall, shown=False)
 
 
 def _check_workers(client, address: str, timeout_s: float) -> None:
