@@ -58,6 +58,11 @@ def _workers(run_dir) -> pd.DataFrame:
     return results.read_run(run_dir)["workers"]
 
 
+def _files(run_dir) -> list[str]:
+    """The run folder's files, plots included: a merged or Dask run must have a local run's."""
+    return sorted(str(p.relative_to(run_dir)) for p in Path(run_dir).rglob("*") if p.is_file())
+
+
 def _row_counts(run_dir) -> pd.Series:
     """Rows per worker and phase: what a run measured, whatever its timings."""
     m = results.read_run(run_dir)["measurements"]
@@ -216,6 +221,7 @@ def test_three_shards_merged_equal_the_unsharded_run(local_run, tmp_path, capsys
     assert sorted(map(tuple, a[key].values)) == sorted(map(tuple, b[key].values))
     assert b[key].apply(tuple, axis=1).is_unique and (b["status"] == "ok").all()
     pd.testing.assert_series_equal(_row_counts(local_run), _row_counts(merged))
+    assert _files(merged) == _files(local_run)
     for name in ("summary.csv", "scaling.csv", "throughput.csv", "report.md", "graphs.csv", "limits.csv"):
         assert (merged / name).exists(), name
     summary = pd.read_csv(merged / "summary.csv")
@@ -362,6 +368,7 @@ def test_a_dask_cluster_with_a_worker_killed_mid_case_measures_every_case_once(c
     local = _workers(local_run)
     assert sorted(map(tuple, workers[key].values)) == sorted(map(tuple, local[key].values))
     pd.testing.assert_series_equal(_row_counts(local_run), _row_counts(run_dir))
+    assert _files(run_dir) == _files(local_run)
     env = json.loads((run_dir / "env.json").read_text())
     assert env["executor"] == "dask" and env["status"] == "complete" and env["hosts"]
     assert set(workers["host"]) <= set(env["hosts"])
