@@ -337,14 +337,18 @@ def cluster(tmp_path):
             _kill(proc)
 
 
+def _dask_run(tmp_path, address, stderr=subprocess.STDOUT):
+    """``gradbench run`` of the tiny config on the cluster, as a user starts it; (process, out folder)."""
+    config, out = _write_config(tmp_path), tmp_path / "out"
+    return subprocess.Popen([sys.executable, "-m", "harness", "run", str(config), "--dask", address,
+                             "--out", str(out), "--quiet"], cwd=REPO, stdout=subprocess.PIPE,
+                            stderr=stderr, text=True), out
+
+
 def test_a_dask_cluster_with_a_worker_killed_mid_case_measures_every_case_once(cluster, local_run, tmp_path):
     from distributed import Client
     address, procs = cluster
-    config = _write_config(tmp_path)
-    out = tmp_path / "out"
-    run = subprocess.Popen([sys.executable, "-m", "harness", "run", str(config), "--dask", address,
-                            "--out", str(out), "--quiet"], cwd=REPO, stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, text=True)
+    run, out = _dask_run(tmp_path, address)
     killed = None
     with Client(address, timeout=30) as client:
         deadline = time.monotonic() + 120
@@ -421,11 +425,7 @@ def test_a_case_dask_gives_up_on_is_recorded_failed_with_the_reason_and_a_worker
 def test_a_dask_run_interrupted_resumes_on_the_cluster_from_the_printed_command(cluster, tmp_path):
     import shlex
     address, _ = cluster
-    config = _write_config(tmp_path)
-    out = tmp_path / "out"
-    run = subprocess.Popen([sys.executable, "-m", "harness", "run", str(config), "--dask", address,
-                            "--out", str(out), "--quiet"], cwd=REPO, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, text=True)
+    run, out = _dask_run(tmp_path, address, stderr=subprocess.PIPE)
     for line in run.stdout:  # the first case's workers land together, when the case ends
         if line.startswith("[1/"):
             break

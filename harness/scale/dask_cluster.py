@@ -66,8 +66,9 @@ def _frameworks(config) -> dict:
     return probed
 
 
-def check_cluster(address: str, connect_timeout_s: float = 30) -> None:
-    """Refuse (ClusterError) a scheduler that is unreachable or has no worker that can take a case."""
+def connect(address: str, connect_timeout_s: float = 30):
+    """A Client of the scheduler at ``address`` that has a worker able to take a case; ClusterError
+    (with the command that starts such a worker) otherwise."""
     try:
         from distributed import Client
     except ImportError:
@@ -77,20 +78,24 @@ def check_cluster(address: str, connect_timeout_s: float = 30) -> None:
         client = Client(address, timeout=connect_timeout_s)
     except OSError as exc:
         raise ClusterError(f"no Dask scheduler at {address} ({exc})") from None
-    with client:
+    try:
         _check_workers(client, address, connect_timeout_s)
+    except ClusterError:
+        client.close()
+        raise
+    return client
+
+
+def check_cluster(address: str, connect_timeout_s: float = 30) -> None:
+    """Refuse (ClusterError) a scheduler that is unreachable or has no worker that can take a case."""
+    connect(address, connect_timeout_s).close()
 
 
 def executor(address: str, connect_timeout_s: float = 30, retries: int = 1):
     """An executor (see runner._measure) that sends each case to the Dask cluster at ``address``."""
     def execute(work, done, measured, recorder, runner, compiledir, env) -> None:
-        from distributed import Client, as_completed
-        try:
-            client = Client(address, timeout=connect_timeout_s)
-        except OSError as exc:
-            raise ClusterError(f"no Dask scheduler at {address} ({exc})") from None
-        with client:
-            _check_workers(client, address, connect_timeout_s)
+        from distributed import as_completed
+        with connect(address, connect_timeout_s) as client:
             env["executor"] = "dask"
             env["dask"] = {"scheduler": address, "distributed": _version(), "retries": retries}
             env.setdefault("hosts", {})
