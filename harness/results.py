@@ -69,7 +69,8 @@ COLUMNS = {"measurements.csv": MEASUREMENT_COLUMNS, "graphs.csv": GRAPH_COLUMNS,
            "workers.csv": WORKER_COLUMNS, "limits.csv": LIMIT_COLUMNS}
 
 FILES = {
-    "measurements.csv": "one row per timed repeat (seconds per call), slot = which worker process; failed workers as status=failed rows",
+    "measurements.csv": "one row per timed repeat (seconds per call), slot = which worker process, host = which "
+                        "machine; failed workers as status=failed rows",
     "summary.csv": "one row per config x case x cache x phase x strategy: n, min, median, mean, std, iqr, median CI (seconds), cv, unstable, ratio_vs_single with CI",
     "graphs.csv": "size of the gradient graphs before and after the framework's rewriting/compilation; "
                   "the _unit columns say what was counted (Apply nodes, jaxpr equations, HLO instructions, "
@@ -77,7 +78,8 @@ FILES = {
     "limits.csv": "the framework's own matrix product at each distinct product of the gradient pass "
                   "(kind forward, weight_grad or input_grad; m x k times k x n; count in the pass), timed in "
                   "the first warm worker of the case's first strategy: seconds per product, one row per repeat",
-    "workers.csv": "one row per worker: status (ok, failed, skipped), error, wall time, memory estimate, gradient check errors",
+    "workers.csv": "one row per worker: host, status (ok, failed, skipped), error, wall time, memory estimate, "
+                   "gradient check errors",
     "env.json": "schema version, software, hardware, Theano flags, BLAS, git commit, resolved configs, "
                 "each framework's environment (interpreter, versions, NumPy's BLAS, cache kind)",
     "scaling.csv": "log-log slopes of time and node counts against each numeric sweep",

@@ -448,3 +448,19 @@ def test_a_dask_run_interrupted_resumes_on_the_cluster_from_the_printed_command(
     assert len(workers) == 9 and workers[key].apply(tuple, axis=1).is_unique and (workers["status"] == "ok").all()
     assert set(map(tuple, before[key].values)) <= set(map(tuple, workers[key].values))
     assert set(workers["pid"]) >= set(before["pid"])  # what landed before was not measured again
+
+
+def test_plan_prints_the_run_on_n_machines_as_the_partition_computes_it(tmp_path, capsys):
+    config = _write_config(tmp_path, SIZED)
+    assert cli.main(["plan", str(config), "--machines", "1,3"]) == 0
+    out = capsys.readouterr().out
+    work = runner.plan([_config(SIZED)])
+    cost, _ = shards.costs(work)
+    total = sum(cost.values())
+    assert f"{len(work)} cases, {sum(len(i.jobs) for i in work)} planned workers" in out
+    assert f"one machine: {total / 60:.1f} min" in out
+    rows = {int(line.split()[0]): float(line.split()[1]) for line in out.splitlines() if line.rstrip().endswith("%")}
+    assert rows[1] == pytest.approx(total / 60, abs=0.05)
+    assert rows[3] == pytest.approx(shards.makespan(cost, 3)[0] / 60, abs=0.05)
+    assert "longest case: sized/depth=32" in out
+    assert cli.main(["plan", str(config), "--machines", "0"]) == 2
