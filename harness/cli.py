@@ -252,41 +252,32 @@ def _report(args) -> int:
 
 
 def _paired(args) -> int:
-    import pandas as pd
-
     from harness.measure import paired
-    try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    try:
-        run_dir = paired.measure(config, args.out, args.processes, args.pairs,
-                                 progress=lambda line: print(line, flush=True))
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    print(pd.read_csv(run_dir / "paired_summary.csv").to_string(index=False))
-    print(f"results: {run_dir / 'paired_summary.csv'}")
-    return 0
+    return _experiment(args, lambda config, progress: paired.measure(
+        config, args.out, args.processes, args.pairs, progress=progress), "paired_summary.csv")
 
 
 def _order_effect(args) -> int:
-    import pandas as pd
-
     from harness.measure import order_effect
+    return _experiment(args, lambda config, progress: order_effect.measure(config, args.out, progress=progress),
+                       "order_effect.csv")
+
+
+def _experiment(args, measure, table: str) -> int:
+    """Run one of the side experiments on ``args.config`` and print the table it writes."""
+    import pandas as pd
     try:
         config = load_config(args.config)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
-        run_dir = order_effect.measure(config, args.out, progress=lambda line: print(line, flush=True))
+        run_dir = measure(config, lambda line: print(line, flush=True))
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    print(pd.read_csv(run_dir / "order_effect.csv").to_string(index=False))
-    print(f"results: {run_dir / 'order_effect.csv'}")
+    print(pd.read_csv(run_dir / table).to_string(index=False))
+    print(f"results: {run_dir / table}")
     return 0
 
 

@@ -11,7 +11,6 @@ compared in one table (``order_effect.csv``).
 from __future__ import annotations
 
 import dataclasses
-import json
 import sys
 import time
 from pathlib import Path
@@ -89,14 +88,8 @@ def measure(config: Config, out_root: Path, progress=print) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     """Worker entry point: ``python -m harness.measure.order_effect TASK.json RESULT.json [PROGRESS]``."""
-    argv = sys.argv[1:] if argv is None else argv
-    task = json.loads(Path(argv[0]).read_text())
-    try:
-        result = naive_worker(task)
-    except Exception as exc:  # a failure is data for the parent
-        result = {"status": "failed", "error": f"{type(exc).__name__}: {exc}", "measurements": []}
-    Path(argv[1]).write_text(json.dumps(result))
-    return 0
+    from harness.measure.spawn import serve
+    return serve(naive_worker, sys.argv[1:] if argv is None else argv)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-import json
 import sys
 import time
 from pathlib import Path
@@ -130,14 +129,8 @@ def measure(config, out_root: Path, processes: int = 3, pairs: int = 10, progres
 
 def main(argv: list[str] | None = None) -> int:
     """Worker entry point (see the module docstring)."""
-    argv = sys.argv[1:] if argv is None else argv
-    task = json.loads(Path(argv[0]).read_text())
-    try:
-        result = paired_worker(task)
-    except Exception as exc:  # a failure is data for the parent
-        result = {"status": "failed", "error": f"{type(exc).__name__}: {exc}", "measurements": []}
-    Path(argv[1]).write_text(json.dumps(result))
-    return 0
+    from harness.measure.spawn import serve
+    return serve(paired_worker, sys.argv[1:] if argv is None else argv)
 
 
 if __name__ == "__main__":

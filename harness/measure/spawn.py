@@ -90,3 +90,15 @@ def _failed(reason: str, output: bytes | None) -> dict:
 
 def _tail(output: bytes | None) -> str:
     return (output or b"").decode("utf-8", "replace")[-OUTPUT_TAIL:]
+
+
+def serve(measure, argv: list[str]) -> int:
+    """The child side, for a worker that is one function of its task: ``argv`` is TASK.json
+    RESULT.json [PROGRESS]; an exception becomes a failed result (a failure is data for the parent)."""
+    task = json.loads(Path(argv[0]).read_text())
+    try:
+        result = measure(task)
+    except Exception as exc:  # noqa: BLE001
+        result = {"status": "failed", "error": f"{type(exc).__name__}: {exc}", "measurements": []}
+    Path(argv[1]).write_text(json.dumps(result))
+    return 0
