@@ -464,3 +464,11 @@ def test_plan_prints_the_run_on_n_machines_as_the_partition_computes_it(tmp_path
     assert rows[3] == pytest.approx(shards.makespan(cost, 3)[0] / 60, abs=0.05)
     assert "longest case: sized/depth=32" in out
     assert cli.main(["plan", str(config), "--machines", "0"]) == 2
+
+
+def test_gradbench_host_names_the_machine_in_the_host_column_and_env(tmp_path, monkeypatch):
+    monkeypatch.setenv("GRADBENCH_HOST", "node-17")
+    run_dir = runner.run([_config()], tmp_path, _quiet, runner=fake_worker, probe=False)
+    assert set(_workers(run_dir)["host"]) == {"node-17"}
+    assert set(results.read_run(run_dir)["measurements"]["host"]) == {"node-17"}
+    assert json.loads((run_dir / "env.json").read_text())["hostname"] == "node-17"

@@ -10,7 +10,6 @@ import contextlib
 import json
 import math
 import os
-import platform
 import random
 import signal
 import threading
@@ -103,7 +102,7 @@ def worker_rows(case: Case, job: Job, order: int, result: dict) -> list[dict]:
     """measurements.csv rows of one worker; a failure or skip gives one row per phase."""
     base = {"config": case.config, "case": case.name, **case.columns(),
             "strategy": job.strategy, "cache": job.cache, "slot": job.slot, "order": order,
-            "host": result.get("host") or platform.node()}
+            "host": result.get("host") or envinfo.host_name()}
     if result["status"] != "ok":
         return [{**base, "phase": p, "repeat": None, "seconds": None, "status": result["status"],
                  "error": result.get("error")} for p in job_phases(case, job)]
@@ -477,7 +476,7 @@ def _store(files, case, job: Job, order, result, wall) -> list[dict]:
     check = result.get("check", {})
     # workers.csv last: a worker is complete once its row is there (see resume).
     files["workers.csv"].write([{
-        **base, "cache": job.cache, "slot": job.slot, "order": order, "host": result.get("host") or platform.node(),
+        **base, "cache": job.cache, "slot": job.slot, "order": order, "host": result.get("host") or envinfo.host_name(),
         "status": result["status"],
         "error": result.get("error"), "wall_seconds": round(wall, 3),
         "pid": result.get("info", {}).get("pid"),

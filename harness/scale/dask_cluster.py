@@ -12,7 +12,6 @@ gives up on, or that raises, is recorded as failed with the reason.
 """
 from __future__ import annotations
 
-import platform
 from pathlib import Path
 
 from harness import results
@@ -29,7 +28,7 @@ class ClusterError(RuntimeError):
 
 def run_case(work, done: set, rows: list[dict], commit: str | None, runner=None) -> dict:
     """On a Dask worker: measure one case; return its workers' results and this machine's environment."""
-    host = platform.node()
+    host = envinfo.host_name()
     env = _host_env(work.config)
     mine = (env.get("git") or {}).get("commit")
     if commit and mine != commit:
