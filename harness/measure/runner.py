@@ -231,7 +231,7 @@ def in_plan_order(frame: pd.DataFrame, configs: list[dict]) -> pd.DataFrame:
         return frame
     try:
         rank = {item.key: i for i, item in enumerate(plan([config_from_dict(c) for c in configs]))}
-    except Exception:  # noqa: BLE001 - configs an older gradbench wrote: keep the order measured
+    except (ValueError, KeyError, TypeError):  # configs this gradbench cannot read: keep the order measured
         return frame
     ranks = [rank.get((c, k), len(rank)) for c, k in zip(frame["config"], frame["case"])]
     return frame.assign(_rank=ranks).sort_values("_rank", kind="stable").drop(columns="_rank")
