@@ -16,7 +16,7 @@ import pandas as pd
 from harness import results
 
 # Fields of a shard's env.json that describe that shard's own measuring, not the run.
-PER_SHARD = ("run_id", "date", "loadavg_start", "loadavg_end", "status", "failures", "shard", "resumed")
+PER_SHARD = ("run_id", "date", "status", "failures", "shard", "resumed")  # the load averages stay: shard 1's
 
 
 class MergeError(ValueError):
