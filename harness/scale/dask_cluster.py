@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness import results
 from harness.measure import envinfo, runner as runner_module
 
 RESOURCE = "gradbench"
@@ -125,7 +124,7 @@ def _record(future, item, pending, recorder, env) -> None:
     except Exception as exc:  # noqa: BLE001 - KilledWorker, an exception in the task: a result
         out = {"records": [], "refused": f"Dask task failed: {type(exc).__name__}: {exc}"}
     if out.get("env"):
-        env["hosts"][out["host"]] = {k: v for k, v in out["env"].items()}
+        env["hosts"][out["host"]] = dict(out["env"])
     if out.get("refused"):
         records = [(order, job, {"status": "failed", "measurements": [], "error": out["refused"],
                                  "host": out.get("host")}, 0.0)
