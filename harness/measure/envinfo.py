@@ -29,7 +29,9 @@ def collect(blas_ldflags: str, blas_choice: str, theano_flags: dict, compiledir:
                  "numpy": numpy_blas()},
         "compiledir": str(compiledir),
         "compiledir_policy": ("warm: one shared compiledir, filled by each worker's untimed warm-up "
-                              "compile; cold: an empty compiledir per timed compile, in its own process"),
+                              "compile; cold: an empty compiledir per timed compile, in its own process; "
+                              "Theano workers with a warm cache keep modules of ops without __props__ "
+                              "(aesara-devs/aesara#1108, harness/backends/theano_cache_key.py)"),
         "pythonhashseed": "0",
         "threads_policy": ("each worker's OPENBLAS_NUM_THREADS, OMP_NUM_THREADS and MKL_NUM_THREADS "
                            "are set to its case's threads (column threads); workers.csv has os_threads"),

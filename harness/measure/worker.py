@@ -122,6 +122,7 @@ def run_framework(task: dict, clock: Clock, on_phase: Callable[[str], None]) -> 
     phases = spec.cold_phases(mode) if cold else spec.phases(mode, strategy)
     warmup, repeats = task["warmup"], task["repeats"]
     min_time = task.get("min_time_s", 0.0)
+    prepared = module.warm_worker() if not cold and hasattr(module, "warm_worker") else {}
     values = init_params(model, seed)
     x, y = make_batch(model, seed)
     b = module.backend(model, values, x, y, mode, threads=task.get("threads"), device=task.get("device", "cpu"))
@@ -150,7 +151,7 @@ def run_framework(task: dict, clock: Clock, on_phase: Callable[[str], None]) -> 
                                     # A cold cache is one compile into an empty cache, in its own process.
                                     (0, 1) if cold else (warmup["compile"], repeats["compile"]))
     result = {"info": {"pid": os.getpid(), "framework": name, "mode": mode,
-                       "import_seconds": import_seconds, **b.info()}}
+                       "import_seconds": import_seconds, **prepared, **b.info()}}
     if cold and "first_call" not in phases:
         result["graph"] = b.graph(strategy, grads, compiled)
         return {**result, "status": "ok", "error": None, "measurements": rec.rows}
