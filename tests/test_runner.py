@@ -316,3 +316,35 @@ def test_resume_of_a_run_with_added_processes_adds_none_twice(tmp_path):
     calls = []
     runner.resume(run_dir, progress=calls.append, runner=levels_worker(level), probe=False)
     assert calls == [] and len(pd.read_csv(run_dir / "workers.csv")) == 8
+
+
+def test_workers_run_in_rounds_across_cases_then_added_ones(tmp_path):
+    """Round k runs the k-th process of every strategy of every case (a slow minute of the machine
+    lands in one process of many values, not in every process of one case); added processes
+    come after all planned rounds, in rounds too."""
+    doc = {**CONFIG, "run": {**CONFIG["run"], "processes": 2, "max_processes": 3, "cache": "both",
+                             "strategies": ["single", "per_param"]}, "sweep": {"depth": [1, 2, 3]}}
+    config = parse_config(doc, source="fake.yaml")
+    # single's processes agree; per_param's differ by 2x: it gets one more process in each case.
+    worker = levels_worker(lambda strategy, slot: 1.0 if strategy == "single" else 1.0 + slot)
+    calls = []
+
+    def recorded(task, env, timeouts, **kwargs):
+        calls.append(task)
+        return worker(task, env, timeouts, **kwargs)
+    runner.run([config], tmp_path, progress=lambda line: None, runner=recorded, compiledir=tmp_path / "cc")
+    seen = [(c["case"], c["strategy"], c["cache"]) for c in calls]
+    slot = {}
+    rounds = []
+    for key in seen:
+        slot[key] = slot.get(key, -1) + 1
+        rounds.append(slot[key] if key[2] == "warm" else slot[key] % 2)
+    cases = [c["case"] for c in calls]
+    assert len(calls) == 3 * (2 * 2 + 2 * 2) + 3  # 3 cases: 2 warm + 2 cold per strategy, 1 added
+    assert rounds == sorted(rounds)  # every case's round 0, then every case's round 1, then the added
+    assert rounds[-3:] == [2, 2, 2] and [c["strategy"] for c in calls[-3:]] == ["per_param"] * 3
+    per_round = len(calls[:-3]) // 2
+    for k in range(2):  # within a round, the cases in config order
+        block = cases[k * per_round:(k + 1) * per_round]
+        assert block == sorted(block, key=["depth=1", "depth=2", "depth=3"].index)
+    assert cases[-3:] == ["depth=1", "depth=2", "depth=3"]

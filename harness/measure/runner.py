@@ -237,37 +237,70 @@ def in_plan_order(frame: pd.DataFrame, configs: list[dict]) -> pd.DataFrame:
     return frame.assign(_rank=ranks).sort_values("_rank", kind="stable").drop(columns="_rank")
 
 
+def rounds(jobs: tuple[Job, ...], processes: int) -> list[list[tuple[int, Job]]]:
+    """A case's planned workers as (order, job), by round: round k holds the k-th warm process of
+    each strategy and its cold compiles, in the case's own (shuffled) order."""
+    out: list[list[tuple[int, Job]]] = [[] for _ in range(max(1, processes))]
+    for order, job in enumerate(jobs):
+        out[job.slot % len(out)].append((order, job))
+    return out
+
+
+def measure_cases(work: list[CaseWork], done: set, rows: dict, runner, compiledir: Path,
+                  frameworks: dict | None, on_worker, on_more=None, display=None) -> None:
+    """Run the cases' workers that are not in ``done``, interleaved in rounds, then add processes
+    where a case's medians need them, in rounds too.
+
+    Round k runs the k-th process of every strategy of every case, so a value's
+    processes are spread over the whole run, as asv's rounds are: a slow or fast
+    minute of the machine lands in one process of many values, where the spread
+    between processes (the CIs, ``more_processes``) sees it, and not in every
+    process of one case. ``rows``: each case's measurements.csv rows so far (a
+    resumed run's), by ``CaseWork.key``, extended here. ``on_worker(work, order,
+    job, result, wall)`` is called as each worker ends, ``on_more(n)`` when n
+    more workers are added.
+    """
+    attempted = {item.key: {k for k in done if k[:2] == item.key} for item in work}
+
+    def run(item: CaseWork, order: int, job: Job) -> None:
+        case = item.case
+        if job.key(case) in done:
+            return
+        t0 = time.monotonic()
+        if display is not None:
+            display.begin(f"{case.config} {case.name} {job.strategy}{job_label(job)}")
+        result = _run_job(item.config, case, job, runner, compiledir, display, frameworks)
+        wall = time.monotonic() - t0
+        rows[item.key] += worker_rows(case, job, order, result)
+        attempted[item.key].add(job.key(case))
+        on_worker(item, order, job, result, wall)
+
+    planned = {item.key: rounds(item.jobs, item.config.run.processes) for item in work}
+    for k in range(max((len(p) for p in planned.values()), default=0)):
+        for item in work:
+            for order, job in planned[item.key][k] if k < len(planned[item.key]) else []:
+                run(item, order, job)
+    while True:  # more processes where the spread between them leaves a value imprecise
+        extra = []
+        for item in work:
+            config = item.config
+            added = sum(1 for k in attempted[item.key] if k[3] == "warm" and k[4] >= config.run.processes)
+            jobs = more_processes(config, item.case, pd.DataFrame(rows[item.key]), attempted[item.key])
+            extra += [(item, len(item.jobs) + added + i, job) for i, job in enumerate(jobs)]
+        if not extra:
+            return
+        if on_more is not None:
+            on_more(len(extra))
+        for item, order, job in extra:
+            run(item, order, job)
+
+
 def measure_case(work: CaseWork, done: set, rows: list[dict], runner, compiledir: Path,
                  frameworks: dict | None, on_worker, on_more=None, display=None) -> None:
-    """Run a case's workers that are not in ``done``, then more processes where its medians need them.
-
-    ``rows``: the case's measurements.csv rows so far (a resumed run's), which
-    this extends. ``on_worker(order, job, result, wall)`` is called as each
-    worker ends, ``on_more(n)`` when n more workers are added. Everything of a
-    case runs here, in one place, so its ratios never compare two machines.
-    """
-    config, case = work.config, work.case
-    attempted = {k for k in done if k[:2] == work.key}
-    jobs = list(enumerate(work.jobs))
-    while jobs:
-        for order, job in jobs:
-            if job.key(case) in done:
-                continue
-            t0 = time.monotonic()
-            if display is not None:
-                display.begin(f"{case.config} {case.name} {job.strategy}{job_label(job)}")
-            result = _run_job(config, case, job, runner, compiledir, display, frameworks)
-            wall = time.monotonic() - t0
-            rows += worker_rows(case, job, order, result)
-            attempted.add(job.key(case))
-            on_worker(order, job, result, wall)
-        # More processes where the spread between them leaves a value imprecise.
-        added = sum(1 for k in attempted if k[3] == "warm" and k[4] >= config.run.processes)
-        extra = more_processes(config, case, pd.DataFrame(rows), attempted)
-        first = len(work.jobs) + added
-        jobs = [(first + i, job) for i, job in enumerate(extra)]
-        if jobs and on_more is not None:
-            on_more(len(jobs))
+    """``measure_cases`` for one case (a cluster's task: a case never spans two machines, so its
+    ratios never compare two machines); ``on_worker(order, job, result, wall)``."""
+    measure_cases([work], done, {work.key: rows}, runner, compiledir, frameworks,
+                  lambda _item, *args: on_worker(*args), on_more, display)
 
 
 class Recorder:
@@ -308,14 +341,12 @@ class Recorder:
 
 def local_executor(work: list[CaseWork], done: set, measured: pd.DataFrame, recorder: Recorder,
                    runner, compiledir: Path, env: dict) -> None:
-    """Measure the cases one after another on this machine."""
-    frameworks = env.get("frameworks")
-    for item in work:
-        case = item.case
-        rows = measured[(measured["config"] == case.config) & (measured["case"] == case.name)].to_dict("records")
-        measure_case(item, done, rows, runner, compiledir, frameworks,
-                     on_worker=lambda order, job, result, wall, case=case: recorder.record(case, job, order, result, wall),
-                     on_more=recorder.grow, display=recorder.display)
+    """Measure the cases on this machine, interleaved in rounds (``measure_cases``)."""
+    rows = {item.key: measured[(measured["config"] == item.case.config)
+                               & (measured["case"] == item.case.name)].to_dict("records") for item in work}
+    measure_cases(work, done, rows, runner, compiledir, env.get("frameworks"),
+                  on_worker=lambda item, order, job, result, wall: recorder.record(item.case, job, order, result, wall),
+                  on_more=recorder.grow, display=recorder.display)
 
 
 def _measure(configs, run_dir: Path, env: dict, done: set, progress: Progress,
