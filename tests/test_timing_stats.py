@@ -249,3 +249,28 @@ def test_stop_rule_with_scripted_samples():
     # n = 6..8: the 95% CI is [x(1), x(n)] (for n = 8, P(B <= 1) = 9/256 and 2 x 0.035 > 0.05),
     # which holds 0.5 and 1.5; at n = 9 it is [x(2), x(8)] (2 x 10/512 < 0.05) = [1.0, 1.0]: precise.
     assert reason == "precision" and len(seconds) == 9
+
+
+def test_before_runs_untimed_ahead_of_each_timing_and_counts_toward_the_budget():
+    """``before`` (gc.collect for construct): called once before each raw timing, never inside one;
+    auto repeats spend the budget on it too."""
+    from harness.measure.timing import StopRule, timed_until
+    clock, events = FakeClock(0.0), []
+
+    def collect():
+        events.append("before")
+        clock.now += 5.0  # a slow collection: must not show in the timings
+
+    def work():
+        events.append("call")
+        clock.now += 1.0
+
+    seconds, _ = timed(work, warmup=1, repeats=3, clock=clock, loops=2, before=collect)
+    assert seconds == [1.0, 1.0, 1.0]
+    assert events == ["call"] + ["before", "call", "call"] * 3  # warm-up without, each timing after one
+    events.clear()
+    seconds, _, reason = timed_until(work, 0, StopRule(precision=0.0, budget_s=10.0, min_repeats=2), clock,
+                                     before=collect)
+    assert seconds == [1.0, 1.0] and reason == "budget"  # 2 x (5 + 1) s > 10 s: stopped at min_repeats
+    assert events == ["before", "call"] * 2
+

@@ -119,3 +119,56 @@ def test_thread_cap_reaches_the_blas_libraries(strategy):
     assert counts[1] == 1
     if (os.cpu_count() or 1) >= 2:
         assert counts[2] > 1
+
+
+GCC_CALLS = """
+import sys
+import numpy as np
+import theano
+import theano.tensor as T
+import theano.link.c.cmodule as cm
+if sys.argv[1] == "fixed":
+    from harness.backends import theano_cache_key
+    theano_cache_key.apply()
+calls = []
+compile_str = cm.GCC_compiler.compile_str
+cm.GCC_compiler.compile_str = staticmethod(lambda *a, **k: calls.append(1) or compile_str(*a, **k))
+x, y = T.matrix("x"), T.ivector("y")
+w = theano.shared(np.ones((3, 2)), name="w")
+loss = T.nnet.categorical_crossentropy(T.nnet.softmax(T.dot(x, w)), y).mean()
+theano.function([x, y], T.grad(loss, w))  # Dot22 and the softmax ops: no __props__
+print(len(calls))
+"""
+
+
+def test_warm_workers_keep_the_modules_theano_recompiles_in_every_process():
+    """Theano 1.1.2 compiles modules of ops without __props__ in every new process; with the fix
+    (aesara#1108, applied by warm workers) a second process finds them on disk."""
+    import subprocess
+    import sys
+
+    def gcc_calls(how):
+        out = subprocess.run([sys.executable, "-c", GCC_CALLS, how], capture_output=True, text=True, check=True)
+        return int(out.stdout.split()[-1])
+    stock = gcc_calls("stock")
+    gcc_calls("fixed")  # stores them, if no earlier process did
+    assert stock > 0 and gcc_calls("stock") == stock  # stock Theano never keeps them
+    assert gcc_calls("fixed") == 0
+
+
+def test_only_warm_theano_workers_apply_the_cache_key_fix():
+    from harness.backends.theano_cache_key import apply
+    from theano.link.c.basic import CLinker
+    assert worker.run_task(task("single", hidden=(2,)))["info"]["cache_key_fix"] is True
+    assert getattr(CLinker.cmodule_key_, "gradbench_fixed", False) and apply()
+    assert "cache_key_fix" not in worker.run_task(task("single", "cold", hidden=(2,)))["info"]
+
+
+def test_every_construct_timing_starts_from_a_collected_heap(monkeypatch):
+    """A full collection of the previous graphs' garbage fell in some construct timings (two modes,
+    50-80 ms apart at depth 8): the worker collects, untimed, before each one, and only then."""
+    import gc
+    counted, collect = [], gc.collect
+    monkeypatch.setattr(worker.gc, "collect", lambda *a: counted.append(1) or collect(*a))
+    result = worker.run_task(task("per_param"))
+    assert len(counted) == phases(result)["construct"][-1] + 1 == 3

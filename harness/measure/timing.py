@@ -15,18 +15,22 @@ AUTO = "auto"  # repeats: as many as StopRule asks for
 
 
 def timed(fn: Callable[[], Any], warmup: int, repeats: int,
-          clock: Clock = time.perf_counter, loops: int = 1) -> tuple[list[float], Any]:
+          clock: Clock = time.perf_counter, loops: int = 1,
+          before: Callable[[], Any] | None = None) -> tuple[list[float], Any]:
     """Call ``fn`` ``warmup`` times untimed, then time ``repeats`` raw timings.
 
     Each raw timing covers ``loops`` consecutive calls; the returned values
     are seconds per call (raw / loops), one per repeat, so the spread between
     repeats stays visible. Also returns the value of the last call.
+    ``before``, if given, is called untimed before each raw timing (``gc.collect``).
     """
     result = None
     for _ in range(warmup):
         result = fn()
     seconds = []
     for _ in range(repeats):
+        if before is not None:
+            before()
         start = clock()
         for _ in range(loops):
             result = fn()
@@ -83,13 +87,16 @@ class StopRule:
 
 
 def timed_until(fn: Callable[[], Any], warmup: int, rule: StopRule, clock: Clock = time.perf_counter,
-                loops: int = 1) -> tuple[list[float], Any, str]:
-    """Like ``timed``, with repeats until ``rule`` says stop; also returns why it stopped."""
+                loops: int = 1, before: Callable[[], Any] | None = None) -> tuple[list[float], Any, str]:
+    """Like ``timed``, with repeats until ``rule`` says stop; also returns why it stopped.
+    The budget counts ``before``'s time too: it is the worker's time."""
     result = None
     for _ in range(warmup):
         result = fn()
     seconds, began = [], clock()
     while True:
+        if before is not None:
+            before()
         start = clock()
         for _ in range(loops):
             result = fn()

@@ -11,6 +11,7 @@ time limits.
 """
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 import os
@@ -63,12 +64,13 @@ class Recorder:
             self.rows.append(row)
 
 
-def repeated(fn: Callable, warmup: int, repeats, rule: StopRule, clock: Clock, loops: int = 1):
+def repeated(fn: Callable, warmup: int, repeats, rule: StopRule, clock: Clock, loops: int = 1,
+             before: Callable | None = None):
     """``repeats`` timings of ``fn`` (or, for ``auto``, as many as ``rule`` asks): seconds, last value,
-    and why the repeats stopped ('' for a fixed count)."""
+    and why the repeats stopped ('' for a fixed count). ``before``: untimed, before each timing."""
     if repeats == AUTO:
-        return timed_until(fn, warmup, rule, clock, loops)
-    seconds, value = timed(fn, warmup, repeats, clock, loops)
+        return timed_until(fn, warmup, rule, clock, loops, before)
+    seconds, value = timed(fn, warmup, repeats, clock, loops, before)
     return seconds, value, ""
 
 
@@ -132,7 +134,11 @@ def run_framework(task: dict, clock: Clock, on_phase: Callable[[str], None]) -> 
     build = lambda: b.construct(strategy)  # noqa: E731
     if "construct" in phases:
         loops = autorange(build, min_time, clock) if min_time else 1
-        seconds, grads, stop = repeated(build, warmup["construct"], repeats["construct"], rule, clock, loops)
+        # Each timing starts from a collected heap: building a graph leaves the last one's garbage, and
+        # a full collection (50-80 ms at depth 8 in Theano) fell in every second or third timing, so
+        # construct times were two-moded and their median jumped between runs (README, "How precise").
+        seconds, grads, stop = repeated(build, warmup["construct"], repeats["construct"], rule, clock, loops,
+                                        before=gc.collect)
         rec.add("construct", seconds, loops, stopped=[stop] * len(seconds))
     else:
         grads = build()
