@@ -18,13 +18,14 @@ from pathlib import Path
 
 from harness import results
 
-# The size model, seconds on one 2-core machine (fitted by eye to results/reference, Theano,
-# schema 3): a worker's start-up and checks, plus its graph work, which grows with the square
-# of the number of parameter tensors P (P functions of size ~P for per_param_separate;
-# one gradient graph of P outputs, checked per parameter, for the others), plus execution.
-START_S = 3.0
-GRAPH_S = {"single": 0.001, "per_param": 0.01, "per_param_separate": 0.045}
-REFERENCE_S = 1.0          # numpy_reference: no graph, a float64 pass or two
+# The size model, seconds on one 2-core machine (least squares on the sweeps' warm workers of a
+# default-suite run, 2026-11-28, Theano, schema 7): a worker's start-up and checks, plus its
+# graph work, which grows with the square of the number of parameter tensors P (P functions
+# of size ~P for per_param_separate; one gradient graph of P outputs, checked per parameter,
+# for the others), plus execution.
+START_S = 1.6
+GRAPH_S = {"single": 0.0005, "per_param": 0.004, "per_param_separate": 0.009}
+REFERENCE_S = 0.7          # numpy_reference: no graph, a float64 pass or two
 COLD_START_S = 4.0          # a cold worker: start-up and one compile into an empty cache
 CALLS = 30                  # gradient evaluations a warm worker times, roughly
 FLOP_RATE = 50e9            # FLOP/s of a gradient evaluation on such a machine, roughly
