@@ -105,7 +105,7 @@ def test_a_shard_gets_whole_cases_and_the_shards_cover_the_plan():
 def test_size_estimate_grows_with_depth_and_the_previous_run_decides_where_it_has_the_case(tmp_path):
     work = runner.plan([_config(SIZED)])
     sizes = [shards.estimate_s(item) for item in work]
-    assert sizes == sorted(sizes) and sizes[-1] > 10 * sizes[0]
+    assert sizes == sorted(sizes) and sizes[-1] > 5 * sizes[0]  # measured: depth 24 took 5.4x depth 1's time
     # A previous run that measured one case as the slowest by far: balancing follows it.
     previous = runner.run([_config(SIZED)], tmp_path, _quiet, runner=fake_worker, probe=False)
     workers = pd.read_csv(previous / "workers.csv")
