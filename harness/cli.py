@@ -101,9 +101,7 @@ def _sigterm_as_interrupt(signum, frame):
 
 
 def _run(args) -> int:
-    from harness import results
     from harness.measure import runner
-    from harness.report.files import format_table
     from harness.scale.dask_cluster import ClusterError
     if not args.resume:
         try:
@@ -157,6 +155,35 @@ def _run(args) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+    return _conclude(run_dir)
+
+
+EXIT_CODES = {0: "every worker measured (skipped cases allowed where something else was measured)",
+              1: "a worker failed, or nothing at all was measured",
+              2: "refused before measuring: a config, an environment, a run folder or a cluster",
+              130: "interrupted (Ctrl-C, SIGTERM, SIGHUP): resumable"}
+
+
+def run_exit_code(workers) -> tuple[int, str]:
+    """A finished run's exit code (see EXIT_CODES) and, if not 0, why.
+
+    Skipped cases (no GPU, a missing environment, too much memory) are data, not errors, as long as
+    something was measured: a run that measured nothing at all did not do what it was asked.
+    """
+    status = workers["status"] if "status" in workers else []
+    failed, ok = int((status == "failed").sum()), int((status == "ok").sum())
+    if failed:
+        return 1, f"{failed} worker(s) failed"
+    if ok == 0:
+        return 1, f"nothing was measured: all {len(workers)} worker(s) skipped" if len(workers) else \
+            "nothing was measured: the run has no workers"
+    return 0, ""
+
+
+def _conclude(run_dir: Path) -> int:
+    """Print a finished run's table and problems; its exit code (``run_exit_code``)."""
+    from harness import results
+    from harness.report.files import format_table
     data = results.read_run(run_dir)
     print(format_table(data["summary"]))
     failures = results.failures(data["workers"])
@@ -165,8 +192,10 @@ def _run(args) -> int:
     if failures:
         print(f"{len(failures)} worker(s) did not succeed; see workers.csv", file=sys.stderr)
     print(f"results: {run_dir}")
-    # Skipped cases (no GPU, a missing environment, too much memory) are data, not errors.
-    return 1 if (data["workers"]["status"] == "failed").any() else 0
+    code, why = run_exit_code(data["workers"])
+    if code:
+        print(f"error: {why} (exit code {code})", file=sys.stderr)
+    return code
 
 
 def _shard(args, configs) -> dict | None:
@@ -201,18 +230,14 @@ def _plan(args) -> int:
 
 
 def _merge(args) -> int:
-    from harness.report.files import format_table
     from harness.scale.merge import merge
-    from harness import results
     try:
         out = merge(args.shards, args.out)
     except (FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    data = results.read_run(out)
-    print(format_table(data["summary"]))
-    print(f"merged {len(args.shards)} shards: {out}")
-    return 1 if (data["workers"]["status"] == "failed").any() else 0
+    print(f"merged {len(args.shards)} shards")
+    return _conclude(out)
 
 
 def _has_tqdm() -> bool:

@@ -45,18 +45,23 @@ from harness.config.cases import PARAM_COLUMNS
 #              env.json: shard (index, count, its cases, how they were balanced) for
 #              `run --shard`, hosts (each measuring machine's environment) for merged
 #              and Dask runs. Older folders are read as measured on env.json's hostname.
-SCHEMA_VERSION = 7
-READABLE_VERSIONS = (3, 4, 5, 6, 7)
+#          8 — cpu_seconds in measurements.csv (the process CPU time of each timed call, all its
+#              threads); cpus in workers.csv (the cores the worker ran on, leased and pinned);
+#              summary.csv: cpu_median, cores_used (CPU over wall), and `unstable` says when a
+#              value used more cores than its threads; env.json: affinity (pinning, and why not).
+#              Older folders have no CPU times: their cores_used is empty, never flagged.
+SCHEMA_VERSION = 8
+READABLE_VERSIONS = (3, 4, 5, 6, 7, 8)
 
 CASE_COLUMNS = ("config", "case", *PARAM_COLUMNS)
 MEASUREMENT_COLUMNS = (*CASE_COLUMNS, "strategy", "cache", "slot", "order", "host", "phase", "repeat", "seconds",
-                       "loops", "optimizer_seconds", "linker_seconds", "c_compiled", "c_loaded",
+                       "cpu_seconds", "loops", "optimizer_seconds", "linker_seconds", "c_compiled", "c_loaded",
                        "peak_rss_mb", "stopped", "status", "error")
 GRAPH_COLUMNS = (*CASE_COLUMNS, "strategy", "n_functions", "nodes_unoptimized", "nodes_optimized",
                  "nodes_unoptimized_unit", "nodes_optimized_unit", "fingerprint", "fingerprint_of")
 WORKER_KEY = ("config", "case", "strategy", "cache", "slot")
 WORKER_COLUMNS = (*CASE_COLUMNS, "strategy", "cache", "slot", "order", "host", "status", "error", "wall_seconds",
-                  "pid", "import_seconds", "os_threads", "memory_estimate_mb", "rel_err_vs_numpy", "rel_err_vs_single",
+                  "pid", "import_seconds", "os_threads", "cpus", "memory_estimate_mb", "rel_err_vs_numpy", "rel_err_vs_single",
                   "backend_info", "output_tail")
 
 LIMIT_COLUMNS = (*CASE_COLUMNS, "strategy", "slot", "product", "m", "k", "n", "count", "repeat", "seconds", "loops")
@@ -64,22 +69,23 @@ LIMIT_COLUMNS = (*CASE_COLUMNS, "strategy", "slot", "product", "m", "k", "n", "c
 # Names stay text even when they look like numbers (a config named "2026").
 TEXT_COLUMNS = {"config": str, "case": str, "hidden": str, "strategy": str, "cache": str,
                 "ci_method": str, "framework": str, "mode": str, "device": str,
-                "stopped": str, "host": str}
+                "stopped": str, "host": str, "cpus": str}
 COLUMNS = {"measurements.csv": MEASUREMENT_COLUMNS, "graphs.csv": GRAPH_COLUMNS,
            "workers.csv": WORKER_COLUMNS, "limits.csv": LIMIT_COLUMNS}
 
 FILES = {
-    "measurements.csv": "one row per timed repeat (seconds per call), slot = which worker process, host = which "
+    "measurements.csv": "one row per timed repeat (seconds per call, wall clock; cpu_seconds: the process's CPU "
+                        "time per call, all threads), slot = which worker process, host = which "
                         "machine; failed workers as status=failed rows",
-    "summary.csv": "one row per config x case x cache x phase x strategy: n, min, median, mean, std, iqr, median CI (seconds), cv, unstable, ratio_vs_single with CI",
+    "summary.csv": "one row per config x case x cache x phase x strategy: n, min, median, mean, std, iqr, median CI (seconds), cv, cpu_median (seconds), cores_used (CPU over wall), unstable, ratio_vs_single with CI",
     "graphs.csv": "size of the gradient graphs before and after the framework's rewriting/compilation; "
                   "the _unit columns say what was counted (Apply nodes, jaxpr equations, HLO instructions, "
                   "autograd or FX graph nodes)",
     "limits.csv": "the framework's own matrix product at each distinct product of the gradient pass "
                   "(kind forward, weight_grad or input_grad; m x k times k x n; count in the pass), timed in "
                   "the first warm worker of the case's first strategy: seconds per product, one row per repeat",
-    "workers.csv": "one row per worker: host, status (ok, failed, skipped), error, wall time, memory estimate, "
-                   "gradient check errors",
+    "workers.csv": "one row per worker: host, cpus (the cores it was pinned to), status (ok, failed, skipped), "
+                   "error, wall time, memory estimate, gradient check errors",
     "env.json": "schema version, software, hardware, Theano flags, BLAS, git commit, resolved configs, "
                 "each framework's environment (interpreter, versions, NumPy's BLAS, cache kind)",
     "scaling.csv": "log-log slopes of time and node counts against each numeric sweep",

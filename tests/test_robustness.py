@@ -262,3 +262,45 @@ def test_signals_during_a_workers_append_are_delivered_after_it():
             steps.append("rows written")
     assert steps == ["rows written"]
     assert signal.getsignal(signal.SIGINT) is previous
+
+
+def test_exit_codes_say_what_happened():
+    """0: measured (skips beside measured cases allowed); 1: a failure, or nothing measured."""
+    from harness.cli import EXIT_CODES, run_exit_code
+    w = lambda *status: pd.DataFrame({"status": list(status)})  # noqa: E731
+    assert run_exit_code(w("ok", "ok"))[0] == 0
+    assert run_exit_code(w("ok", "skipped"))[0] == 0  # a GPU case on a CPU machine beside CPU cases
+    assert run_exit_code(w("ok", "failed")) == (1, "1 worker(s) failed")
+    assert run_exit_code(w("skipped", "skipped")) == (1, "nothing was measured: all 2 worker(s) skipped")
+    assert run_exit_code(w())[0] == 1
+    assert set(EXIT_CODES) == {0, 1, 2, 130}
+    readme = (REPO / "README.md").read_text()
+    assert all(f"| {code} |" in readme for code in EXIT_CODES)  # the README lists them
+
+
+def test_a_run_that_measured_nothing_exits_1(tmp_path, capsys):
+    """Every case too large for memory: skipped before anything is allocated, and the exit code says so."""
+    from harness.cli import main
+    path = tmp_path / "huge.yaml"
+    path.write_text(json.dumps({"name": "huge", "model": {"input": 200000, "hidden": [200000, 200000],
+                                                          "output": 100000, "floatX": "float64"}}))
+    assert main(["run", str(path), "--out", str(tmp_path / "out"), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "error: nothing was measured: all 4 worker(s) skipped (exit code 1)" in err
+    assert "estimated memory" in err
+
+
+def test_a_refused_config_exits_2_and_an_interrupt_130(tmp_path, capsys, monkeypatch):
+    from harness import cli
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("model: {input: 3, activaton: relu}\n")
+    assert cli.main(["run", str(bad), "--out", str(tmp_path)]) == 2
+    assert "did you mean 'activation'" in capsys.readouterr().err and not any(tmp_path.glob("2*"))
+    good = tmp_path / "good.yaml"
+    good.write_text(json.dumps(CONFIG))
+
+    def interrupted(*args, **kwargs):
+        raise runner.RunInterrupted(tmp_path / "run", 3, 9)
+    monkeypatch.setattr(runner, "run", interrupted)
+    assert cli.main(["run", str(good), "--out", str(tmp_path)]) == 130
+    assert "resume with:" in capsys.readouterr().err

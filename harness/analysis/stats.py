@@ -27,6 +27,7 @@ T_OVER_PROCESSES = "t over process medians"
 ONE_PROCESS = "none: one process"
 CV_LIMIT = 0.10          # spread above this flags a value as unstable (as pyperf does)
 MIN_RAW_SECONDS = 1e-3   # a raw timing shorter than this is too short for the clock
+CORES_TOLERANCE = 0.10   # cores used above threads by more than this flags a value (it had more cores)
 CONFIDENCE = 0.95
 
 
@@ -112,12 +113,32 @@ def describe(seconds, slots=None) -> dict:
             "cv": std / mean if mean > 0 else math.nan}
 
 
-def instability(stats: dict, min_raw_seconds: float, on_budget: bool = False) -> str:
-    """Why a value should not be trusted ('' when it looks stable).
+def cores_used(seconds, cpu_seconds) -> float:
+    """How many cores a value's timings kept busy: the median over its timings of process CPU time
+    over wall time (NaN where no CPU time was recorded: runs before schema 8)."""
+    wall, cpu = np.asarray(seconds, dtype=float), np.asarray(cpu_seconds, dtype=float)
+    keep = (wall > 0) & ~np.isnan(cpu)
+    return float(np.median(cpu[keep] / wall[keep])) if keep.any() else math.nan
+
+
+def over_cores(used: float, threads) -> str:
+    """Why a value used more cores than its threads allow ('' if it did not, or cannot tell)."""
+    try:
+        limit = float(threads)
+    except (TypeError, ValueError):
+        return ""
+    if used == used and limit == limit and used > limit * (1 + CORES_TOLERANCE):
+        return f"cores used {used:.2f} > {limit:g} thread(s)"
+    return ""
+
+
+def instability(stats: dict, min_raw_seconds: float, on_budget: bool = False, cores: str = "") -> str:
+    """Why a value should not be trusted ('' when it looks stable). ``cores``: ``over_cores``'s
+    reason, if the value ran on more cores than its case's threads (it is not comparable).
 
     A value from one process is not flagged here: its missing CI says that.
     """
-    reasons = []
+    reasons = [cores] if cores else []
     if stats["n"] > 1 and stats["cv"] > CV_LIMIT:
         reasons.append(f"cv {stats['cv']:.0%} > {CV_LIMIT:.0%}")
     if min_raw_seconds < MIN_RAW_SECONDS:
@@ -147,7 +168,7 @@ def ratio_ci(num, den, confidence: float = CONFIDENCE, num_slots=None,
 def summarize(measurements: pd.DataFrame) -> pd.DataFrame:
     """One row per config × case × cache × phase × strategy, from successful rows."""
     keys = ["config", "case", *PARAM_COLUMNS, "cache", "phase", "strategy"]
-    columns = [*keys, *SUMMARY_STATS, "unit", "unstable", "ratio_vs_single",
+    columns = [*keys, *SUMMARY_STATS, "cpu_median", "cores_used", "unit", "unstable", "ratio_vs_single",
                "ratio_ci_low", "ratio_ci_high"]
     ok = measurements[measurements["status"] == "ok"]
     if ok.empty:
@@ -157,8 +178,12 @@ def summarize(measurements: pd.DataFrame) -> pd.DataFrame:
         stats = describe(group["seconds"], group["slot"])
         raw = (group["seconds"] * group["loops"].fillna(1)).min()
         on_budget = "stopped" in group and bool((group["stopped"] == "budget").any())
-        rows.append({**dict(zip(keys, key)), **stats, "unit": "s",
-                     "unstable": instability(stats, raw, on_budget)})
+        cpu = group["cpu_seconds"] if "cpu_seconds" in group else pd.Series(math.nan, index=group.index)
+        used = cores_used(group["seconds"], cpu)
+        cpu_median = float(np.nanmedian(cpu.astype(float))) if cpu.notna().any() else math.nan
+        rows.append({**dict(zip(keys, key)), **stats, "cpu_median": cpu_median, "cores_used": used, "unit": "s",
+                     "unstable": instability(stats, raw, on_budget,
+                                             over_cores(used, dict(zip(keys, key)).get("threads")))})
         samples[_ratio_key(rows[-1])] = (group["seconds"].to_numpy(), group["slot"].to_numpy())
     summary = in_display_order(pd.DataFrame(rows), ok)
     return add_ratios(summary, samples)[columns]

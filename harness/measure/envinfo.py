@@ -11,6 +11,8 @@ import time
 from importlib import metadata
 from pathlib import Path
 
+from harness.measure import affinity
+
 REPO = Path(__file__).resolve().parents[2]  # harness/measure/this.py -> the repository
 
 
@@ -34,7 +36,10 @@ def collect(blas_ldflags: str, blas_choice: str, theano_flags: dict, compiledir:
                               "(aesara-devs/aesara#1108, harness/backends/theano_cache_key.py)"),
         "pythonhashseed": "0",
         "threads_policy": ("each worker's OPENBLAS_NUM_THREADS, OMP_NUM_THREADS and MKL_NUM_THREADS "
-                           "are set to its case's threads (column threads); workers.csv has os_threads"),
+                           "(and its framework's own thread settings) are set to its case's threads (column "
+                           "threads), and the worker is pinned to that many cores of its own (affinity); "
+                           "workers.csv has os_threads and cpus, measurements.csv cpu_seconds"),
+        "affinity": affinity.capability(),
         "openblas_env": {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
                                                      "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")
                          if k in os.environ},

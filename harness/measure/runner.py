@@ -513,6 +513,7 @@ def _store(files, case, job: Job, order, result, wall) -> list[dict]:
         "pid": result.get("info", {}).get("pid"),
         "import_seconds": result.get("info", {}).get("import_seconds"),
         "os_threads": result.get("info", {}).get("os_threads"),
+        "cpus": result.get("info", {}).get("cpus"),
         "memory_estimate_mb": result.get("memory_estimate_mb"),
         "rel_err_vs_numpy": check.get("vs_numpy"), "rel_err_vs_single": check.get("vs_single"),
         "backend_info": json.dumps(result["info"], default=str, sort_keys=True) if result.get("info") else None,

@@ -7,11 +7,14 @@ raises here (except on Ctrl-C, after killing the worker), so the run goes on.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from harness.measure import affinity
 
 OUTPUT_TAIL = 2000
 POLL_S = 0.1
@@ -30,10 +33,13 @@ def run_worker(task: dict, env: dict | None, timeouts: dict,
     with tempfile.TemporaryDirectory(prefix="gradbench-") as tmp:
         paths = {name: Path(tmp, name) for name in ("task.json", "result.json", "progress", "output.log")}
         paths["task.json"].write_text(json.dumps(task))
-        with open(paths["output.log"], "wb") as out:
+        with open(paths["output.log"], "wb") as out, affinity.CoreLease(task.get("threads", 1)) as cores:
+            child_env = dict(os.environ if env is None else env)
+            child_env.pop(affinity.CPUS_VARIABLE, None)
+            child_env.update(cores.environment())
             proc = subprocess.Popen(
                 [*command, str(paths["task.json"]), str(paths["result.json"]), str(paths["progress"])],
-                env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                env=child_env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
             try:
                 timed_out = _wait(proc, paths["progress"], timeouts, on_phase)
             except BaseException:  # Ctrl-C or SIGTERM: never leave a worker running
@@ -94,7 +100,9 @@ def _tail(output: bytes | None) -> str:
 
 def serve(measure, argv: list[str]) -> int:
     """The child side, for a worker that is one function of its task: ``argv`` is TASK.json
-    RESULT.json [PROGRESS]; an exception becomes a failed result (a failure is data for the parent)."""
+    RESULT.json [PROGRESS]; an exception becomes a failed result (a failure is data for the parent).
+    Pinned to its leased cores first, before ``measure`` imports a framework."""
+    affinity.apply_from_environment()
     task = json.loads(Path(argv[0]).read_text())
     try:
         result = measure(task)

@@ -16,13 +16,16 @@ AUTO = "auto"  # repeats: as many as StopRule asks for
 
 def timed(fn: Callable[[], Any], warmup: int, repeats: int,
           clock: Clock = time.perf_counter, loops: int = 1,
-          before: Callable[[], Any] | None = None) -> tuple[list[float], Any]:
+          before: Callable[[], Any] | None = None, cpu: list | None = None,
+          cpu_clock: Clock = time.process_time) -> tuple[list[float], Any]:
     """Call ``fn`` ``warmup`` times untimed, then time ``repeats`` raw timings.
 
     Each raw timing covers ``loops`` consecutive calls; the returned values
     are seconds per call (raw / loops), one per repeat, so the spread between
     repeats stays visible. Also returns the value of the last call.
     ``before``, if given, is called untimed before each raw timing (``gc.collect``).
+    ``cpu``, if given, receives the process CPU time per call of each raw timing (all threads of
+    the process, from ``cpu_clock``): CPU over wall is how many cores the timing used.
     """
     result = None
     for _ in range(warmup):
@@ -31,10 +34,13 @@ def timed(fn: Callable[[], Any], warmup: int, repeats: int,
     for _ in range(repeats):
         if before is not None:
             before()
-        start = clock()
+        cpu_start, start = cpu_clock(), clock()
         for _ in range(loops):
             result = fn()
-        seconds.append((clock() - start) / loops)
+        end, cpu_end = clock(), cpu_clock()
+        seconds.append((end - start) / loops)
+        if cpu is not None:
+            cpu.append((cpu_end - cpu_start) / loops)
     return seconds, result
 
 
@@ -87,7 +93,8 @@ class StopRule:
 
 
 def timed_until(fn: Callable[[], Any], warmup: int, rule: StopRule, clock: Clock = time.perf_counter,
-                loops: int = 1, before: Callable[[], Any] | None = None) -> tuple[list[float], Any, str]:
+                loops: int = 1, before: Callable[[], Any] | None = None, cpu: list | None = None,
+                cpu_clock: Clock = time.process_time) -> tuple[list[float], Any, str]:
     """Like ``timed``, with repeats until ``rule`` says stop; also returns why it stopped.
     The budget counts ``before``'s time too: it is the worker's time."""
     result = None
@@ -97,11 +104,29 @@ def timed_until(fn: Callable[[], Any], warmup: int, rule: StopRule, clock: Clock
     while True:
         if before is not None:
             before()
-        start = clock()
+        cpu_start, start = cpu_clock(), clock()
         for _ in range(loops):
             result = fn()
-        end = clock()
+        end, cpu_end = clock(), cpu_clock()
         seconds.append((end - start) / loops)
+        if cpu is not None:
+            cpu.append((cpu_end - cpu_start) / loops)
         reason = rule.reason(seconds, end - began)
         if reason:
             return seconds, result, reason
+
+
+class CpuStamps:
+    """A clock for code that times itself (a backend's compile: ``start = clock(); ...; clock() -
+    start``): reads ``clock`` and notes the process CPU time at each reading, so the CPU time of
+    the region between the last two readings is known too (``last_cpu``)."""
+
+    def __init__(self, clock: Clock = time.perf_counter, cpu_clock: Clock = time.process_time):
+        self.clock, self.cpu_clock, self.stamps = clock, cpu_clock, []
+
+    def __call__(self) -> float:
+        self.stamps.append(self.cpu_clock())
+        return self.clock()
+
+    def last_cpu(self) -> float:
+        return self.stamps[-1] - self.stamps[-2] if len(self.stamps) >= 2 else float("nan")

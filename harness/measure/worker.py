@@ -24,10 +24,11 @@ from typing import Callable
 import numpy as np
 
 from harness.backends import DEFAULT_FRAMEWORK, framework
+from harness.measure import affinity
 from harness.measure.data import init_params, make_batch
 from harness.analysis.flops import largest_layer, operands, products
 from harness.measure.modelspec import Model
-from harness.measure.timing import AUTO, Clock, StopRule, autorange, timed, timed_until
+from harness.measure.timing import AUTO, Clock, CpuStamps, StopRule, autorange, timed, timed_until
 
 LIMIT_REPEATS = 5  # timings of each matrix product of the limit when execute repeats are auto
 
@@ -65,12 +66,13 @@ class Recorder:
 
 
 def repeated(fn: Callable, warmup: int, repeats, rule: StopRule, clock: Clock, loops: int = 1,
-             before: Callable | None = None):
+             before: Callable | None = None, cpu: list | None = None):
     """``repeats`` timings of ``fn`` (or, for ``auto``, as many as ``rule`` asks): seconds, last value,
-    and why the repeats stopped ('' for a fixed count). ``before``: untimed, before each timing."""
+    and why the repeats stopped ('' for a fixed count). ``before``: untimed, before each timing;
+    ``cpu`` receives each timing's process CPU seconds per call."""
     if repeats == AUTO:
-        return timed_until(fn, warmup, rule, clock, loops, before)
-    seconds, value = timed(fn, warmup, repeats, clock, loops, before)
+        return timed_until(fn, warmup, rule, clock, loops, before, cpu=cpu)
+    seconds, value = timed(fn, warmup, repeats, clock, loops, before, cpu=cpu)
     return seconds, value, ""
 
 
@@ -87,8 +89,11 @@ def run_task(task: dict, clock: Clock = time.perf_counter,
         result = run_numpy_reference(task, clock, on_phase)
     else:
         result = run_framework(task, clock, on_phase)
-    # Evidence of the thread cap: BLAS libraries and thread pools start their threads when loaded.
-    result.setdefault("info", {})["os_threads"] = os_threads()
+    # Evidence of the thread cap: BLAS libraries and thread pools start their threads when loaded;
+    # and of the cores: every thread's affinity now, pools started after the pin included.
+    info = result.setdefault("info", {})
+    info["os_threads"] = os_threads()
+    info["cpus"] = affinity.current()
     return result
 
 
@@ -137,9 +142,10 @@ def run_framework(task: dict, clock: Clock, on_phase: Callable[[str], None]) -> 
         # Each timing starts from a collected heap: building a graph leaves the last one's garbage, and
         # a full collection (50-80 ms at depth 8 in Theano) fell in every second or third timing, so
         # construct times were two-moded and their median jumped between runs (README, "How precise").
+        cpu = []
         seconds, grads, stop = repeated(build, warmup["construct"], repeats["construct"], rule, clock, loops,
-                                        before=gc.collect)
-        rec.add("construct", seconds, loops, stopped=[stop] * len(seconds))
+                                        before=gc.collect, cpu=cpu)
+        rec.add("construct", seconds, loops, stopped=[stop] * len(seconds), cpu_seconds=cpu)
     else:
         grads = build()
 
@@ -172,8 +178,9 @@ def run_framework(task: dict, clock: Clock, on_phase: Callable[[str], None]) -> 
     call = early or b.executable(strategy, grads, compiled)
 
     on_phase("first_call")
-    seconds, got = timed(call, 0, 1, clock)
-    rec.add("first_call", seconds)
+    cpu = []
+    seconds, got = timed(call, 0, 1, clock, cpu=cpu)
+    rec.add("first_call", seconds, cpu_seconds=cpu)
     result["graph"] = b.graph(strategy, grads, compiled)  # after the first call: lazy compiles are done
     if cold:
         return {**result, "status": "ok", "error": None, "measurements": rec.rows}
@@ -197,14 +204,16 @@ def run_framework(task: dict, clock: Clock, on_phase: Callable[[str], None]) -> 
 
     on_phase("execute")
     loops = autorange(call, min_time, clock) if min_time else 1
-    seconds, _, stop = repeated(call, warmup["execute"], repeats["execute"], rule, clock, loops)
-    rec.add("execute", seconds, loops, stopped=[stop] * len(seconds))
+    cpu = []
+    seconds, _, stop = repeated(call, warmup["execute"], repeats["execute"], rule, clock, loops, cpu=cpu)
+    rec.add("execute", seconds, loops, stopped=[stop] * len(seconds), cpu_seconds=cpu)
     if "transfer" in phases:  # the host-to-device copy that every call of this mode includes
         on_phase("transfer")
         copy = b.transfer()
         loops = autorange(copy, min_time, clock) if min_time else 1
-        seconds, _, stop = repeated(copy, warmup["execute"], repeats["execute"], rule, clock, loops)
-        rec.add("transfer", seconds, loops, stopped=[stop] * len(seconds))
+        cpu = []
+        seconds, _, stop = repeated(copy, warmup["execute"], repeats["execute"], rule, clock, loops, cpu=cpu)
+        rec.add("transfer", seconds, loops, stopped=[stop] * len(seconds), cpu_seconds=cpu)
     if task.get("limit"):
         on_phase("limit")
         n = LIMIT_REPEATS if repeats["execute"] == AUTO else repeats["execute"]
@@ -213,15 +222,19 @@ def run_framework(task: dict, clock: Clock, on_phase: Callable[[str], None]) -> 
 
 
 def measure_compiles(b, strategy: str, grads, rec: Recorder, clock: Clock, rule: StopRule, counts) -> object:
-    """``n_warm`` untimed compiles, then timed ones (a fixed count, or ``auto``); the last compiled."""
+    """``n_warm`` untimed compiles, then timed ones (a fixed count, or ``auto``); the last compiled.
+    The backend times its own compile (``clock()`` at the start and the end of the timed region);
+    ``CpuStamps`` notes the process CPU time at those readings."""
     n_warm, n_timed = counts
     compiled = None
     for _ in range(n_warm):
         _, compiled, _ = b.compile(strategy, grads, clock)
-    seconds, extras, stop, began = [], {}, "", clock()
+    seconds, extras, stop, began = [], {"cpu_seconds": []}, "", clock()
     while True:
-        elapsed, compiled, extra = b.compile(strategy, grads, clock)
+        stamps = CpuStamps(clock)
+        elapsed, compiled, extra = b.compile(strategy, grads, stamps)
         seconds.append(elapsed)
+        extras["cpu_seconds"].append(stamps.last_cpu())
         for key, value in extra.items():
             extras.setdefault(key, []).append(value)
         if n_timed == AUTO:
@@ -267,8 +280,9 @@ def run_numpy_reference(task: dict, clock: Clock, on_phase: Callable[[str], None
     on_phase("execute")
     call = lambda: numpy_reference.loss_and_grads(model, values, x, y, dtype=model.floatX)
     loops = autorange(call, min_time, clock) if min_time else 1
-    seconds, _, stop = repeated(call, warmup["execute"], repeats["execute"], rule, clock, loops)
-    rec.add("execute", seconds, loops, stopped=[stop] * len(seconds))
+    cpu = []
+    seconds, _, stop = repeated(call, warmup["execute"], repeats["execute"], rule, clock, loops, cpu=cpu)
+    rec.add("execute", seconds, loops, stopped=[stop] * len(seconds), cpu_seconds=cpu)
 
     on_phase("matmul")
     fan_in, fan_out = largest_layer(model.input, model.hidden, model.output)
@@ -277,8 +291,9 @@ def run_numpy_reference(task: dict, clock: Clock, on_phase: Callable[[str], None
     b = rng.standard_normal((fan_in, fan_out)).astype(model.floatX)
     product = lambda: a @ b
     loops = autorange(product, min_time, clock) if min_time else 1
-    seconds, _, stop = repeated(product, warmup["execute"], repeats["execute"], rule, clock, loops)
-    rec.add("matmul", seconds, loops, stopped=[stop] * len(seconds))
+    cpu = []
+    seconds, _, stop = repeated(product, warmup["execute"], repeats["execute"], rule, clock, loops, cpu=cpu)
+    rec.add("matmul", seconds, loops, stopped=[stop] * len(seconds), cpu_seconds=cpu)
     return {"status": "ok", "error": None, "measurements": rec.rows,
             "info": {"pid": os.getpid(), "numpy_version": np.__version__,
                      "matmul_shape": [model.batch, fan_in, fan_out]}}
@@ -289,6 +304,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(argv) not in (2, 3):
         print("usage: python -m harness.measure.worker TASK.json RESULT.json [PROGRESS]", file=sys.stderr)
         return 2
+    pinned = affinity.apply_from_environment()  # first: before anything imports a framework
     task_path, result_path = argv[:2]
     with open(task_path, encoding="utf-8") as fh:
         task = json.load(fh)
@@ -303,6 +319,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a failure is data for the parent, not a crash
         result = {"status": "failed", "error": f"{type(exc).__name__}: {exc}",
                   "traceback": traceback.format_exc(), "measurements": []}
+    result.setdefault("info", {}).update(pinned)
     tmp = result_path + ".tmp"
     with open(tmp, "w", encoding="utf-8") as fh:
         json.dump(result, fh, default=str)  # a path or a framework's version object: as text

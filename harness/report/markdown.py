@@ -198,6 +198,28 @@ def how_measured(config: dict) -> str:
                if processes == 1 else "."))
 
 
+def cores_lines(env: dict, summary: pd.DataFrame) -> list[str]:
+    """Whether workers were pinned to their threads' cores, and the values that used more cores anyway."""
+    pinning = env.get("affinity")
+    if pinning is None:
+        out = ["- Cores: this run predates pinning (results schema < 8): a worker may have used more cores "
+               "than its threads, and no CPU time was recorded to tell."]
+    elif pinning.get("pinning"):
+        out = [f"- Cores: every worker was pinned to its case's `threads` cores (of {pinning.get('cpus_allowed')}; "
+               "`cpus` in workers.csv); `cores_used` in summary.csv is its process CPU time over wall time."]
+    else:
+        out = [f"- Cores: workers were **not** pinned ({pinning.get('reason')}): a framework may run on more "
+               "cores than its `threads`; `cores_used` in summary.csv says how many it used."]
+    if "unstable" in summary:
+        over = summary[summary["unstable"].fillna("").astype(str).str.contains("cores used")]
+        if len(over):
+            shown = "; ".join(f"{r.config}/{r.case} `{r.strategy}` {r.phase} {r.cores_used:.2f}"
+                              for r in over.head(6).itertuples())
+            out.append(f"- **{len(over)} value(s) used more cores than their `threads`** (flagged `!`, not "
+                       f"comparable with one-core values): {shown}" + (" ..." if len(over) > 6 else "") + ".")
+    return out
+
+
 def render(run: dict, plot_files: list[Path]) -> str:
     env, summary, graphs = run["env"], run["summary"], run["graphs"]
     lines = [f"# gradbench run {env.get('run_id', '')}", "", f"**The question.** {QUESTION}", ""]
@@ -242,6 +264,7 @@ def render(run: dict, plot_files: list[Path]) -> str:
                 for g in (env.get("gpu") or [])],
               *[f"- {FRAMEWORK_NAMES.get(n, n)} sees GPU(s): {', '.join(i['gpus'])}"
                 for n, i in (env.get("frameworks") or {}).items() if i.get("gpus")],
+              *cores_lines(env, summary),
               f"- gradbench commit {git.get('commit')}" + (" (with uncommitted changes)" if git.get("dirty") else ""),
               *machines.lines(env, run.get("workers")),
               "- Everything else: env.json. Raw data: measurements.csv; statistics: summary.csv.", ""]
