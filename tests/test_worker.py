@@ -106,19 +106,19 @@ def test_relative_error():
 
 @pytest.mark.parametrize("strategy", ["numpy_reference", "single"])
 def test_thread_cap_reaches_the_blas_libraries(strategy):
-    """A worker started with threads=1 runs on one OS thread; BLAS pools appear otherwise."""
-    import os
-
+    """A worker started with threads=1 runs on one OS thread and one core; with 2, on two of each."""
     from harness.measure import spawn, theano_env
-    counts = {}
+    from harness.measure.affinity import allowed, parse_cpus
+    counts, cores = {}, {}
     for threads in (1, 2):
         env = theano_env.worker_env(theano_env.default_compiledir(), "float64", threads=threads)
-        result = spawn.run_worker(task(strategy), env, {"default": 300})
+        result = spawn.run_worker({**task(strategy), "threads": threads}, env, {"default": 300})
         assert result["status"] == "ok", result.get("output_tail")
         counts[threads] = result["info"]["os_threads"]
-    assert counts[1] == 1
-    if (os.cpu_count() or 1) >= 2:
-        assert counts[2] > 1
+        cores[threads] = parse_cpus(result["info"]["cpus"])
+    assert counts[1] == 1 and len(cores[1]) == 1  # one thread, pinned to one core
+    if len(allowed()) >= 2:  # two threads get two cores of their own (configs/threads.yaml)
+        assert counts[2] > 1 and len(cores[2]) == 2
 
 
 GCC_CALLS = """

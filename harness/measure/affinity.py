@@ -106,8 +106,7 @@ class CoreLease:
             return self
         want = min(self.threads, len(self.cores))
         self.short = want < self.threads
-        folder = lock_dir(self.environ)
-        os.makedirs(folder, exist_ok=True)
+        folder = _usable(lock_dir(self.environ))
         started = self.clock()
         while True:
             self._held = self._claim(folder, want)
@@ -122,7 +121,7 @@ class CoreLease:
         import fcntl
         held = []
         for core in sorted(self.cores, reverse=True):
-            fh = open(os.path.join(folder, "cpu{}.lock".format(core)), "a")
+            fh = _open_lock(os.path.join(folder, "cpu{}.lock".format(core)))
             try:
                 fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
@@ -143,6 +142,32 @@ class CoreLease:
     def environment(self) -> dict:
         """What the worker's environment gets: its cores, or nothing (unpinned)."""
         return {CPUS_VARIABLE: format_cpus(self.cpus)} if self.cpus else {}
+
+
+def _usable(folder: str) -> str:
+    """The lock folder, shared by every user of the machine (sticky and world-writable, as /tmp);
+    a folder of this user's own if another user's is not writable."""
+    for candidate in (folder, "{}-{}".format(folder, os.getuid() if hasattr(os, "getuid") else "user")):
+        try:
+            os.makedirs(candidate, exist_ok=True)
+            try:
+                os.chmod(candidate, 0o1777)
+            except OSError:
+                pass  # another user's folder: fine if it lets us write
+            if os.access(candidate, os.W_OK):
+                return candidate
+        except OSError:
+            continue
+    raise OSError("no writable folder for the CPU lock files ({}); set {}".format(folder, LOCKS_VARIABLE))
+
+
+def _open_lock(path: str):
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        os.fchmod(fd, 0o666)  # the next user of the machine locks it too
+    except OSError:
+        pass
+    return os.fdopen(fd, "r+")
 
 
 def pin(cpus) -> str | None:

@@ -30,7 +30,8 @@ UNTESTABLE = "untestable: one process"
 ALPHA = 0.05
 # What must match for two runs' numbers to be comparable as they are.
 ENV_FIELDS = (("theano_flags",), ("blas", "ldflags"), ("blas", "library"), ("cpu", "model"),
-              ("cpu", "count"), ("gpu",), ("hostname",), ("python",), ("packages",))
+              ("cpu", "count"), ("gpu",), ("hostname",), ("python",), ("packages",),
+              ("affinity", "pinning"))  # workers pinned to their threads' cores, or not
 
 
 def environment_differences(base: dict, new: dict) -> list[str]:
