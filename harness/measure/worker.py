@@ -319,7 +319,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a failure is data for the parent, not a crash
         result = {"status": "failed", "error": f"{type(exc).__name__}: {exc}",
                   "traceback": traceback.format_exc(), "measurements": []}
-    result.setdefault("info", {}).update(pinned)
+    info = result.setdefault("info", {})
+    info.update(pinned)
+    info.setdefault("cpus", affinity.current())  # a failed worker's cores too
     tmp = result_path + ".tmp"
     with open(tmp, "w", encoding="utf-8") as fh:
         json.dump(result, fh, default=str)  # a path or a framework's version object: as text
