@@ -321,7 +321,10 @@ def test_make_gpu_check_on_a_machine_without_a_gpu_records_every_case_as_skipped
            "GRADBENCH_PYTHON_PYTENSOR": environments.interpreter("pytensor")}
     out = subprocess.run(["make", "--no-print-directory", "gpu-check", f"GPU_PYTHON={sys.executable}",
                           f"OUT={tmp_path}"], cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
-    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    # Nothing measured here: the run exits 1 (README, "When things go wrong"), and make says so with
+    # its own code 2; on a GPU machine, 0.
+    assert out.returncode == 2 and "gpu-check] Error 1" in out.stderr, out.stdout[-2000:] + out.stderr[-2000:]
+    assert "nothing was measured: all 72 worker(s) skipped" in out.stderr
     assert "rm -rf .venv" not in out.stdout and "building .envs" not in out.stdout
     (run_dir,) = tmp_path.iterdir()
     w = pd.read_csv(run_dir / "workers.csv")
