@@ -145,3 +145,16 @@ def test_a_real_jax_worker_with_one_thread_uses_one_core(tmp_path):
     assert (used <= 1.1).all(), rows.assign(cores=used)[["phase", "seconds", "cpu_seconds", "cores"]]
     assert set(rows["phase"]) >= {"compile", "first_call", "execute"}
     assert json.loads(json.dumps(result["info"]))["cpus_leased"] == result["info"]["cpus"]
+
+
+def test_the_report_says_whether_workers_were_pinned_and_lists_values_on_too_many_cores():
+    from harness.report.markdown import cores_lines
+    summary = pd.DataFrame({"config": ["c", "c"], "case": ["k", "k"], "strategy": ["single", "per_param"],
+                            "phase": ["execute", "execute"], "cores_used": [0.98, 1.93],
+                            "unstable": ["", "cores used 1.93 > 1 thread(s)"]})
+    pinned = cores_lines({"affinity": {"pinning": True, "cpus_allowed": "0-1"}}, summary)
+    assert "every worker was pinned" in pinned[0] and "0.98 to 1.93" in pinned[1]
+    assert "1 value(s) used more cores than their `threads`" in pinned[2] and "`per_param` execute 1.93" in pinned[2]
+    unpinned = cores_lines({"affinity": {"pinning": False, "reason": "GRADBENCH_AFFINITY=off"}}, summary.iloc[:1])
+    assert "**not** pinned (GRADBENCH_AFFINITY=off)" in unpinned[0] and len(unpinned) == 2
+    assert "predates pinning" in cores_lines({}, summary.iloc[:0])[0]

@@ -369,6 +369,9 @@ def test_a_dask_cluster_with_a_worker_killed_mid_case_measures_every_case_once(c
     key = list(results.WORKER_KEY)
     assert workers[key].apply(tuple, axis=1).is_unique  # every worker once: the lost case was not doubled
     assert (workers["status"] == "ok").all(), workers[["case", "strategy", "status", "error"]]
+    # Two Dask workers measured at once on this machine, each worker process on one core of its own.
+    from harness.measure.affinity import parse_cpus
+    assert workers["cpus"].map(lambda cpus: len(parse_cpus(str(cpus)))).eq(1).all(), workers["cpus"]
     local = _workers(local_run)
     assert sorted(map(tuple, workers[key].values)) == sorted(map(tuple, local[key].values))
     pd.testing.assert_series_equal(_row_counts(local_run), _row_counts(run_dir))

@@ -205,11 +205,15 @@ def cores_lines(env: dict, summary: pd.DataFrame) -> list[str]:
         out = ["- Cores: this run predates pinning (results schema < 8): a worker may have used more cores "
                "than its threads, and no CPU time was recorded to tell."]
     elif pinning.get("pinning"):
-        out = [f"- Cores: every worker was pinned to its case's `threads` cores (of {pinning.get('cpus_allowed')}; "
-               "`cpus` in workers.csv); `cores_used` in summary.csv is its process CPU time over wall time."]
+        out = [f"- Cores: every worker was pinned to its case's `threads` cores (cores it could be given: "
+               f"{pinning.get('cpus_allowed')}; each worker's in workers.csv, `cpus`)."]
     else:
         out = [f"- Cores: workers were **not** pinned ({pinning.get('reason')}): a framework may run on more "
                "cores than its `threads`; `cores_used` in summary.csv says how many it used."]
+    used = pd.to_numeric(summary.get("cores_used", pd.Series(dtype=float)), errors="coerce")
+    if used.notna().any():
+        out.append(f"- Process CPU time over wall time (`cores_used` in summary.csv) per value: {used.min():.2f} to "
+                   f"{used.max():.2f}.")
     if "unstable" in summary:
         over = summary[summary["unstable"].fillna("").astype(str).str.contains("cores used")]
         if len(over):
