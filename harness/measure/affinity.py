@@ -69,16 +69,17 @@ def enabled(environ=None) -> bool:
 def capability(environ=None) -> dict:
     """For env.json: whether workers are pinned, to which cores they can be, and if not, why."""
     cores = allowed()
+    listed = format_cpus(cores) if cores else None
     if not enabled(environ):
-        return {"pinning": False, "reason": "{}=off".format(SWITCH_VARIABLE), "cpus_allowed": cores}
+        return {"pinning": False, "reason": "{}=off".format(SWITCH_VARIABLE), "cpus_allowed": listed}
     if cores is None or not hasattr(os, "sched_setaffinity"):
         return {"pinning": False, "reason": "this OS has no sched_setaffinity (not Linux)", "cpus_allowed": None}
     try:
         os.sched_setaffinity(0, cores)  # a no-op that fails where pinning is forbidden
     except OSError as exc:
-        return {"pinning": False, "reason": "sched_setaffinity refused: {}".format(exc), "cpus_allowed": cores}
+        return {"pinning": False, "reason": "sched_setaffinity refused: {}".format(exc), "cpus_allowed": listed}
     return {"pinning": True, "method": "sched_setaffinity of every worker thread, before the framework's import",
-            "cpus_allowed": format_cpus(cores), "lock_dir": lock_dir(environ)}
+            "cpus_allowed": listed, "lock_dir": lock_dir(environ)}
 
 
 def lock_dir(environ=None) -> str:
@@ -94,12 +95,12 @@ class CoreLease:
     ``cpus`` is None where pinning is off or impossible: the worker then runs unpinned.
     """
 
-    def __init__(self, threads: int, environ=None, cores=None, clock=time.monotonic, sleep=time.sleep):
+    def __init__(self, threads: int, environ=None, cores=None, sleep=time.sleep):
         self.threads = max(1, int(threads or 1))
         self.environ = os.environ if environ is None else environ
         self.cores = cores if cores is not None else (allowed() if enabled(self.environ) else None)
-        self.clock, self.sleep = clock, sleep
-        self.cpus, self.short, self.waited_s, self._held = None, False, 0.0, []
+        self.sleep = sleep
+        self.cpus, self.short, self._held = None, False, []
 
     def __enter__(self) -> "CoreLease":
         if not self.cores or not hasattr(os, "sched_setaffinity"):
@@ -107,13 +108,11 @@ class CoreLease:
         want = min(self.threads, len(self.cores))
         self.short = want < self.threads
         folder = _usable(lock_dir(self.environ))
-        started = self.clock()
         while True:
             self._held = self._claim(folder, want)
             if self._held:
                 break
             self.sleep(POLL_S)
-        self.waited_s = self.clock() - started
         self.cpus = sorted(core for core, _ in self._held)
         return self
 
@@ -177,11 +176,7 @@ def pin(cpus) -> str | None:
     if setaffinity is None:
         return "this OS has no sched_setaffinity"
     try:
-        tids = [int(t) for t in os.listdir("/proc/self/task")]
-    except OSError:
-        tids = [0]
-    try:
-        for tid in tids:
+        for tid in _thread_ids():
             try:
                 setaffinity(tid, cpus)
             except ProcessLookupError:  # a thread that ended meanwhile
@@ -208,14 +203,18 @@ def current() -> str | None:
     get = getattr(os, "sched_getaffinity", None)
     if get is None:
         return None
-    try:
-        tids = [int(t) for t in os.listdir("/proc/self/task")]
-    except OSError:
-        tids = [0]
     cores = set()
-    for tid in tids:
+    for tid in _thread_ids():
         try:
             cores |= get(tid)
         except OSError:  # a thread that ended meanwhile
             pass
     return format_cpus(cores) if cores else None
+
+
+def _thread_ids() -> list:
+    """Every thread of this process (Linux), or the calling thread alone (0) where /proc cannot say."""
+    try:
+        return [int(t) for t in os.listdir("/proc/self/task")]
+    except OSError:
+        return [0]
