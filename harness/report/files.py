@@ -32,7 +32,8 @@ def write_report(run_dir: Path) -> pd.DataFrame:
 
 
 def format_table(summary: pd.DataFrame) -> str:
-    """A compact text table: median with its CI, ratio to single with its CI, flags."""
+    """A compact text table: median with its CI, ratio to single with its CI, cores used (CPU over wall
+    time), flags."""
     if summary.empty:
         return "(no successful measurements)"
     t = summary.copy()
@@ -41,8 +42,10 @@ def format_table(summary: pd.DataFrame) -> str:
     t["vs single (95% CI)"] = [_ratio(r, lo, hi) for r, lo, hi in
                                zip(t["ratio_vs_single"], t["ratio_ci_low"], t["ratio_ci_high"])]
     t["unstable"] = t["unstable"].fillna("").map(lambda u: "!" if u else "")
+    used = t["cores_used"] if "cores_used" in t else pd.Series(float("nan"), index=t.index)
+    t["cores used"] = [f"{c:.2f}" if c == c else "" for c in pd.to_numeric(used, errors="coerce")]
     cols = ["config", "case", "cache", "phase", "strategy", "n", "median (95% CI)",
-            "vs single (95% CI)", "unstable"]
+            "vs single (95% CI)", "cores used", "unstable"]
     return t[cols].to_string(index=False)
 
 
