@@ -75,7 +75,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test,dask]'
-	$(PY) -m harness.measure.theano_env install-pth
+	$(PY) -m harness.orchestrate.theano_env install-pth
 	touch $(STAMP)
 
 envs: $(addprefix env-,$(FRAMEWORK_ENVS))

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from harness.config.schema import ConfigError, load_config
-from harness.measure.environments import EnvironmentProblem
+from harness.orchestrate.environments import EnvironmentProblem
 
 DEFAULT_OUT = Path("results")
 
@@ -101,7 +101,7 @@ def _sigterm_as_interrupt(signum, frame):
 
 
 def _run(args) -> int:
-    from harness.measure import runner
+    from harness.orchestrate import runner
     from harness.scale.dask_cluster import ClusterError
     if not args.resume:
         try:
@@ -130,7 +130,7 @@ def _run(args) -> int:
         executor = dask_cluster.executor(args.dask)
     display = None
     if sys.stdout.isatty() and not args.quiet and _has_tqdm():
-        from harness.measure.progress import Bar
+        from harness.orchestrate.progress import Bar
         display = Bar()  # it shows what runs, and prints the failures itself
         progress = lambda line: None  # noqa: E731
     else:
@@ -184,8 +184,9 @@ def _conclude(run_dir: Path) -> int:
     """Print a finished run's table and problems; its exit code (``run_exit_code``)."""
     from harness import results
     from harness.report.files import format_table
+    from harness.analysis.stats import summarize
     data = results.read_run(run_dir)
-    print(format_table(data["summary"]))
+    print(format_table(data["summary"] if data["summary"] is not None else summarize(data["measurements"])))
     failures = results.failures(data["workers"])
     for line in failures:
         print(f"{'SKIPPED' if ': skipped: ' in line else 'FAILED'} {line}", file=sys.stderr)
@@ -202,7 +203,7 @@ def _shard(args, configs) -> dict | None:
     """The shard of the run this command measures (env.json's ``shard``), or None."""
     if not args.shard:
         return None
-    from harness.measure.runner import plan
+    from harness.orchestrate.runner import plan
     from harness.scale import shards
     index, count = shards.from_environment() if args.shard == "env" else shards.parse(args.shard)
     work = plan(configs)
@@ -213,7 +214,7 @@ def _shard(args, configs) -> dict | None:
 
 
 def _plan(args) -> int:
-    from harness.measure.runner import plan
+    from harness.orchestrate.runner import plan
     from harness.scale import shards
     try:
         configs = [load_config(path) for path in args.configs]
@@ -277,13 +278,13 @@ def _report(args) -> int:
 
 
 def _paired(args) -> int:
-    from harness.measure import paired
+    from harness.experiments import paired
     return _experiment(args, lambda config, progress: paired.measure(
         config, args.out, args.processes, args.pairs, progress=progress), "paired_summary.csv")
 
 
 def _order_effect(args) -> int:
-    from harness.measure import order_effect
+    from harness.experiments import order_effect
     return _experiment(args, lambda config, progress: order_effect.measure(config, args.out, progress=progress),
                        "order_effect.csv")
 

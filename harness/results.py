@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from harness.config.cases import PARAM_COLUMNS
+from harness.core.case import PARAM_COLUMNS
 
 # History: 1 — first format (measurements, summary, graphs, workers, env).
 #          2 — cache (warm/cold), loops, peak_rss_mb, compile breakdown, first_call
@@ -148,7 +148,10 @@ def write_frame(path: Path, frame: pd.DataFrame) -> None:
 
 
 def read_run(run_dir: Path) -> dict:
-    """Load a run folder's files; refuse another schema version with advice."""
+    """Load a run folder's files; refuse another schema version with advice.
+
+    ``summary`` is summary.csv as written (None before the run's report is written:
+    ``harness.analysis.stats.summarize`` derives it from the measurements)."""
     run_dir = Path(run_dir)
     env_path = run_dir / "env.json"
     if not env_path.exists():
@@ -159,13 +162,10 @@ def read_run(run_dir: Path) -> dict:
         raise ValueError(f"{run_dir}: results schema version {version}, this gradbench reads "
                          f"version {SCHEMA_VERSION}; re-run the benchmark or use the gradbench "
                          f"commit recorded in env.json ({env.get('git', {}).get('commit')})")
-
-    from harness.analysis.stats import summarize
     frames = {name: _upgrade(read_csv(run_dir, name), version, env.get("hostname")) for name in COLUMNS}
     measurements = frames["measurements.csv"]
     summary_path = run_dir / "summary.csv"
-    summary = (_upgrade(pd.read_csv(summary_path, dtype=TEXT_COLUMNS), version) if summary_path.exists()
-               else summarize(measurements))
+    summary = _upgrade(pd.read_csv(summary_path, dtype=TEXT_COLUMNS), version) if summary_path.exists() else None
     return {"env": env, "measurements": measurements, "summary": summary,
             "graphs": frames["graphs.csv"], "workers": frames["workers.csv"], "limits": frames["limits.csv"]}
 

@@ -1,4 +1,4 @@
-from harness.config.schema import Model
+from harness.core.model import Model
 
 
 def tiny_model(**overrides) -> Model:
@@ -10,7 +10,7 @@ def tiny_model(**overrides) -> Model:
 
 def fake_worker(task, env, timeouts):
     """Answers a task like a worker would, instantly: rows for every phase it reports."""
-    from harness.backends import framework
+    from harness.core.registry import framework
     spec = framework(task.get("framework", "theano"))
     phases = spec.cold_phases(task["mode"]) if task.get("cache") == "cold" else spec.phases(task["mode"], task["strategy"])
     def count(phase):  # as the real worker: one first call, matmul repeated like execute

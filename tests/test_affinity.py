@@ -9,7 +9,9 @@ import pandas as pd
 import pytest
 
 from harness.analysis import stats
-from harness.measure import affinity, environments, spawn, timing
+from harness.core import affinity
+from harness.orchestrate import environments, spawn
+from harness.worker import timing
 from helpers import tiny_model
 
 LINUX = hasattr(os, "sched_setaffinity")
@@ -65,7 +67,7 @@ def test_cpu_time_per_call_with_fake_clocks():
 
 def test_summary_flags_a_value_that_used_more_cores_than_its_threads():
     """CPU over wall above threads + 10% is flagged `unstable`; at or under it, not."""
-    from harness.config.cases import PARAM_COLUMNS
+    from harness.core.case import PARAM_COLUMNS
 
     def rows(cores, threads):
         return [{**dict.fromkeys(PARAM_COLUMNS, "x"), "config": "c", "case": "k", "threads": threads,
@@ -85,7 +87,8 @@ def test_summary_flags_a_value_that_used_more_cores_than_its_threads():
 
 BUSY_WORKER = textwrap.dedent("""
     import sys, threading, time, zlib
-    from harness.measure import affinity, spawn, timing
+    from harness.core import affinity
+    from harness.worker import entry, timing
 
     def busy():  # zlib releases the GIL: two such threads keep two cores busy
         data = bytes(range(256)) * 4000
@@ -106,7 +109,8 @@ BUSY_WORKER = textwrap.dedent("""
         return {"status": "ok", "cores_used": [c / s for c, s in zip(cpu, seconds)],
                 "info": {"cpus": affinity.current()}, "measurements": []}
 
-    sys.exit(spawn.serve(measure, sys.argv[1:]))
+    entry.measurement = lambda kind: lambda task, on_phase: measure(task)  # the real entry, this measurement
+    sys.exit(entry.main())
 """)
 
 

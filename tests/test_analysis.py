@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness.analysis.flops import gradient_flops, largest_layer, matmul_flops
+from harness.core.flops import gradient_flops, largest_layer, matmul_flops
 from harness.analysis.scaling import fit_slope, scaling_table
 from harness.analysis.throughput import throughput_table
 
@@ -90,7 +90,7 @@ def test_throughput_against_numpy_limit():
 
 
 def test_products_of_the_pass_follow_the_models_layers():
-    from harness.analysis.flops import gradient_flops, operands, products
+    from harness.core.flops import gradient_flops, operands, products
     # 10 -> 20 -> 5, batch 4: each layer one forward product and one weight gradient; the second
     # layer also the gradient of its input (the first layer's input needs none).
     assert products(10, (20,), 5, 4) == [

@@ -6,8 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from harness.analysis import stats
 from harness.report import compare
-from harness.measure import runner
+from harness.orchestrate import runner
 from harness.cli import main
 from harness.config.schema import parse_config
 from helpers import fake_worker
@@ -64,12 +65,12 @@ def test_fail_on_regression(tmp_path):
 def test_verdicts_need_both_factor_and_significance():
     a = np.array([1.0, 1.02, 0.98, 1.0, 1.01, 0.99])
     slots = [0, 0, 1, 1, 2, 2]  # three processes of two repeats
-    verdict = lambda new: compare.compare_samples(a, new, 1.10, slots, slots)["change"]
+    verdict = lambda new: stats.compare_samples(a, new, 1.10, slots, slots)["change"]
     assert verdict(a * 1.5) == "slower" and verdict(a / 2) == "faster"
     assert verdict(a * 1.05) == ""                                         # significant but small
     noisy = np.array([0.5, 0.55, 2.0, 2.1, 0.7, 0.75])
     assert verdict(noisy) == ""                                            # large but not significant
-    assert compare.compare_samples(a, a * 1.5, 1.10, slots, slots)["ratio"] == pytest.approx(1.5)
+    assert stats.compare_samples(a, a * 1.5, 1.10, slots, slots)["ratio"] == pytest.approx(1.5)
 
 
 def test_repeats_of_one_process_are_not_independent_evidence():
@@ -80,9 +81,9 @@ def test_repeats_of_one_process_are_not_independent_evidence():
     base = np.concatenate([rng.normal(c, 0.001, 50) for c in (1.00, 1.15)])
     new = np.concatenate([rng.normal(c, 0.001, 50) for c in (1.10, 1.30)])
     slots = np.repeat([0, 1], 50)
-    row = compare.compare_samples(base, new, 1.10, slots, slots)
+    row = stats.compare_samples(base, new, 1.10, slots, slots)
     assert row["processes_base"] == 2 and row["p_value"] > 0.05 and row["change"] == ""
-    one = compare.compare_samples([1.0, 1.1, 0.9], [3.0, 3.1, 2.9], 1.10, [0, 0, 0], [0, 0, 0])
+    one = stats.compare_samples([1.0, 1.1, 0.9], [3.0, 3.1, 2.9], 1.10, [0, 0, 0], [0, 0, 0])
     assert one["change"] == "untestable: one process" and np.isnan(one["p_value"])
 
 

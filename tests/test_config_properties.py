@@ -135,7 +135,7 @@ def test_recorded_config_parses_back_to_the_same_config(config):
     """What env.json records (as_dict through JSON) parses back to an equal config (issue 9)."""
     import json
 
-    from harness.measure.runner import config_from_dict
+    from harness.config.schema import config_from_dict
     recorded = json.loads(json.dumps(config.as_dict()))
     # The parser a user's file goes through, with nothing forgiven...
     again = parse_config({k: v for k, v in recorded.items() if k != "source"}, source=recorded["source"],
@@ -147,7 +147,7 @@ def test_recorded_config_parses_back_to_the_same_config(config):
 
 
 def test_config_without_sweep_records_no_sweep_and_old_records_still_load():
-    from harness.measure.runner import config_from_dict
+    from harness.config.schema import config_from_dict
     config = parse_config({"model": {"input": 3, "depth": 1, "width": 2, "output": 2}}, source="q.yaml",
                           default_name="q")
     assert "sweep" not in config.as_dict()

@@ -7,8 +7,8 @@ import pytest
 from harness.backends.sync import then_wait
 from harness.config.cases import expand
 from harness.config.schema import ConfigError, parse_config
-from harness.measure import envinfo, environments, runner
-from harness.measure.timing import timed
+from harness.orchestrate import envinfo, environments, runner
+from harness.worker.timing import timed
 from helpers import fake_worker
 
 MODEL = {"input": 3, "depth": 1, "width": 2, "output": 2}
@@ -144,7 +144,7 @@ def test_report_says_how_much_of_execute_is_the_copy_to_the_device():
 
 
 def test_pytensor_jax_measures_its_transfer_phase_and_the_others_do_not():
-    from harness.backends import framework
+    from harness.core.registry import framework
     assert framework("pytensor").phases("JAX", "single")[-1] == "transfer"
     assert "transfer" not in framework("pytensor").phases("CVM", "single")
     assert "transfer" not in framework("jax").phases("jit", "per_param")

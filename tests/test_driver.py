@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 
 from harness.backends.sync import ready
-from harness.measure import worker
-from harness.measure.data import init_params, make_batch
-from harness.measure.numpy_reference import loss_and_grads
+from harness.worker import measure as worker
+from harness.core.data import init_params, make_batch
+from harness.worker.numpy_reference import loss_and_grads
 from helpers import tiny_model
 
 MODEL = tiny_model()

@@ -40,7 +40,7 @@ def test_run_writes_every_file(tmp_path, capsys):
     assert (tp["limit_gflop_per_s"] > 0).all()
     lim = pd.read_csv(run_dir / "limits.csv")
     assert set(lim["strategy"]) == {"single"} and set(lim["slot"]) == {0}  # one worker per case
-    from harness.analysis.flops import products
+    from harness.core.flops import products
     for case, d in lim.groupby("case"):
         depth = int(case.split("=")[1])
         expected = {(kind, m, k, n) for kind, m, k, n, _ in products(8, (6,) * depth, 3, 4)}  # tiny.yaml
@@ -91,7 +91,7 @@ def test_a_warm_compile_needs_no_warm_up_compile(tmp_path):
     # The worker builds what it executes before the timed compile: that fills the compiledir with
     # its own C modules, so with warmup.compile 0 the timed compile still only looks them up.
     from harness.config.schema import parse_config
-    from harness.measure import runner
+    from harness.orchestrate import runner
     config = parse_config({"name": "w", "model": {"input": 7, "depth": 2, "width": 5, "output": 3, "batch": 4},
                            "run": {"strategies": ["single", "per_param_separate"], "cache": "warm",
                                    "repeats": {"construct": 1, "compile": 2, "execute": 1},

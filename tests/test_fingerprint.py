@@ -2,7 +2,7 @@
 import pytest
 
 from harness.backends import fingerprint
-from harness.measure.data import init_params, make_batch
+from harness.core.data import init_params, make_batch
 from helpers import tiny_model
 
 HLO = """HloModule jit_{module}, is_scheduled=true

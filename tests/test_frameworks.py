@@ -13,9 +13,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from harness.measure import environments
+from harness.orchestrate import plan as planning
+from harness.orchestrate import environments
 from harness import results
-from harness.backends import FRAMEWORKS
+from harness.core.registry import FRAMEWORKS
 from harness.config.cases import expand
 from harness.cli import main
 from harness.config.schema import ConfigError, parse_config
@@ -110,7 +111,7 @@ def test_theano_imports_in_the_venv_without_flags():
     out = subprocess.run([sys.executable, "-c", "import theano; print(theano.config.blas__ldflags)"],
                          env=env, capture_output=True, text=True, cwd="/")
     assert out.returncode == 0, out.stderr
-    from harness.measure import theano_env
+    from harness.orchestrate import theano_env
     assert out.stdout.strip() == theano_env.detect_blas()[0]
 
 
@@ -250,12 +251,12 @@ def test_a_wrong_gradient_is_caught_and_never_timed(tmp_path, framework):
     require_environments()
     from dataclasses import asdict
 
-    from harness.measure import runner, spawn
+    from harness.orchestrate import spawn
     cfg = parse_config({"model": MODEL, "run": {"framework": framework, "strategies": ["single", "per_param"],
                                                 "repeats": 1, "warmup": 0}}, source="f.yaml")
     (case,) = expand(cfg)
-    job = runner.Job("per_param", "warm")
-    task = {**runner.make_task(case, cfg, job), "fault": {"perturb_gradient": 1e-2}}
+    job = planning.Job("per_param", "warm")
+    task = {**planning.make_task(case, cfg, job), "fault": {"perturb_gradient": 1e-2}}
     env = environments.worker_env(case.framework, tmp_path, "float32", 1)
     result = spawn.run_worker(task, env, {"default": 300}, command=environments.worker_command(case.framework))
     assert result["status"] == "failed" and result["measurements"] == []
@@ -293,8 +294,8 @@ def test_torch_waits_for_its_device_inside_every_call():
     script = """
 import numpy as np
 from harness.backends import torch as tb
-from harness.measure.data import init_params, make_batch
-from harness.measure.modelspec import Model
+from harness.core.data import init_params, make_batch
+from harness.core.model import Model
 m = Model(input=6, hidden=(5,), output=3, activation="sigmoid", loss="softmax_cross_entropy", biases=True,
           floatX="float32", batch=4)
 b = tb.backend(m, init_params(m, 0), *make_batch(m, 0), "eager")

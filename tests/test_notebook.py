@@ -4,7 +4,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from harness.measure import runner
+from harness.orchestrate import runner
 from harness.config.schema import parse_config
 from helpers import fake_worker
 

@@ -3,17 +3,17 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from harness.measure import spawn, theano_env
+from harness.orchestrate import spawn, theano_env
 from helpers import tiny_model
 
 REPO = Path(__file__).resolve().parent.parent
 
 
 def test_second_compile_in_one_process_reuses_the_first_ones_c_code(tmp_path):
-    task = {"model": asdict(tiny_model()), "mode": "FAST_RUN", "seed": 0, "order": ["per_param", "single"]}
+    task = {"kind": "naive", "model": asdict(tiny_model()), "mode": "FAST_RUN", "seed": 0, "order": ["per_param", "single"]}
     env = theano_env.worker_env(tmp_path / "empty", "float64")
     result = spawn.run_worker(task, env, {"default": 300},
-                              command=[sys.executable, "-m", "harness.measure.order_effect"])
+                              command=[sys.executable, "-m", "harness.worker"])
     assert result["status"] == "ok", result
     first, second = result["measurements"]
     assert (first["strategy"], second["strategy"]) == ("per_param", "single")

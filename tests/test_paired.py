@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from harness.config.schema import parse_config
-from harness.measure import paired
+from harness.experiments import paired
 
 
 def test_summary_takes_each_process_median_ratio_and_a_ci_over_processes():

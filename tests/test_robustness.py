@@ -12,8 +12,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from harness.measure import memory, runner
-from harness import results
+from harness.orchestrate import record
+from harness.orchestrate import memory, runner
 from harness.config.schema import parse_config
 from helpers import fake_worker, tiny_model
 
@@ -97,7 +97,7 @@ def test_resume_drops_rows_of_a_worker_that_never_finished(tmp_path):
 SIGTERM_SCRIPT = textwrap.dedent("""
     import sys, time
     from harness import cli
-    from harness.measure import spawn
+    from harness.orchestrate import spawn
     sys.path.insert(0, {tests!r})
     from helpers import fake_worker
     calls = []
@@ -172,7 +172,7 @@ def test_memory_estimate_worked_example():
 FAKE_CLI = textwrap.dedent("""
     import sys
     from harness import cli
-    from harness.measure import spawn
+    from harness.orchestrate import spawn
     sys.path.insert(0, {tests!r})
     from helpers import fake_worker
     from test_robustness import failing_worker
@@ -235,7 +235,7 @@ def test_concurrent_workers_share_an_empty_compile_cache(tmp_path):
     """Two real workers compiling the same case into one new compiledir at once."""
     from dataclasses import asdict
 
-    from harness.measure import spawn, theano_env
+    from harness.orchestrate import spawn, theano_env
     task = {"model": asdict(tiny_model()), "mode": "FAST_RUN", "strategy": "single", "seed": 0,
             "warmup": {"construct": 0, "compile": 0, "execute": 0},
             "repeats": {"construct": 1, "compile": 1, "execute": 1}}
@@ -256,7 +256,7 @@ def test_signals_during_a_workers_append_are_delivered_after_it():
     steps = []
     previous = signal.getsignal(signal.SIGINT)
     with pytest.raises(KeyboardInterrupt):
-        with runner.signals_deferred():
+        with record.signals_deferred():
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(0.05)  # the signal has arrived: a plain handler would have raised by now
             steps.append("rows written")

@@ -4,8 +4,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from harness.orchestrate import plan as planning
 from harness import results
-from harness.measure import runner
+from harness.orchestrate import runner
 from harness.config.schema import parse_config
 from helpers import fake_worker
 
@@ -28,15 +29,15 @@ def recording(fail=None):
 
 def test_job_order_is_seeded_and_varies_by_case():
     config = parse_config(CONFIG, source="fake.yaml")
-    assert runner.case_jobs(config, 0) == runner.case_jobs(config, 0)
-    orders = {tuple(j.strategy for j in runner.case_jobs(config, i)) for i in range(20)}
+    assert planning.case_jobs(config, 0) == planning.case_jobs(config, 0)
+    orders = {tuple(j.strategy for j in planning.case_jobs(config, i)) for i in range(20)}
     assert len(orders) > 1
     assert all(sorted(o) == sorted(config.run.strategies) for o in orders)
 
 
 def test_cold_cache_adds_one_job_per_compile_repeat_for_theano_strategies():
     doc = {**CONFIG, "run": {**CONFIG["run"], "cache": "both", "repeats": {"compile": 4}}}
-    jobs = runner.case_jobs(parse_config(doc, source="x"), 0)
+    jobs = planning.case_jobs(parse_config(doc, source="x"), 0)
     cold = [j for j in jobs if j.cache == "cold"]
     assert len(cold) == 3 * 4 and {j.slot for j in cold} == {0, 1, 2, 3}
     assert "numpy_reference" not in {j.strategy for j in cold}
@@ -61,7 +62,7 @@ def test_run_writes_every_row_and_file(tmp_path):
     assert set(m["depth"]) == {1, 2} and set(m["n_params"]) == {4, 6}
     orders = m.groupby(["case", "strategy"])["order"].first()
     for index, case in enumerate(["depth=1", "depth=2"]):
-        expected = [j.strategy for j in runner.case_jobs(config, index)]
+        expected = [j.strategy for j in planning.case_jobs(config, index)]
         assert list(orders[case].sort_values().index) == expected
 
     s = pd.read_csv(run_dir / "summary.csv")
@@ -210,7 +211,7 @@ def test_display_follows_workers_and_their_phases(tmp_path):
 def test_bar_renders_label_phase_and_count(tmp_path):
     import io
 
-    from harness.measure.progress import Bar
+    from harness.orchestrate.progress import Bar
     stream = io.StringIO()
     bar = Bar(stream)
     bar.start(3)
@@ -227,7 +228,7 @@ def test_bar_renders_label_phase_and_count(tmp_path):
 def test_processes_pool_several_warm_workers_per_strategy(tmp_path):
     doc = {**CONFIG, "run": {**CONFIG["run"], "processes": 3}, "sweep": {"depth": [1]}}
     config = parse_config(doc, source="fake.yaml")
-    jobs = runner.case_jobs(config, 0)
+    jobs = planning.case_jobs(config, 0)
     assert sorted((j.strategy, j.slot) for j in jobs) == sorted(
         (s, k) for s in config.run.strategies for k in range(3))
     worker = recording()
@@ -261,7 +262,7 @@ def test_threads_reach_the_worker_environment_and_sweep(tmp_path):
 
 def test_cold_compiles_match_the_warm_ones_in_number():
     doc = {**CONFIG, "run": {**CONFIG["run"], "cache": "both", "processes": 3, "repeats": {"compile": 2}}}
-    jobs = runner.case_jobs(parse_config(doc, source="x"), 0)
+    jobs = planning.case_jobs(parse_config(doc, source="x"), 0)
     cold = [j for j in jobs if j.cache == "cold" and j.strategy == "single"]
     assert sorted(j.slot for j in cold) == list(range(6))  # 3 processes x 2 compiles
 

@@ -16,9 +16,11 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from harness.orchestrate import plan as planning
+from harness.orchestrate import record
 from harness import cli, results
 from harness.config.schema import parse_config
-from harness.measure import runner
+from harness.orchestrate import runner
 from harness.scale import merge, shards
 from helpers import fake_worker
 
@@ -88,7 +90,7 @@ def test_partition_puts_every_case_in_exactly_one_shard_and_balances(costs, coun
 
 
 def test_a_shard_gets_whole_cases_and_the_shards_cover_the_plan():
-    work = runner.plan([_config(SIZED)])
+    work = planning.plan([_config(SIZED)])
     chosen = [shards.select(work, i, 3) for i in (1, 2, 3)]
     keys = [tuple(k) for s in chosen for k in s["cases"]]
     assert sorted(keys) == sorted(item.key for item in work) and len(set(keys)) == len(keys)
@@ -103,7 +105,7 @@ def test_a_shard_gets_whole_cases_and_the_shards_cover_the_plan():
 
 
 def test_size_estimate_grows_with_depth_and_the_previous_run_decides_where_it_has_the_case(tmp_path):
-    work = runner.plan([_config(SIZED)])
+    work = planning.plan([_config(SIZED)])
     sizes = [shards.estimate_s(item) for item in work]
     assert sizes == sorted(sizes) and sizes[-1] > 5 * sizes[0]  # measured: depth 24 took 5.4x depth 1's time
     # A previous run that measured one case as the slowest by far: balancing follows it.
@@ -189,7 +191,7 @@ def test_the_readme_examples_for_slurm_and_kubernetes_give_every_case_to_one_sha
             shard = cli._shard(args, configs)
             assert (shard["index"], shard["count"]) == (i + 1, total)
             covered += [tuple(k) for k in shard["cases"]]
-        assert sorted(covered) == sorted(item.key for item in runner.plan(configs))
+        assert sorted(covered) == sorted(item.key for item in planning.plan(configs))
 
 
 # --- shards and merge, real workers -----------------------------------------------------------
@@ -235,7 +237,7 @@ def test_three_shards_merged_equal_the_unsharded_run(local_run, tmp_path, capsys
 @pytest.fixture
 def fake_shards(tmp_path):
     config = _config()
-    work = runner.plan([config])
+    work = planning.plan([config])
     return [runner.run([config], tmp_path / "shards", _quiet, runner=fake_worker, probe=False,
                        shard=shards.select(work, i, 3)) for i in (1, 2, 3)]
 
@@ -287,7 +289,7 @@ def test_run_refuses_more_shards_than_cases_and_a_bad_shard(tmp_path, capsys):
 
 def test_a_shard_resumes_its_own_cases(tmp_path):
     config = _config()
-    work = runner.plan([config])
+    work = planning.plan([config])
     shard = shards.select(work, 2, 3)
     run_dir = runner.run([config], tmp_path, _quiet, runner=fake_worker, probe=False, shard=shard)
     workers = pd.read_csv(run_dir / "workers.csv")
@@ -370,7 +372,7 @@ def test_a_dask_cluster_with_a_worker_killed_mid_case_measures_every_case_once(c
     assert workers[key].apply(tuple, axis=1).is_unique  # every worker once: the lost case was not doubled
     assert (workers["status"] == "ok").all(), workers[["case", "strategy", "status", "error"]]
     # Two Dask workers measured at once on this machine, each worker process on one core of its own.
-    from harness.measure.affinity import parse_cpus
+    from harness.core.affinity import parse_cpus
     assert workers["cpus"].map(lambda cpus: len(parse_cpus(str(cpus)))).eq(1).all(), workers["cpus"]
     local = _workers(local_run)
     assert sorted(map(tuple, workers[key].values)) == sorted(map(tuple, local[key].values))
@@ -401,8 +403,8 @@ def test_a_case_dask_gives_up_on_is_recorded_failed_with_the_reason_and_a_worker
     pytest.importorskip("distributed")
     from distributed import KilledWorker
     from harness.scale import dask_cluster
-    (item, *_) = runner.plan([_config()])
-    recorder = runner.Recorder(tmp_path, len(item.jobs), _quiet)
+    (item, *_) = planning.plan([_config()])
+    recorder = record.Recorder(tmp_path, len(item.jobs), _quiet)
 
     class Worker:  # what the scheduler's KilledWorker names
         address = "tcp://10.0.0.7:4000"
@@ -457,7 +459,7 @@ def test_plan_prints_the_run_on_n_machines_as_the_partition_computes_it(tmp_path
     config = _write_config(tmp_path, SIZED)
     assert cli.main(["plan", str(config), "--machines", "1,3"]) == 0
     out = capsys.readouterr().out
-    work = runner.plan([_config(SIZED)])
+    work = planning.plan([_config(SIZED)])
     cost, _ = shards.costs(work)
     total = sum(cost.values())
     assert f"{len(work)} cases, {sum(len(i.jobs) for i in work)} planned workers" in out

@@ -1,8 +1,9 @@
 """Worker faults become failed results, never exceptions in the parent."""
 import json
 import sys
+from pathlib import Path
 
-from harness.measure.spawn import run_worker
+from harness.orchestrate.spawn import run_worker
 
 
 def script(code):
@@ -40,12 +41,17 @@ def test_missing_result_is_recorded():
 
 
 def test_exception_inside_real_worker_is_data(tmp_path):
-    from harness.measure.worker import main
+    from harness.worker.entry import main
     task, out = tmp_path / "t.json", tmp_path / "r.json"
     task.write_text(json.dumps({"strategy": "single", "model": {"input": 1}}))  # incomplete on purpose
     assert main([str(task), str(out)]) == 0
     result = json.loads(out.read_text())
     assert result["status"] == "failed" and result["error"] == "KeyError: 'hidden'"
+    assert "Traceback" in result["traceback"] and not Path(str(out) + ".tmp").exists()
+    # Every kind of task goes through the same entry: an unknown one is a failed result too.
+    task.write_text(json.dumps({"kind": "nonsense"}))
+    assert main([str(task), str(out)]) == 0
+    assert json.loads(out.read_text())["error"].startswith("ValueError: unknown task kind 'nonsense'")
 
 
 def test_time_limit_is_per_phase():
@@ -62,7 +68,7 @@ def test_time_limit_is_per_phase():
 KILL_SCRIPT = """
 import signal, sys
 from harness import cli
-from harness.measure import spawn
+from harness.orchestrate import spawn
 signal.signal(signal.SIGTERM, cli._sigterm_as_interrupt)
 child = [sys.executable, "-c", "import os,sys,time; open({pidfile!r},'w').write(str(os.getpid())); time.sleep(60)"]
 try:

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from harness.measure.data import init_params, make_batch
-from harness.measure.numpy_reference import loss_and_grads
+from harness.core.data import init_params, make_batch
+from harness.worker.numpy_reference import loss_and_grads
 from helpers import tiny_model
 
 theano = pytest.importorskip("theano")

@@ -5,9 +5,10 @@ import pandas as pd
 import pytest
 
 from harness.analysis import coverage
-from harness.analysis.stats import (describe, instability, median_ci, process_medians, ratio_ci, summarize,
+from harness.core.order_statistics import median_ci
+from harness.analysis.stats import (describe, instability, process_medians, ratio_ci, summarize,
                                      welch, welch_p_value)
-from harness.measure.timing import autorange, timed
+from harness.worker.timing import autorange, timed
 
 
 class FakeClock:
@@ -229,7 +230,7 @@ def test_summary_pools_processes_and_says_how_its_ci_was_made():
 
 
 def test_stop_rule_with_scripted_samples():
-    from harness.measure.timing import StopRule, timed_until
+    from harness.worker.timing import StopRule, timed_until
     rule = StopRule(precision=0.02, budget_s=10.0, min_repeats=3, max_repeats=12)
     # Six values within +-1%: the order-statistics CI of 6 values is [min, max], half-width 1%.
     assert rule.reason([1.0, 1.01, 0.99, 1.0, 1.005, 0.995], elapsed=0.1) == "precision"
@@ -254,7 +255,7 @@ def test_stop_rule_with_scripted_samples():
 def test_before_runs_untimed_ahead_of_each_timing_and_counts_toward_the_budget():
     """``before`` (gc.collect for construct): called once before each raw timing, never inside one;
     auto repeats spend the budget on it too."""
-    from harness.measure.timing import StopRule, timed_until
+    from harness.worker.timing import StopRule, timed_until
     clock, events = FakeClock(0.0), []
 
     def collect():

@@ -7,7 +7,7 @@ import pytest
 from helpers import tiny_model
 
 pytest.importorskip("theano")
-from harness.measure import numpy_reference, worker  # noqa: E402
+from harness.worker import numpy_reference, measure as worker  # noqa: E402
 
 
 def task(strategy, cache="warm", **model):
@@ -91,7 +91,7 @@ def test_gradient_mismatch_is_a_failure_without_timings(monkeypatch):
 
 def test_numpy_reference_in_float32_matches_float64():
     model = tiny_model(floatX="float32")
-    from harness.measure.data import init_params, make_batch
+    from harness.core.data import init_params, make_batch
     values, (x, y) = init_params(model, 0), make_batch(model, 0)
     _, g32 = numpy_reference.loss_and_grads(model, values, x, y, dtype="float32")
     _, g64 = numpy_reference.loss_and_grads(model, values, x, y)
@@ -107,8 +107,8 @@ def test_relative_error():
 @pytest.mark.parametrize("strategy", ["numpy_reference", "single"])
 def test_thread_cap_reaches_the_blas_libraries(strategy):
     """A worker started with threads=1 runs on one OS thread and one core; with 2, on two of each."""
-    from harness.measure import spawn, theano_env
-    from harness.measure.affinity import allowed, parse_cpus
+    from harness.orchestrate import spawn, theano_env
+    from harness.core.affinity import allowed, parse_cpus
     counts, cores = {}, {}
     for threads in (1, 2):
         env = theano_env.worker_env(theano_env.default_compiledir(), "float64", threads=threads)

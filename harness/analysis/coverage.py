@@ -3,7 +3,7 @@
 Timings are simulated the way real runs are clustered: each worker process
 has its own level (a log-normal offset of sd ``spread``), and its values
 scatter around it (log-normal, sd ``noise``). The harness's own functions
-(``stats.describe``, ``stats.ratio_ci``, ``compare.compare_samples``) are
+(``stats.describe``, ``stats.ratio_ci``, ``stats.compare_samples``) are
 applied to each simulated run exactly as the summary and compare apply them,
 and the fraction of intervals that contain the true value, and of A/A
 comparisons flagged as a change, is counted.
@@ -18,8 +18,7 @@ import sys
 import numpy as np
 import pandas as pd
 
-from harness.analysis.stats import describe, ratio_ci
-from harness.report.compare import compare_samples
+from harness.analysis.stats import compare_samples, describe, ratio_ci
 
 SPREADS = (0.0, 0.02, 0.05, 0.10)   # sd of log process offsets: processes 0-10% apart
 NOISES = (0.01, 0.03)               # sd of log values within a process

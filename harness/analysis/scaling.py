@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from harness.config.cases import case_label
+from harness.core.case import case_label
 
 COLUMNS = ("config", "swept", "fixed", "strategy", "cache", "quantity", "unit", "n_points",
            "slope", "slope_stderr", "slope_ci_low", "slope_ci_high", "r2")

@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 from scipy.stats import t as student_t
 
-from harness.analysis.order_statistics import median_ci  # noqa: F401 (part of this module's API)
-from harness.config.cases import PARAM_COLUMNS
-from harness.config.schema import ALL_PHASES, STRATEGIES
+from harness.core.order_statistics import CONFIDENCE
+from harness.core.case import PARAM_COLUMNS
+from harness.core.registry import ALL_PHASES, STRATEGIES
 
 SUMMARY_STATS = ("n", "processes", "min", "median", "mean", "std", "iqr", "ci_low", "ci_high",
                  "ci_method", "cv")
@@ -27,8 +27,9 @@ T_OVER_PROCESSES = "t over process medians"
 ONE_PROCESS = "none: one process"
 CV_LIMIT = 0.10          # spread above this flags a value as unstable (as pyperf does)
 MIN_RAW_SECONDS = 1e-3   # a raw timing shorter than this is too short for the clock
+UNTESTABLE = "untestable: one process"  # compare_samples with one process on a side
+ALPHA = 0.05            # compare_samples: significance level of the Welch test
 CORES_TOLERANCE = 0.10   # cores used above threads by more than this flags a value (it had more cores)
-CONFIDENCE = 0.95
 
 
 def process_medians(values, slots=None) -> np.ndarray:
@@ -217,3 +218,27 @@ def add_ratios(summary: pd.DataFrame, samples: dict) -> pd.DataFrame:
     summary = summary.copy()
     summary[["ratio_vs_single", "ratio_ci_low", "ratio_ci_high"]] = out
     return summary
+
+
+def compare_samples(base, new, factor: float, base_slots=None, new_slots=None) -> dict:
+    """Ratio of medians, Welch's p over process medians and the verdict for one key.
+
+    ``*_slots`` name each value's process; without them every value is its
+    own process.
+    """
+    base, new = np.asarray(base, dtype=float), np.asarray(new, dtype=float)
+    levels_base, levels_new = process_medians(base, base_slots), process_medians(new, new_slots)
+    ratio = float(np.median(new) / np.median(base))
+    p = welch_p_value(levels_new, levels_base)
+    significant = p == p and p < ALPHA
+    if p != p:
+        change = UNTESTABLE
+    elif significant and ratio > factor:
+        change = "slower"
+    elif significant and ratio < 1 / factor:
+        change = "faster"
+    else:
+        change = ""
+    return {"n_base": base.size, "n_new": new.size, "processes_base": levels_base.size,
+            "processes_new": levels_new.size, "median_base_s": float(np.median(base)),
+            "median_new_s": float(np.median(new)), "ratio": ratio, "p_value": p, "change": change}

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from harness.analysis.flops import gradient_flops, largest_layer, matmul_flops
+from harness.core.flops import gradient_flops, largest_layer, matmul_flops
 
 COLUMNS = ("config", "case", "strategy", "gflop", "execute_median_s", "gflop_per_s",
            "limit_gflop_per_s", "fraction_of_limit", "matmul_gflop_per_s", "fraction_of_matmul")

@@ -1,90 +1,55 @@
-"""The frameworks gradbench measures, as plain data: names, modes, phases, environments.
+"""One module per framework, each behind the same small interface (``Backend``).
 
-Nothing here imports a framework. The config validates against it, the
-orchestrator picks each worker's interpreter and environment variables from
-it, and the worker loads the framework's module (``harness.backends.NAME``)
-by name. Adding a framework is one module beside this file, one entry here
-and one requirements file under ``envs/``.
+``harness.backends.NAME.backend(model, values, x, y, mode, threads, device)``
+returns a ``Backend``; the worker loads the module by name (``load``), so a
+framework is imported only in a worker of its own environment. What the
+frameworks are (modes, phases, environments) is plain data in
+``harness.core.registry``. Backends import ``harness.core`` and their own
+framework only: they run on every Python a measured release needs.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import importlib
+from typing import Any, Callable, List, Tuple
+
+try:  # Python 3.8+; on 3.7 the interface is documentation only
+    from typing import Protocol
+except ImportError:  # pragma: no cover
+    Protocol = object  # type: ignore[assignment,misc]
 
 
-@dataclass(frozen=True)
-class Framework:
-    """One framework: its execution modes and how its workers are run."""
-    name: str
-    modes: tuple[str, ...]
-    default_mode: str
-    distribution: str                 # the package whose version env.json records
-    # Modes whose compiled function is built when first called, not by the compile call:
-    # there, first_call carries that compilation (the report and the README say so).
-    lazy_modes: tuple[str, ...] = ()
-    # Modes with no compile call to time (PyTorch eager has nothing to compile;
-    # torch.compile only wraps the function): no compile phase.
-    uncompiled_modes: tuple[str, ...] = ()
-    # Environment variables that receive the compile-cache folder (warm: shared; cold: empty).
-    cache_variables: tuple[str, ...] = ()
-    # What persists between processes in that folder, in words (recorded in env.json).
-    cache_kind: str = ""
-    # Modes that can run on a GPU (device: gpu); the others are CPU-only.
-    gpu_modes: tuple[str, ...] = ()
-    # Modes that copy the parameters from the host to the device at every call (PyTensor's JAX
-    # backend: shared variables are NumPy arrays): that copy is timed alone too (phase transfer).
-    copying_modes: tuple[str, ...] = ()
+class Backend(Protocol):
+    """What a worker asks of a framework for one case (model, data, mode, threads, device).
 
-    def phases(self, mode: str, strategy: str) -> tuple[str, ...]:
-        """The phases a warm worker of this mode and strategy measures, in order."""
-        if strategy == "numpy_reference":
-            return ("execute", "matmul")
-        phases = []
-        # per_param_separate builds exactly what per_param builds; torch.compile's forward
-        # pass runs a compiled function, which is no construction of a gradient graph.
-        if strategy != "per_param_separate" and not (self.name == "torch" and mode == "compile"):
-            phases.append("construct")
-        if mode not in self.uncompiled_modes:
-            phases.append("compile")
-        return (*phases, "first_call", "execute") + (("transfer",) if mode in self.copying_modes else ())
+    A strategy's *graph* is what ``construct`` returns (symbolic gradients, traced
+    functions or losses); ``compile`` turns it into functions; ``executable``
+    gives the call that ``execute`` times, returning the gradients as the
+    framework holds them (``to_numpy`` converts them for the checks).
+    """
 
-    def cold_phases(self, mode: str) -> tuple[str, ...]:
-        """What a cold worker (an empty compile cache) measures: the phases that compile."""
-        return (("compile",) if mode not in self.uncompiled_modes else ()) + \
-            (("first_call",) if mode in self.lazy_modes else ())
+    def construct(self, strategy: str) -> list: ...
 
-    def has_cold_cache(self, mode: str) -> bool:
-        return bool(self.cache_variables) and bool(self.cold_phases(mode))
+    def compile(self, strategy: str, graph: list, clock: Callable[[], float]) -> Tuple[float, Any, dict]:
+        """(seconds between the backend's two ``clock()`` readings, compiled functions, extra columns)."""
+
+    def executable(self, strategy: str, graph: list, compiled: Any) -> Callable[[], list]: ...
+
+    def to_numpy(self, outputs: list) -> List[Any]: ...
+
+    def matmul(self, a: Any, b: Any, ta: bool, tb: bool) -> Callable[[], list]: ...
+
+    def graph(self, strategy: str, graph: list, compiled: Any) -> dict:
+        """graphs.csv columns: node counts, the functions' fingerprint."""
+
+    def info(self) -> dict:
+        """Versions and settings for workers.csv's backend_info."""
 
 
-FRAMEWORKS = {
-    "theano": Framework(
-        name="theano", modes=("FAST_RUN", "FAST_COMPILE", "NO_OPT"), default_mode="FAST_RUN",
-        distribution="theano-pymc",
-        cache_variables=("GRADBENCH_COMPILEDIR",),
-        cache_kind="Theano compiledir (C modules of the compiled ops)"),
-    "pytensor": Framework(
-        name="pytensor", modes=("CVM", "C", "NUMBA", "JAX", "PYTORCH", "FAST_COMPILE"),
-        default_mode="NUMBA", distribution="pytensor",
-        lazy_modes=("NUMBA", "JAX", "PYTORCH"),
-        cache_variables=("GRADBENCH_COMPILEDIR", "NUMBA_CACHE_DIR"),
-        cache_kind="PyTensor compiledir (C modules) and Numba's cache",
-        gpu_modes=("JAX",), copying_modes=("JAX",)),  # its JAX backend; shared variables stay on the host
-    "jax": Framework(
-        name="jax", modes=("jit",), default_mode="jit", distribution="jax",
-        cache_variables=("JAX_COMPILATION_CACHE_DIR",),
-        cache_kind="JAX persistent compilation cache (XLA executables)",
-        gpu_modes=("jit",)),
-    "torch": Framework(
-        name="torch", modes=("eager", "compile"), default_mode="eager", distribution="torch",
-        lazy_modes=("compile",), uncompiled_modes=("eager", "compile"),
-        cache_variables=("TORCHINDUCTOR_CACHE_DIR",),
-        cache_kind="TorchInductor cache (generated kernels, FX graph cache)",
-        gpu_modes=("eager", "compile")),
-}
-DEFAULT_FRAMEWORK = "theano"
-DEVICES = ("cpu", "gpu")
-DEFAULT_DEVICE = "cpu"
+# Optional members, asked with hasattr: ``transfer()`` (modes that copy the parameters to the
+# device at every call), ``forget_compiled()`` (lazy modes: drop in-memory compiled state),
+# ``c_stats()`` (Theano's C modules), and the module-level ``warm_worker()``.
 
 
-def framework(name: str) -> Framework:
-    return FRAMEWORKS[name]
+def load(name: str):
+    """The framework's module, imported now (this is the worker's framework import)."""
+    return importlib.import_module(f"harness.backends.{name}")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from harness.measure.modelspec import Model
+from harness.core.model import Model
 
 
 def logits(model: Model, params: list, x, activation: Callable):

@@ -18,7 +18,7 @@ from harness.backends import fingerprint
 from harness.backends.counting import hlo_instructions
 from harness.backends.forward import logits
 from harness.backends.sync import ready
-from harness.measure.modelspec import Model
+from harness.core.model import Model
 
 _ACTIVATIONS = {"sigmoid": jax.nn.sigmoid, "tanh": jnp.tanh, "relu": jax.nn.relu}
 

@@ -15,8 +15,8 @@ import numpy as np
 
 from harness.backends import fingerprint
 from harness.backends.sync import ready
-from harness.measure.data import param_names
-from harness.measure.modelspec import Model
+from harness.core.data import param_names
+from harness.core.model import Model
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 
 from harness.backends.forward import logits
 from harness.backends.sync import then_wait
-from harness.measure.modelspec import Model
+from harness.core.model import Model
 
 _ACTIVATIONS = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu}
 

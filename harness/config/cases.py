@@ -2,44 +2,14 @@
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
-
 from typing import TYPE_CHECKING
 
-from harness.measure.modelspec import Model
+from harness.core.case import Case, label
 from harness.config.validation import (ConfigError, check_device, framework_value, positive_int, resolve_framework,
                                       validate_model)
 
 if TYPE_CHECKING:  # only for annotations: config imports this module
     from harness.config.schema import Config
-
-
-@dataclass(frozen=True)
-class Case:
-    """One network to measure, with everything a worker needs as plain data."""
-    config: str
-    name: str
-    model: Model
-    mode: str
-    params: tuple  # (key, value) pairs of the swept parameters, in sweep order
-    threads: int = 1  # BLAS/OpenMP threads of the worker
-    framework: str = "theano"
-    device: str = "cpu"  # cpu | gpu (JAX, PyTorch, PyTensor's JAX mode)
-
-    def columns(self) -> dict:
-        """The case's parameters as tidy-CSV columns (same set for every case)."""
-        m = self.model
-        uniform = len(set(m.hidden)) == 1
-        return {"input": m.input, "hidden": "-".join(map(str, m.hidden)),
-                "depth": m.depth, "width": m.hidden[0] if uniform else None,
-                "output": m.output, "activation": m.activation, "loss": m.loss,
-                "biases": m.biases, "floatX": m.floatX, "batch": m.batch,
-                "framework": self.framework, "mode": self.mode, "device": self.device, "threads": self.threads,
-                "n_params": m.n_params}
-
-
-PARAM_COLUMNS = ("input", "hidden", "depth", "width", "output", "activation", "loss",
-                 "biases", "floatX", "batch", "framework", "mode", "device", "threads", "n_params")
 
 
 def expand(config: Config) -> list[Case]:
@@ -68,7 +38,7 @@ def expand(config: Config) -> list[Case]:
         if "hidden" in keys:
             fields.pop("depth", None)
             fields.pop("width", None)
-        name = _label(keys, values) or config.name
+        name = label(keys, values) or config.name
         try:
             model = validate_model(fields, config.source)
             framework_value(framework, config.source, framework_path)
@@ -87,19 +57,7 @@ def expand(config: Config) -> list[Case]:
             raise ConfigError(config.source, "sweep", f"two cases are both named {name!r}")
         names.add(name)
         cases.append(Case(config=config.name, name=name, model=model, mode=mode,
-                          params=tuple(zip(keys, values)), threads=threads, framework=framework,
+                          threads=threads, framework=framework,
                           device=device))
     return cases
 
-
-def _label(keys, values) -> str:
-    return ",".join(f"{k}={format_value(v)}" for k, v in zip(keys, values))
-
-
-def case_label(assignment: dict) -> str:
-    """A case's name from its swept values, in sweep order (as expand names it)."""
-    return _label(list(assignment), list(assignment.values()))
-
-
-def format_value(v) -> str:
-    return "-".join(map(str, v)) if isinstance(v, (tuple, list)) else str(v)

@@ -12,22 +12,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import yaml
 
-from harness.backends import DEFAULT_FRAMEWORK, DEVICES
-from harness.measure.modelspec import Model  # noqa: F401  (re-exported: the config's model type)
 from harness.config.cases import expand
-from harness.config.validation import (ACTIVATIONS, FLOATX, FRAMEWORK_NAMES, LOSSES, ConfigError,  # noqa: F401
-                                check_choice, check_mode, framework_value, positive_int, resolve_framework,
-                                validate_model, _int_at_least)
+from harness.config.validation import (ConfigError, check_choice, framework_value, positive_int,
+                                       _int_at_least)
+from harness.core.registry import (ALL_PHASES, AUTO, DEFAULT_BUDGET_S, DEFAULT_FRAMEWORK, DEFAULT_PRECISION, DEVICES,
+                                    REPEATED_PHASES, STRATEGIES)
 
-MODES = ("FAST_RUN", "FAST_COMPILE", "NO_OPT")  # Theano's; every framework's are in harness.backends
-THEANO_STRATEGIES = ("single", "per_param", "per_param_separate")  # the gradient strategies, in every framework
-# numpy_reference: a hand-written NumPy forward and backward pass, timed as a
-# baseline, with NumPy's matrix-product throughput as the hardware limit.
-STRATEGIES = (*THEANO_STRATEGIES, "numpy_reference")
-PHASES = ("construct", "compile", "execute")  # the phases with repeats and warmup
-ALL_PHASES = ("construct", "compile", "first_call", "execute", "transfer", "matmul")
 CACHES = ("warm", "cold")
 CACHE_CHOICES = ("warm", "cold", "both")
 
@@ -42,10 +35,7 @@ SWEEPABLE = MODEL_KEYS + ("framework", "mode", "threads", "device")
 
 DEFAULT_MODEL = {"activation": "sigmoid", "loss": "softmax_cross_entropy",
                  "biases": True, "floatX": "float64", "batch": 32}
-AUTO = "auto"  # repeats until the median is precise enough or the budget is spent (measure.timing.StopRule)
 DEFAULT_REPEATS = {"construct": AUTO, "compile": AUTO, "execute": AUTO}
-DEFAULT_PRECISION = 0.02          # auto repeats: half-width of a process's median CI / median
-DEFAULT_BUDGET_S = 5.0            # auto repeats: seconds of timed repeats per phase and worker
 DEFAULT_PROCESS_PRECISION = 0.05  # extra processes: expected run-to-run change of a median (runner)
 DEFAULT_WARMUP = {"construct": 1, "compile": 1, "execute": 1}
 DEFAULT_TIMEOUT_S = 900.0  # per phase of a worker
@@ -240,10 +230,10 @@ def _per_phase(raw: Any, default: dict, minimum: int, source: str, path: str, au
     if raw is None:
         return dict(default)
     if not isinstance(raw, dict):
-        return {p: count(raw, path) for p in PHASES}
+        return {p: count(raw, path) for p in REPEATED_PHASES}
     _mapping(raw, source, path)
-    _known_keys(raw, PHASES, source, path + ".")
-    return {p: count(raw.get(p, default[p]), f"{path}.{p}") for p in PHASES}
+    _known_keys(raw, REPEATED_PHASES, source, path + ".")
+    return {p: count(raw.get(p, default[p]), f"{path}.{p}") for p in REPEATED_PHASES}
 
 
 def _fraction(value: Any, source: str, path: str) -> float:
@@ -288,3 +278,25 @@ def _known_keys(mapping: dict, allowed: tuple, source: str, prefix: str) -> None
             raise ConfigError(source, prefix + key, f"unknown key (allowed: {', '.join(allowed)}){hint}")
 
 
+def config_from_dict(d: dict) -> Config:
+    """A config as recorded in env.json, validated again.
+
+    Run folders written before the fix of issue 9 record ``sweep: {}`` for a
+    config without a sweep; that means no sweep, as it did when they were written.
+    """
+    doc = {k: v for k, v in d.items() if k != "source" and not (k == "sweep" and v == {})}
+    return parse_config(doc, source=d.get("source", "env.json"), default_name=d["name"])
+
+
+def in_config_order(frame: pd.DataFrame, configs: list) -> pd.DataFrame:
+    """Rows of ``frame`` with cases in the order the configs list them (``configs`` as env.json
+    records them); within a case, as they are. A merged or Dask run's cases finish in any order."""
+    if frame.empty:
+        return frame
+    try:
+        rank = {(case.config, case.name): i for i, case in
+                enumerate(case for c in configs for case in expand(config_from_dict(c)))}
+    except (ValueError, KeyError, TypeError):  # configs this gradbench cannot read: keep the order measured
+        return frame
+    ranks = [rank.get((c, k), len(rank)) for c, k in zip(frame["config"], frame["case"])]
+    return frame.assign(_rank=ranks).sort_values("_rank", kind="stable").drop(columns="_rank")

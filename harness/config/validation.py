@@ -10,8 +10,8 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-from harness.backends import DEVICES, FRAMEWORKS
-from harness.measure.modelspec import Model
+from harness.core.registry import DEVICES, FRAMEWORKS
+from harness.core.model import Model
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
 LOSSES = ("softmax_cross_entropy", "mse")

@@ -12,22 +12,19 @@ differences are said first.
 """
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from harness import results
-from harness.config.cases import PARAM_COLUMNS
+from harness.core.case import PARAM_COLUMNS
 from harness.report.formatting import format_seconds
-from harness.analysis.stats import in_display_order, process_medians, welch_p_value
+from harness.analysis.stats import ALPHA, UNTESTABLE, compare_samples, in_display_order
 
 KEY = ["config", "case", "cache", "phase", "strategy"]
 COLUMNS = (*KEY, "n_base", "n_new", "processes_base", "processes_new", "median_base_s", "median_new_s",
            "ratio", "p_value", "change")
-UNTESTABLE = "untestable: one process"
-ALPHA = 0.05
 # What must match for two runs' numbers to be comparable as they are.
 ENV_FIELDS = (("theano_flags",), ("blas", "ldflags"), ("blas", "library"), ("cpu", "model"),
               ("cpu", "count"), ("gpu",), ("hostname",), ("python",), ("packages",),
@@ -62,30 +59,6 @@ def _without_compiledir(flags):
         return flags
     return {floatx: ",".join(f for f in str(value).split(",") if not f.startswith("base_compiledir="))
             for floatx, value in flags.items()}
-
-
-def compare_samples(base, new, factor: float, base_slots=None, new_slots=None) -> dict:
-    """Ratio of medians, Welch's p over process medians and the verdict for one key.
-
-    ``*_slots`` name each value's process; without them every value is its
-    own process.
-    """
-    base, new = np.asarray(base, dtype=float), np.asarray(new, dtype=float)
-    levels_base, levels_new = process_medians(base, base_slots), process_medians(new, new_slots)
-    ratio = float(np.median(new) / np.median(base))
-    p = welch_p_value(levels_new, levels_base)
-    significant = p == p and p < ALPHA
-    if p != p:
-        change = UNTESTABLE
-    elif significant and ratio > factor:
-        change = "slower"
-    elif significant and ratio < 1 / factor:
-        change = "faster"
-    else:
-        change = ""
-    return {"n_base": base.size, "n_new": new.size, "processes_base": levels_base.size,
-            "processes_new": levels_new.size, "median_base_s": float(np.median(base)),
-            "median_new_s": float(np.median(new)), "ratio": ratio, "p_value": p, "change": change}
 
 
 def _comparable(measurements: pd.DataFrame) -> pd.DataFrame:

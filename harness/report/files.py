@@ -7,6 +7,7 @@ import pandas as pd
 
 from harness.report import plots
 from harness import results
+from harness.config.schema import in_config_order
 from harness.report.formatting import format_seconds
 from harness.report.markdown import render
 from harness.analysis.scaling import scaling_table
@@ -18,8 +19,8 @@ def write_report(run_dir: Path) -> pd.DataFrame:
     """Recompute every derived file and redraw every plot from the run's own files."""
     run_dir = Path(run_dir)
     run = results.read_run(run_dir)
-    from harness.measure.runner import in_plan_order  # cases as the configs list them, however they finished
-    summary = summarize(in_plan_order(run["measurements"], run["env"]["configs"]))
+    # cases as the configs list them, however they finished
+    summary = summarize(in_config_order(run["measurements"], run["env"]["configs"]))
     run["summary"] = summary
     run["scaling"] = scaling_table(run["env"]["configs"], summary, run["graphs"])
     run["throughput"] = throughput_table(summary, run["limits"])

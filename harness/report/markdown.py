@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from harness.config.schema import ALL_PHASES, STRATEGIES
+from harness.core.registry import STRATEGIES
 from harness.report import machines
 from harness.report.formatting import format_seconds
 
@@ -163,7 +163,7 @@ def _int(v) -> str:
 
 def lazy_note(config: str, summary: pd.DataFrame) -> str:
     """Which modes compile at their first call (so first_call carries compilation)."""
-    from harness.backends import FRAMEWORKS
+    from harness.core.registry import FRAMEWORKS
     pairs = summary.loc[summary["config"] == config, ["framework", "mode"]].drop_duplicates()
     lazy = [f"{FRAMEWORK_NAMES.get(f, f)} {m}" for f, m in pairs.itertuples(index=False)
             if f in FRAMEWORKS and m in FRAMEWORKS[f].lazy_modes]

@@ -11,8 +11,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from harness.config.cases import case_label, format_value  # noqa: E402
-from harness.config.schema import STRATEGIES  # noqa: E402
+from harness.core.case import case_label, format_value  # noqa: E402
+from harness.core.registry import STRATEGIES  # noqa: E402
 
 COLORS = {"single": "#1f77b4", "per_param": "#ff7f0e", "per_param_separate": "#2ca02c",
           "numpy_reference": "#7f7f7f"}

@@ -2,7 +2,7 @@
 
 The client (``gradbench run ... --dask tcp://HOST:8786``) writes the run
 folder as a local run does; each Dask worker measures whole cases with the
-same code as a local run (``runner.measure_case``: fresh worker processes,
+same code as a local run (``schedule.measure_case``: fresh worker processes,
 checks, added processes), on its own machine, and sends the rows back. Two
 cases never share a machine: workers are started with one thread and the
 resource ``gradbench=1``, which every task asks for (README, "Scaling out").
@@ -14,7 +14,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.measure import envinfo, runner as runner_module
+from harness.orchestrate import envinfo, runner as runs, spawn, theano_env
+from harness.orchestrate.record import signals_deferred
+from harness.orchestrate.schedule import measure_case
 
 RESOURCE = "gradbench"
 WORKER_COMMAND = f"dask worker tcp://SCHEDULER:8786 --nthreads 1 --nworkers 1 --resources {RESOURCE}=1"
@@ -40,15 +42,15 @@ def run_case(work, done: set, rows: list[dict], commit: str | None, runner=None)
     def keep(order, job, result, wall):
         result["host"] = host
         records.append((order, job, result, wall))
-    runner_module.measure_case(work, done, rows, runner or runner_module.spawn.run_worker,
-                               Path(env["compiledir"]), frameworks, keep)
+    measure_case(work, done, rows, runner or spawn.run_worker,
+                 Path(env["compiledir"]), frameworks, keep)
     return {"host": host, "env": env, "records": records}
 
 
 def _host_env(config) -> dict:
     if "env" not in _host_state:
-        compiledir = runner_module.theano_env.default_compiledir()
-        _host_state["env"] = runner_module.machine_env([config], compiledir)
+        compiledir = theano_env.default_compiledir()
+        _host_state["env"] = runs.machine_env([config], compiledir)
     return _host_state["env"]
 
 
@@ -57,9 +59,9 @@ def _frameworks(config) -> dict:
     an unusable one is recorded (its cases are skipped with the reason), as with --skip-missing."""
     probed = _host_state.setdefault("frameworks", {})
     asked = _host_state.setdefault("asked", set())
-    names = set(runner_module.frameworks_of([config]))
+    names = set(runs.frameworks_of([config]))
     if names - asked:
-        probed.update(runner_module.check_environments([config], skip_missing=True))
+        probed.update(runs.check_environments([config], skip_missing=True))
         asked.update(names)
     return probed
 
@@ -134,7 +136,7 @@ def _record(future, item, pending, recorder, env) -> None:
         if len(records) > len(pending):
             recorder.grow(len(records) - len(pending))
     # A case lands whole: a resumed run never measures the rest of a case on another machine.
-    with runner_module.signals_deferred():
+    with signals_deferred():
         for order, job, result, wall in records:
             recorder.record(item.case, job, order, result, wall, shown=False)
 

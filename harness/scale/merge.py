@@ -14,6 +14,8 @@ from pathlib import Path
 import pandas as pd
 
 from harness import results
+from harness.config.schema import config_from_dict, in_config_order
+from harness.orchestrate.runner import finish, plan
 
 # Fields of a shard's env.json that describe that shard's own measuring, not the run.
 PER_SHARD = ("run_id", "date", "status", "failures", "shard", "resumed")  # the load averages stay: shard 1's
@@ -67,7 +69,6 @@ def check(shards: list[tuple[Path, dict]]) -> None:
             if key in owner:
                 raise MergeError(f"case {key[0]}/{key[1]} is in two shards: {owner[key]} and {path}")
             owner[key] = path
-    from harness.measure.runner import config_from_dict, plan
     planned = {item.key for item in plan([config_from_dict(c) for c in first["configs"]])}
     lacking = planned - set(owner)
     if lacking or set(owner) - planned:
@@ -83,16 +84,14 @@ def merge(shard_dirs: list[Path], out: Path) -> Path:
     if out.exists() and any(out.iterdir()):
         raise MergeError(f"{out} exists and is not empty; give a new folder to --out")
     runs.sort(key=lambda r: r[1]["env"]["shard"]["index"])
-    from harness.measure.runner import in_plan_order
     envs = [run["env"] for _, run in runs]
     out.mkdir(parents=True, exist_ok=True)
     for name, columns in results.COLUMNS.items():
         frames = [results.read_csv(path, name) for path, _ in runs]
         frame = pd.concat([f for f in frames if not f.empty] or frames[:1], ignore_index=True)
-        frame = in_plan_order(frame, envs[0]["configs"])
+        frame = in_config_order(frame, envs[0]["configs"])
         results.write_frame(out / name, frame.reindex(columns=list(columns)))
     results.write_json(out / "env.json", merged_env(envs, out.name, [path for path, _ in runs]))
-    from harness.measure.runner import finish
     finish(out)
     return out
 

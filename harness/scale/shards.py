@@ -83,7 +83,7 @@ def from_environment(environ=None) -> tuple[int, int]:
 
 def estimate_s(work) -> float:
     """Rough seconds of one case's planned workers (a runner.CaseWork), from its size."""
-    from harness.analysis.flops import gradient_flops
+    from harness.core.flops import gradient_flops
     model = work.case.model
     p = model.n_params
     execute = gradient_flops(model.input, model.hidden, model.output, model.batch) * CALLS / FLOP_RATE

@@ -14,6 +14,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from harness.orchestrate import REPO
+
 OPENBLAS_FLAGS = "-lopenblas"
 _DGEMM_PROBE = "extern void dgemm_(void);\nint main(void) { dgemm_(); return 0; }\n"
 
@@ -50,7 +52,7 @@ def default_compiledir() -> Path:
     env = os.environ.get("GRADBENCH_COMPILEDIR")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[2] / ".cache" / "theano"
+    return REPO / ".cache" / "theano"
 
 
 @contextlib.contextmanager
@@ -113,12 +115,12 @@ def install_pth(site_packages: Path | None = None) -> Path:
     import sysconfig
     target = Path(site_packages or sysconfig.get_paths()["purelib"]) / PTH_NAME
     target.write_text('import os; "THEANO_FLAGS" in os.environ or '
-                      '__import__("importlib").import_module("harness.measure.theano_env").set_default_flags()\n')
+                      '__import__("importlib").import_module("harness.orchestrate.theano_env").set_default_flags()\n')
     return target
 
 
 if __name__ == "__main__":
     import sys
     if sys.argv[1:] != ["install-pth"]:
-        sys.exit("usage: python -m harness.measure.theano_env install-pth")
+        sys.exit("usage: python -m harness.orchestrate.theano_env install-pth")
     print(f"installed {install_pth()}: import theano works in .venv without THEANO_FLAGS")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.measure.modelspec import Model
+from harness.core.model import Model
 
 _ACT = {
     "sigmoid": (lambda z: 1.0 / (1.0 + np.exp(-z)), lambda a, z: a * (1.0 - a)),

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.measure.modelspec import Model
+from harness.core.model import Model
 
 
 def init_params(model: Model, seed: int) -> list[np.ndarray]:

@@ -11,9 +11,8 @@ import time
 from importlib import metadata
 from pathlib import Path
 
-from harness.measure import affinity
-
-REPO = Path(__file__).resolve().parents[2]  # harness/measure/this.py -> the repository
+from harness.core import affinity
+from harness.orchestrate import REPO
 
 
 def collect(blas_ldflags: str, blas_choice: str, theano_flags: dict, compiledir: Path) -> dict:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.measure.modelspec import Model
+from harness.core.model import Model
 
 ITEMSIZE = {"float32": 4, "float64": 8}
 # Python, NumPy, Theano and its compiled modules in one worker (measured: ~250 MB).

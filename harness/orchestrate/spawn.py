@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness.measure import affinity
+from harness.core import affinity
 
 OUTPUT_TAIL = 2000
 POLL_S = 0.1
@@ -29,7 +29,7 @@ def run_worker(task: dict, env: dict | None, timeouts: dict,
     the phase it is in applies from the moment the parent sees it begin;
     ``on_phase(name)`` is told too (a progress display).
     """
-    command = command or [sys.executable, "-m", "harness.measure.worker"]
+    command = command or [sys.executable, "-m", "harness.worker"]
     with tempfile.TemporaryDirectory(prefix="gradbench-") as tmp:
         paths = {name: Path(tmp, name) for name in ("task.json", "result.json", "progress", "output.log")}
         paths["task.json"].write_text(json.dumps(task))
@@ -96,17 +96,3 @@ def _failed(reason: str, output: bytes | None) -> dict:
 
 def _tail(output: bytes | None) -> str:
     return (output or b"").decode("utf-8", "replace")[-OUTPUT_TAIL:]
-
-
-def serve(measure, argv: list[str]) -> int:
-    """The child side, for a worker that is one function of its task: ``argv`` is TASK.json
-    RESULT.json [PROGRESS]; an exception becomes a failed result (a failure is data for the parent).
-    Pinned to its leased cores first, before ``measure`` imports a framework."""
-    affinity.apply_from_environment()
-    task = json.loads(Path(argv[0]).read_text())
-    try:
-        result = measure(task)
-    except Exception as exc:  # noqa: BLE001
-        result = {"status": "failed", "error": f"{type(exc).__name__}: {exc}", "measurements": []}
-    Path(argv[1]).write_text(json.dumps(result))
-    return 0

@@ -17,10 +17,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from harness.measure import theano_env
-from harness.backends import FRAMEWORKS
+from harness.core.registry import FRAMEWORKS
+from harness.orchestrate import REPO, theano_env
 
-REPO = Path(__file__).resolve().parents[2]  # harness/measure/this.py -> the repository
 ENVS_DIR = REPO / ".envs"
 PROBE_TIMEOUT_S = 300
 
@@ -44,7 +43,7 @@ def interpreter(name: str) -> str:
 
 
 def worker_command(name: str) -> list[str]:
-    return [interpreter(name), "-m", "harness.measure.worker"]
+    return [interpreter(name), "-m", "harness.worker"]
 
 
 def cache_dir(name: str, compiledir: Path) -> Path:
@@ -137,7 +136,7 @@ def gpu_problem(name: str, info: dict | None) -> str | None:
     return None
 
 
-def probe(name: str, env: dict | None = None) -> dict:
+def probe(name: str) -> dict:
     """Start the framework's interpreter once: it must import the framework; what versions it has.
 
     Raises EnvironmentProblem, naming the make target or the variable to set.
@@ -149,7 +148,7 @@ def probe(name: str, env: dict | None = None) -> dict:
         raise EnvironmentProblem(f"{name}: no environment at {python}; {how}")
     try:
         proc = subprocess.run([python, "-c", _PROBE, *PROBE_PACKAGES[name]], capture_output=True, text=True,
-                              timeout=PROBE_TIMEOUT_S, env=env, stdin=subprocess.DEVNULL)
+                              timeout=PROBE_TIMEOUT_S, stdin=subprocess.DEVNULL)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise EnvironmentProblem(f"{name}: cannot start {python} ({exc}); {how}") from None
     lines = [line for line in proc.stdout.splitlines() if line.startswith("GRADBENCH-PROBE ")]

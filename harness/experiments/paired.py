@@ -9,62 +9,23 @@ whether the two compiled functions are the same (their fingerprints).
 Several such workers give a CI over processes of the paired ratio, to set
 beside the separate-process ratio of an ordinary run of the same config.
 
-Worker: ``python -m harness.measure.paired TASK.json RESULT.json [PROGRESS]``.
+The worker side is ``harness.worker.paired`` (task kind ``paired``).
 """
 from __future__ import annotations
 
 import dataclasses
-import importlib
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from harness.analysis.stats import t_interval
-from harness.measure.timing import autorange, timed
+from harness.core.registry import PAIRED_STRATEGIES as PAIR
 
-PAIR = ("single", "per_param")
 COLUMNS = ("config", "case", "framework", "mode", "slot", "pair", "position", "strategy", "seconds", "loops")
 SUMMARY_COLUMNS = ("config", "case", "framework", "mode", "processes", "pairs", "paired_ratio",
                    "ci_low", "ci_high", "process_ratios", "same_function", "fingerprint_single",
                    "fingerprint_per_param")
-
-
-def paired_worker(task: dict, clock=time.perf_counter) -> dict:
-    """Both strategies in this process: compile, check, then ``pairs`` alternating timings."""
-    from harness.measure.data import init_params, make_batch
-    from harness.measure.modelspec import Model
-    from harness.measure.worker import TOLERANCE, relative_error
-
-    module = importlib.import_module(f"harness.backends.{task['framework']}")
-    model = Model.from_dict(task["model"])
-    b = module.backend(model, init_params(model, task["seed"]), *make_batch(model, task["seed"]), task["mode"],
-                       threads=task.get("threads"), device=task.get("device", "cpu"))
-    calls, graphs, outputs = {}, {}, {}
-    for strategy in PAIR:
-        grads = b.construct(strategy)
-        _, compiled, _ = b.compile(strategy, grads, clock)
-        calls[strategy] = b.executable(strategy, grads, compiled)
-        outputs[strategy] = b.to_numpy(calls[strategy]())
-        graphs[strategy] = b.graph(strategy, grads, compiled)
-    err = relative_error(outputs["per_param"], outputs["single"])
-    if not err <= TOLERANCE["vs_single"][model.floatX]:
-        return {"status": "failed", "error": f"gradient mismatch: per_param vs single relative error {err:.3g}",
-                "measurements": []}
-    for call in calls.values():  # warm both before either is timed
-        timed(call, task["warmup"], 0, clock)
-    loops = autorange(calls["single"], task["min_time_s"], clock) if task["min_time_s"] else 1
-    rows = []
-    for pair in range(task["pairs"]):
-        order = PAIR if pair % 2 == 0 else PAIR[::-1]
-        for position, strategy in enumerate(order):
-            seconds, _ = timed(calls[strategy], 0, 1, clock, loops)
-            rows.append({"pair": pair, "position": position, "strategy": strategy, "seconds": seconds[0],
-                         "loops": loops})
-    return {"status": "ok", "error": None, "measurements": rows,
-            "fingerprints": {s: graphs[s].get("fingerprint") for s in PAIR}}
 
 
 def summarize(rows: pd.DataFrame, fingerprints: dict) -> pd.DataFrame:
@@ -91,7 +52,7 @@ def measure(config, out_root: Path, processes: int = 3, pairs: int = 10, progres
     (``single`` and ``per_param`` in processes of their own) beside them: one folder."""
     from harness import results
     from harness.config.cases import expand
-    from harness.measure import environments, runner, spawn, theano_env
+    from harness.orchestrate import environments, runner, spawn, theano_env
 
     settings = dataclasses.replace(config.run, strategies=PAIR, caches=("warm",), processes=processes)
     separate = runner.run([dataclasses.replace(config, run=settings)], out_root, progress=progress)
@@ -99,14 +60,14 @@ def measure(config, out_root: Path, processes: int = 3, pairs: int = 10, progres
     compiledir = theano_env.default_compiledir()
     for case in expand(config):
         for slot in range(processes):
-            task = {"model": dataclasses.asdict(case.model), "framework": case.framework, "mode": case.mode,
+            task = {"kind": "paired", "model": dataclasses.asdict(case.model), "framework": case.framework, "mode": case.mode,
                     "threads": case.threads, "device": case.device, "seed": config.run.seed, "pairs": pairs,
                     "warmup": config.run.warmup["execute"], "min_time_s": config.run.min_time_s}
             shared = environments.cache_dir(case.framework, compiledir)
             env = environments.worker_env(case.framework, shared, case.model.floatX, case.threads,
                                           device=case.device)
-            command = environments.worker_command(case.framework)[:-1] + ["harness.measure.paired"]
-            result = spawn.run_worker(task, env, config.run.timeouts, command=command)
+            result = spawn.run_worker(task, env, config.run.timeouts,
+                                      command=environments.worker_command(case.framework))
             if result["status"] != "ok":
                 raise RuntimeError(f"paired worker failed for {case.name}: {result.get('error')}\n"
                                    f"{result.get('output_tail', '')}")
@@ -125,13 +86,3 @@ def measure(config, out_root: Path, processes: int = 3, pairs: int = 10, progres
                  "ratio_ci_high": "separate_ci_high"}), on="case", how="left")
     results.write_frame(separate / "paired_summary.csv", summary)
     return separate
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Worker entry point (see the module docstring)."""
-    from harness.measure.spawn import serve
-    return serve(paired_worker, sys.argv[1:] if argv is None else argv)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

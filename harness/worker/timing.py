@@ -1,17 +1,18 @@
 """Timing loops with an injectable clock, so the logic is testable without sleeping."""
 from __future__ import annotations
 
+import resource
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
 
-from harness.analysis.order_statistics import median_ci
+from harness.core.order_statistics import median_ci
+from harness.core.registry import AUTO, DEFAULT_BUDGET_S, DEFAULT_PRECISION
 
 Clock = Callable[[], float]
 MAX_LOOPS = 10**6
-AUTO = "auto"  # repeats: as many as StopRule asks for
 
 
 def timed(fn: Callable[[], Any], warmup: int, repeats: int,
@@ -73,8 +74,8 @@ class StopRule:
     At least ``min_repeats`` are taken, whatever the budget; the CI exists
     from 6 values on.
     """
-    precision: float = 0.02
-    budget_s: float = 5.0
+    precision: float = DEFAULT_PRECISION
+    budget_s: float = DEFAULT_BUDGET_S
     min_repeats: int = 3
     max_repeats: int = 100
 
@@ -130,3 +131,48 @@ class CpuStamps:
 
     def last_cpu(self) -> float:
         return self.stamps[-1] - self.stamps[-2] if len(self.stamps) >= 2 else float("nan")
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class Recorder:
+    """Collects measurement rows; each phase also notes the peak memory after it."""
+
+    def __init__(self):
+        self.rows = []
+
+    def add(self, phase: str, seconds: list[float], loops: int = 1, **extra) -> None:
+        rss = peak_rss_mb()
+        for i, s in enumerate(seconds):
+            row = {"phase": phase, "repeat": i, "seconds": s, "loops": loops, "peak_rss_mb": rss}
+            row.update({k: v[i] for k, v in extra.items()})
+            self.rows.append(row)
+
+
+def repeated(fn: Callable, warmup: int, repeats, rule: StopRule, clock: Clock, loops: int = 1,
+             before: Callable | None = None, cpu: list | None = None):
+    """``repeats`` timings of ``fn`` (or, for ``auto``, as many as ``rule`` asks): seconds, last value,
+    and why the repeats stopped ('' for a fixed count). ``before``: untimed, before each timing;
+    ``cpu`` receives each timing's process CPU seconds per call."""
+    if repeats == AUTO:
+        return timed_until(fn, warmup, rule, clock, loops, before, cpu=cpu)
+    seconds, value = timed(fn, warmup, repeats, clock, loops, before, cpu=cpu)
+    return seconds, value, ""
+
+
+def stop_rule(task: dict) -> StopRule:
+    return StopRule(precision=task.get("precision", StopRule.precision),
+                    budget_s=task.get("budget_s", StopRule.budget_s))
+
+
+def time_phase(rec: Recorder, phase: str, call: Callable, warmup: int, repeats, rule: StopRule, clock: Clock,
+               min_time: float = 0.0, before: Callable | None = None):
+    """Repeated timings of ``call`` with calibrated loops, recorded in ``rec`` as ``phase``; the last value."""
+    loops = autorange(call, min_time, clock) if min_time else 1
+    cpu: list = []
+    seconds, value, stop = repeated(call, warmup, repeats, rule, clock, loops, before=before, cpu=cpu)
+    rec.add(phase, seconds, loops, stopped=[stop] * len(seconds), cpu_seconds=cpu)
+    return value

@@ -1,0 +1,46 @@
+"""A case: one network to measure in one framework, mode and device, as plain data for a worker."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from harness.core.model import Model
+
+
+@dataclass(frozen=True)
+class Case:
+    """One network to measure, with everything a worker needs as plain data."""
+    config: str
+    name: str
+    model: Model
+    mode: str
+    threads: int = 1  # BLAS/OpenMP threads of the worker
+    framework: str = "theano"
+    device: str = "cpu"  # cpu | gpu (JAX, PyTorch, PyTensor's JAX mode)
+
+    def columns(self) -> dict:
+        """The case's parameters as tidy-CSV columns (same set for every case)."""
+        m = self.model
+        uniform = len(set(m.hidden)) == 1
+        return {"input": m.input, "hidden": "-".join(map(str, m.hidden)),
+                "depth": m.depth, "width": m.hidden[0] if uniform else None,
+                "output": m.output, "activation": m.activation, "loss": m.loss,
+                "biases": m.biases, "floatX": m.floatX, "batch": m.batch,
+                "framework": self.framework, "mode": self.mode, "device": self.device, "threads": self.threads,
+                "n_params": m.n_params}
+
+
+PARAM_COLUMNS = ("input", "hidden", "depth", "width", "output", "activation", "loss",
+                 "biases", "floatX", "batch", "framework", "mode", "device", "threads", "n_params")
+
+
+def label(keys, values) -> str:
+    return ",".join(f"{k}={format_value(v)}" for k, v in zip(keys, values))
+
+
+def case_label(assignment: dict) -> str:
+    """A case's name from its swept values, in sweep order (as expand names it)."""
+    return label(list(assignment), list(assignment.values()))
+
+
+def format_value(v) -> str:
+    return "-".join(map(str, v)) if isinstance(v, (tuple, list)) else str(v)

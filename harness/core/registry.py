@@ -1,0 +1,104 @@
+"""What gradbench measures, as plain data: frameworks and their modes, strategies, phases, devices.
+
+Nothing here imports a framework. The config validates against it, the
+orchestrator picks each worker's interpreter and environment variables from
+it, and the worker asks it which phases to measure. Adding a framework is one
+entry here, one module under ``harness/backends/`` and one requirements file
+under ``envs/``; adding a phase is one entry in ``ALL_PHASES`` (and the worker
+step that measures it).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# The gradient strategies, in every framework.
+GRADIENT_STRATEGIES = ("single", "per_param", "per_param_separate")
+# numpy_reference: a hand-written NumPy forward and backward pass, timed as a
+# baseline, with NumPy's matrix-product throughput as the hardware limit.
+STRATEGIES = (*GRADIENT_STRATEGIES, "numpy_reference")
+PAIRED_STRATEGIES = ("single", "per_param")  # the paired experiment: compiled in one process, timed alternately
+REPEATED_PHASES = ("construct", "compile", "execute")  # the phases with repeats and warmup
+ALL_PHASES = ("construct", "compile", "first_call", "execute", "transfer", "matmul")
+DEVICES = ("cpu", "gpu")
+AUTO = "auto"  # repeats: as many as the stop rule asks for (harness.worker.timing.StopRule)
+DEFAULT_PRECISION = 0.02  # auto repeats: half-width of a process's median CI / median
+DEFAULT_BUDGET_S = 5.0    # auto repeats: seconds of timed repeats per phase and worker
+DEFAULT_FRAMEWORK = "theano"
+
+
+@dataclass(frozen=True)
+class Framework:
+    """One framework: its execution modes and how its workers are run."""
+    name: str
+    modes: tuple[str, ...]
+    default_mode: str
+    distribution: str                 # the package whose version env.json records
+    # Modes whose compiled function is built when first called, not by the compile call:
+    # there, first_call carries that compilation (the report and the README say so).
+    lazy_modes: tuple[str, ...] = ()
+    # Modes with no compile call to time (PyTorch eager has nothing to compile;
+    # torch.compile only wraps the function): no compile phase.
+    uncompiled_modes: tuple[str, ...] = ()
+    # Environment variables that receive the compile-cache folder (warm: shared; cold: empty).
+    cache_variables: tuple[str, ...] = ()
+    # What persists between processes in that folder, in words (recorded in env.json).
+    cache_kind: str = ""
+    # Modes that can run on a GPU (device: gpu); the others are CPU-only.
+    gpu_modes: tuple[str, ...] = ()
+    # Modes that copy the parameters from the host to the device at every call (PyTensor's JAX
+    # backend: shared variables are NumPy arrays): that copy is timed alone too (phase transfer).
+    copying_modes: tuple[str, ...] = ()
+
+    def phases(self, mode: str, strategy: str) -> tuple[str, ...]:
+        """The phases a warm worker of this mode and strategy measures, in order."""
+        if strategy == "numpy_reference":
+            return ("execute", "matmul")
+        phases = []
+        # per_param_separate builds exactly what per_param builds; torch.compile's forward
+        # pass runs a compiled function, which is no construction of a gradient graph.
+        if strategy != "per_param_separate" and not (self.name == "torch" and mode == "compile"):
+            phases.append("construct")
+        if mode not in self.uncompiled_modes:
+            phases.append("compile")
+        return (*phases, "first_call", "execute") + (("transfer",) if mode in self.copying_modes else ())
+
+    def cold_phases(self, mode: str) -> tuple[str, ...]:
+        """What a cold worker (an empty compile cache) measures: the phases that compile."""
+        return (("compile",) if mode not in self.uncompiled_modes else ()) + \
+            (("first_call",) if mode in self.lazy_modes else ())
+
+    def has_cold_cache(self, mode: str) -> bool:
+        return bool(self.cache_variables) and bool(self.cold_phases(mode))
+
+
+FRAMEWORKS = {
+    "theano": Framework(
+        name="theano", modes=("FAST_RUN", "FAST_COMPILE", "NO_OPT"), default_mode="FAST_RUN",
+        distribution="theano-pymc",
+        cache_variables=("GRADBENCH_COMPILEDIR",),
+        cache_kind="Theano compiledir (C modules of the compiled ops)"),
+    "pytensor": Framework(
+        name="pytensor", modes=("CVM", "C", "NUMBA", "JAX", "PYTORCH", "FAST_COMPILE"),
+        default_mode="NUMBA", distribution="pytensor",
+        lazy_modes=("NUMBA", "JAX", "PYTORCH"),
+        cache_variables=("GRADBENCH_COMPILEDIR", "NUMBA_CACHE_DIR"),
+        cache_kind="PyTensor compiledir (C modules) and Numba's cache",
+        gpu_modes=("JAX",), copying_modes=("JAX",)),  # its JAX backend; shared variables stay on the host
+    "jax": Framework(
+        name="jax", modes=("jit",), default_mode="jit", distribution="jax",
+        cache_variables=("JAX_COMPILATION_CACHE_DIR",),
+        cache_kind="JAX persistent compilation cache (XLA executables)",
+        gpu_modes=("jit",)),
+    "torch": Framework(
+        name="torch", modes=("eager", "compile"), default_mode="eager", distribution="torch",
+        lazy_modes=("compile",), uncompiled_modes=("eager", "compile"),
+        cache_variables=("TORCHINDUCTOR_CACHE_DIR",),
+        cache_kind="TorchInductor cache (generated kernels, FX graph cache)",
+        gpu_modes=("eager", "compile")),
+}
+DEFAULT_FRAMEWORK = "theano"
+DEVICES = ("cpu", "gpu")
+
+
+def framework(name: str) -> Framework:
+    return FRAMEWORKS[name]

@@ -1,0 +1,110 @@
+"""Plan a run: every case's worker processes (jobs), in rounds, and the task each worker is sent.
+
+A task is plain JSON: the worker (``harness.worker``) needs nothing else.
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import asdict, dataclass
+
+from harness import results
+from harness.config.cases import expand
+from harness.config.schema import Config
+from harness.core.case import Case
+from harness.core.registry import framework
+
+
+@dataclass(frozen=True)
+class Job:
+    """One worker process: a strategy of a case, with a warm or a cold compile cache.
+
+    A warm job measures every phase, and a case has ``run.processes`` of
+    them per strategy. A cold job measures one compile into an empty
+    compiledir, so a case has ``processes x repeats.compile`` cold jobs per
+    Theano strategy: as many compiles as the warm jobs time. Jobs of the same
+    strategy and cache are told apart by ``slot``.
+    """
+    strategy: str
+    cache: str
+    slot: int = 0
+
+    def key(self, case: Case) -> tuple:
+        return (case.config, case.name, self.strategy, self.cache, self.slot)
+
+
+def case_jobs(config: Config, case_index: int, cold_cache: bool = True) -> list[Job]:
+    """A case's workers, shuffled reproducibly with the config's seed.
+
+    ``cold_cache``: whether the case's framework and mode have a compile cache
+    to measure empty (see ``Framework.has_cold_cache``).
+    """
+    jobs = []
+    for strategy in config.run.strategies:
+        if "warm" in config.run.caches:
+            jobs += [Job(strategy, "warm", k) for k in range(config.run.processes)]
+        if "cold" in config.run.caches and strategy != "numpy_reference" and cold_cache:
+            # As many cold compiles as warm ones: every process times repeats.compile
+            # (with auto repeats, one cold compile per warm process).
+            per_process = config.run.repeats["compile"]
+            n_cold = config.run.processes * (per_process if isinstance(per_process, int) else 1)
+            jobs += [Job(strategy, "cold", k) for k in range(n_cold)]
+    if config.run.order == "shuffled":
+        random.Random(f"{config.run.seed}:{case_index}").shuffle(jobs)
+    return jobs
+
+
+@dataclass(frozen=True)
+class CaseWork:
+    """One case of a run with its planned workers: the unit a shard or a cluster task gets."""
+    config: Config
+    index: int  # the case's position in its config (the seed of its job order)
+    case: Case
+    jobs: tuple[Job, ...]
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.case.config, self.case.name)
+
+
+def plan(configs: list[Config]) -> list[CaseWork]:
+    """Every case of the configs, in config and file order, with its planned workers."""
+    return [CaseWork(config, index, case,
+                     tuple(case_jobs(config, index, framework(case.framework).has_cold_cache(case.mode))))
+            for config in configs for index, case in enumerate(expand(config))]
+
+
+def rounds(jobs: tuple[Job, ...], processes: int) -> list[list[tuple[int, Job]]]:
+    """A case's planned workers as (order, job), by round: round k holds the k-th warm process of
+    each strategy and its cold compiles, in the case's own (shuffled) order."""
+    out: list[list[tuple[int, Job]]] = [[] for _ in range(max(1, processes))]
+    for order, job in enumerate(jobs):
+        out[job.slot % len(out)].append((order, job))
+    return out
+
+
+def make_task(case: Case, config: Config, job: Job) -> dict:
+    return {"config": case.config, "case": case.name, "model": asdict(case.model),
+            "framework": case.framework, "mode": case.mode, "threads": case.threads,
+            "strategy": job.strategy, "cache": job.cache,
+            "seed": config.run.seed, "repeats": dict(config.run.repeats),
+            "warmup": dict(config.run.warmup), "min_time_s": config.run.min_time_s,
+            "precision": config.run.precision, "budget_s": config.run.budget_s, "device": case.device,
+            "limit": measures_limit(config, job)}
+
+
+def measures_limit(config: Config, job: Job) -> bool:
+    """Whether this job also times the framework's matrix products (limits.csv): once per case,
+    in the first warm worker of the first gradient strategy."""
+    gradient = [s for s in config.run.strategies if s != "numpy_reference"]
+    return bool(gradient) and job == Job(gradient[0], "warm", 0)
+
+
+def job_label(job: Job) -> str:
+    """' cold #2', ' #3' (a later warm process) or '': appended to a worker's name in progress lines."""
+    label = results.slot_label(job.cache, job.slot)
+    return f" {label}" if label else ""
+
+
+def job_phases(case: Case, job: Job) -> tuple[str, ...]:
+    spec = framework(case.framework)
+    return spec.cold_phases(case.mode) if job.cache == "cold" else spec.phases(case.mode, job.strategy)

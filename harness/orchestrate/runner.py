@@ -1,0 +1,175 @@
+"""Orchestrate a run: cases × strategies, each in a fresh worker process.
+
+The orchestrator never imports Theano and never times anything itself; it
+hands plain-data tasks to workers (see spawn and worker), and writes each
+worker's rows to the run folder as soon as they arrive.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+
+from harness import results
+from harness.config.cases import expand
+from harness.config.schema import Config, config_from_dict
+from harness.core.registry import framework
+from harness.orchestrate import environments, envinfo, spawn, theano_env
+from harness.orchestrate.plan import CaseWork, plan
+from harness.orchestrate.record import Progress, Recorder
+from harness.orchestrate.schedule import measure_cases
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM during a run; what finished is on disk in ``run_dir``."""
+
+    def __init__(self, run_dir: Path, done: int, total: int):
+        super().__init__(f"interrupted after {done} of {total} workers")
+        self.run_dir, self.done, self.total = run_dir, done, total
+
+
+def frameworks_of(configs: list[Config]) -> list[str]:
+    return list(dict.fromkeys(case.framework for config in configs for case in expand(config)))
+
+
+def check_environments(configs: list[Config], probe: Callable[[str], dict] | None = None,
+                       skip_missing: bool = False) -> dict:
+    """Each framework's environment, asked once what it has; EnvironmentProblem if one is unusable.
+
+    Theano's is the orchestrator's own .venv (its versions come from envinfo);
+    the others are probed, unless ``probe`` is False (tests with fake workers).
+    With ``skip_missing``, an unusable environment is recorded (``unusable``)
+    and its framework's cases are skipped with the reason, not the whole run.
+    """
+    if probe is False:
+        return {}
+    probe = probe or environments.probe
+    out = {}
+    for name in frameworks_of(configs):
+        if name == "theano" and not os.environ.get(environments.python_variable("theano")):
+            continue
+        try:
+            info = probe(name)
+        except environments.EnvironmentProblem as exc:
+            if not skip_missing:
+                raise
+            info = {"unusable": str(exc)}
+        info["cache_kind"] = framework(name).cache_kind
+        out[name] = info
+    return out
+
+
+def run(configs: list[Config], out_root: Path, progress: Progress = print,
+        runner: Callable[..., dict] | None = None, compiledir: Path | None = None,
+        display=None, probe=None, skip_missing: bool = False, shard: dict | None = None,
+        executor=None) -> Path:
+    """Measure every case of ``configs`` (or of one shard: see harness.scale.shards) into a new run
+    folder; return it. ``executor``: who measures the cases (default: this machine, one after another)."""
+    compiledir = compiledir or theano_env.default_compiledir()
+    # Before anything is measured or written:
+    frameworks = check_environments(configs, probe, skip_missing)
+    run_dir = results.new_run_dir(out_root)
+    env = machine_env(configs, compiledir)
+    env["frameworks"] = frameworks
+    env.update({"schema_version": results.SCHEMA_VERSION, "run_id": run_dir.name,
+                "files": results.FILES, "configs": [c.as_dict() for c in configs]})
+    if shard is not None:
+        env["shard"] = shard
+    _measure(configs, run_dir, env, set(), progress, runner, compiledir, display, executor)
+    return run_dir
+
+
+def machine_env(configs: list[Config], compiledir: Path) -> dict:
+    """This machine's environment for env.json: software, hardware, BLAS, Theano's flags."""
+    ldflags, choice = theano_env.detect_blas()
+    floatxs = dict.fromkeys(case.model.floatX for config in configs for case in expand(config))
+    flags = {f: theano_env.theano_flags(compiledir, f, ldflags) for f in floatxs}
+    return envinfo.collect(ldflags, choice, flags, compiledir)
+
+
+def resume(run_dir: Path, progress: Progress = print, runner: Callable[..., dict] | None = None,
+           retry_failed: bool = False, display=None, probe=None, skip_missing: bool = False,
+           executor=None) -> Path:
+    """Run only the workers a run folder does not have yet (same configs, same order).
+
+    Failed and skipped workers count as done (their failure is a result),
+    unless ``retry_failed``: then their rows are removed and they run again.
+    A shard's folder resumes its own cases (env.json ``shard``).
+    """
+    data = results.read_run(run_dir)
+    env = data["env"]
+    if env.get("schema_version") != results.SCHEMA_VERSION:
+        raise ValueError(f"{run_dir}: written in results schema {env.get('schema_version')}; this gradbench "
+                         f"appends schema {results.SCHEMA_VERSION} rows: resume it with the gradbench commit "
+                         f"recorded in env.json ({(env.get('git') or {}).get('commit')})")
+    configs = [config_from_dict(d) for d in env["configs"]]
+    env.setdefault("frameworks", {}).update(check_environments(configs, probe, skip_missing))
+    workers = data["workers"]
+    if retry_failed:
+        workers = workers[workers["status"] == "ok"]
+    done = {tuple(k) for k in workers[list(results.WORKER_KEY)].itertuples(index=False)}
+    results.drop_rows_not_in(run_dir, done)
+    env.setdefault("resumed", []).append({"date": envinfo.collect_date(),
+                                          "loadavg": envinfo._loadavg(), "git": envinfo.git_state()})
+    _measure(configs, Path(run_dir), env, done, progress, runner, Path(env["compiledir"]), display, executor)
+    return Path(run_dir)
+
+
+def local_executor(work: list[CaseWork], done: set, measured: pd.DataFrame, recorder: Recorder,
+                   runner, compiledir: Path, env: dict) -> None:
+    """Measure the cases on this machine, interleaved in rounds (``measure_cases``)."""
+    rows = {item.key: measured[(measured["config"] == item.case.config)
+                               & (measured["case"] == item.case.name)].to_dict("records") for item in work}
+    measure_cases(work, done, rows, runner, compiledir, env.get("frameworks"),
+                  on_worker=lambda item, order, job, result, wall: recorder.record(item.case, job, order, result, wall),
+                  on_more=recorder.grow, display=recorder.display)
+
+
+def _measure(configs, run_dir: Path, env: dict, done: set, progress: Progress,
+             runner: Callable[..., dict] | None, compiledir: Path, display=None, executor=None) -> None:
+    """Run the jobs not in ``done`` (of the run's shard, if it has one) and write the derived files.
+
+    ``display`` (a progress.Bar) is told what runs, if given; ``executor``
+    measures the cases (``local_executor``, or a cluster's: see harness.scale).
+    """
+    runner = runner or spawn.run_worker
+    executor = executor or local_executor
+    compiledir.mkdir(parents=True, exist_ok=True)
+    work = plan(configs)
+    if env.get("shard"):
+        mine = {tuple(k) for k in env["shard"]["cases"]}
+        work = [item for item in work if item.key in mine]
+    todo = sum(1 for item in work for job in item.jobs if job.key(item.case) not in done)
+    env["status"] = "running"
+    results.write_json(run_dir / "env.json", env)
+    # What earlier runs of this folder measured (resume): adding processes looks at it.
+    measured = results.read_csv(run_dir, "measurements.csv")
+    recorder = Recorder(run_dir, todo, progress, display)
+    try:
+        executor(work, done, measured, recorder, runner, compiledir, env)
+        env["status"] = "complete"
+    except KeyboardInterrupt:
+        env["status"] = "interrupted"
+        raise RunInterrupted(run_dir, recorder.finished, recorder.todo) from None
+    finally:
+        recorder.close()
+        env["loadavg_end"] = envinfo._loadavg()
+        env["failures"] = results.failures(results.read_csv(run_dir, "workers.csv"))
+        results.write_json(run_dir / "env.json", env)
+        if env["status"] == "complete":
+            finish(run_dir)
+        else:  # an interrupted run must still end with its message, whatever the report does
+            try:
+                finish(run_dir)
+            except Exception as exc:  # noqa: BLE001
+                progress(f"warning: report not written ({type(exc).__name__}: {exc}); "
+                         f"rerun: {sys.executable} -m harness report {run_dir}")
+
+
+def finish(run_dir: Path) -> None:
+    """Write summary.csv and the plots from the measurements on disk."""
+    from harness.report.files import write_report
+    write_report(run_dir)

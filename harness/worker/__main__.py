@@ -1,0 +1,5 @@
+import sys
+
+from harness.worker.entry import main
+
+sys.exit(main())

@@ -1,0 +1,26 @@
+"""The checks a gradient passes before anything of it is timed."""
+from __future__ import annotations
+
+import numpy as np
+
+# Largest max-abs difference, relative to the reference's max-abs value.
+TOLERANCE = {
+    "vs_numpy": {"float64": 1e-8, "float32": 2e-3},
+    "vs_single": {"float64": 1e-10, "float32": 1e-5},
+}
+
+
+def relative_error(got: list, ref: list) -> float:
+    """max |got - ref| / max |ref| over all gradients (0 when both are zero)."""
+    err = max(float(np.max(np.abs(np.asarray(g, np.float64) - r))) for g, r in zip(got, ref))
+    scale = max(float(np.max(np.abs(r))) for r in ref)
+    return err / scale if scale > 0 else err
+
+
+def check_failure(check: dict, floatx: str) -> str | None:
+    """The error of a worker whose relative errors (``{"vs_numpy": e, ...}``) exceed the tolerance; else None."""
+    bad = {k: v for k, v in check.items() if not v <= TOLERANCE[k][floatx]}
+    if not bad:
+        return None
+    detail = ", ".join(f"{k} relative error {v:.3g} > {TOLERANCE[k][floatx]:g}" for k, v in bad.items())
+    return f"gradient mismatch: {detail}"

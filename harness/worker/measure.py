@@ -1,0 +1,276 @@
+"""Measure one case with one strategy, in a process of its own, in any framework.
+
+The task and the result are plain JSON (``harness.worker.entry`` reads and
+writes them), so the orchestrator never imports a framework; this module
+imports only NumPy and framework-free helpers until it loads the task's
+framework module (``harness.backends.NAME``), so it runs in each framework's
+own environment. The framework's settings (THEANO_FLAGS, XLA_FLAGS, thread
+caps, cache folders) are already in the environment. Each phase is a step
+below: setup, construct, compile, first call, check, execute (and transfer),
+then the matrix-product limit.
+"""
+from __future__ import annotations
+
+import gc
+import os
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from harness.backends import load as load_backend
+from harness.core import affinity
+from harness.core.data import init_params, make_batch
+from harness.core.flops import largest_layer, operands, products
+from harness.core.model import Model
+from harness.core.registry import AUTO, DEFAULT_FRAMEWORK, Framework, framework
+from harness.worker import numpy_reference
+from harness.worker.checks import check_failure, relative_error
+from harness.worker.timing import Clock, CpuStamps, Recorder, StopRule, autorange, stop_rule, time_phase, timed
+
+LIMIT_REPEATS = 5  # timings of each matrix product of the limit when execute repeats are auto
+
+
+def run_task(task: dict, clock: Clock = time.perf_counter,
+             on_phase: Callable[[str], None] = lambda phase: None) -> dict:
+    """Measure one strategy of one case; ``on_phase`` is told when each phase begins."""
+    on_phase("setup")
+    if task["strategy"] == "numpy_reference":
+        result = run_numpy_reference(task, clock, on_phase)
+    else:
+        result = run_framework(task, clock, on_phase)
+    # Evidence of the thread cap: BLAS libraries and thread pools start their threads when loaded;
+    # and of the cores: every thread's affinity now, pools started after the pin included.
+    info = result.setdefault("info", {})
+    info["os_threads"] = os_threads()
+    info["cpus"] = affinity.current()
+    return result
+
+
+def os_threads() -> int | None:
+    """Threads of this process now (Linux), e.g. 1 + a BLAS pool's helpers."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return None
+
+
+@dataclass
+class Setup:
+    """One warm or cold worker of a framework strategy: its backend on the case's data, and its rows."""
+    task: dict
+    spec: Framework
+    module: Any
+    backend: Any  # a harness.backends.Backend
+    model: Model
+    values: list
+    strategy: str
+    cold: bool
+    phases: tuple
+    clock: Clock
+    rule: StopRule
+    rec: "Recorder"
+    info: dict
+
+    @property
+    def lazy(self) -> bool:
+        return self.task["mode"] in self.spec.lazy_modes
+
+    def timed(self, phase: str, call: Callable, warmup: int, repeats, before: Callable | None = None):
+        """Repeated timings of ``call`` (calibrated loops), recorded as ``phase``; the last value."""
+        return time_phase(self.rec, phase, call, warmup, repeats, self.rule, self.clock,
+                          self.task.get("min_time_s", 0.0), before)
+
+    def done(self, result: dict) -> dict:
+        return {**result, "status": "ok", "error": None, "measurements": self.rec.rows}
+
+
+def run_framework(task: dict, clock: Clock, on_phase: Callable[[str], None]) -> dict:
+    """construct, compile, first call, check, execute (warm); the compile phases only (cold).
+
+    Which phases exist depends on the framework, its mode and the strategy
+    (``harness.core.registry``); a phase that does not exist is not measured, and
+    its work, if any, happens untimed.
+    """
+    w = setup(task, clock)
+    grads = construct(w, on_phase)
+    compiled, early = compile_phase(w, grads, on_phase)
+    result = {"info": w.info}
+    if w.cold and "first_call" not in w.phases:
+        result["graph"] = w.backend.graph(w.strategy, grads, compiled)
+        return w.done(result)
+    call = early or callable_after_compile(w, grads, compiled)
+    on_phase("first_call")
+    cpu: list = []
+    seconds, got = timed(call, 0, 1, clock, cpu=cpu)
+    w.rec.add("first_call", seconds, cpu_seconds=cpu)
+    result["graph"] = w.backend.graph(w.strategy, grads, compiled)  # after the first call: lazy compiles are done
+    if w.cold:
+        return w.done(result)
+    on_phase("check")
+    result["check"] = check_gradients(w, got)
+    error = check_failure(result["check"], w.model.floatX)
+    if error:  # never time a wrong answer: the measurements so far are dropped
+        return {**result, "status": "failed", "error": error, "measurements": []}
+    execute(w, call, on_phase)
+    if task.get("limit"):
+        on_phase("limit")
+        n = LIMIT_REPEATS if task["repeats"]["execute"] == AUTO else task["repeats"]["execute"]
+        result["limits"] = measure_limit(w.backend, w.model, task["seed"], n, task.get("min_time_s", 0.0), clock)
+    return w.done(result)
+
+
+def setup(task: dict, clock: Clock) -> Setup:
+    """Import the framework (timed: workers.csv import_seconds) and build the backend on the case's data."""
+    name = task.get("framework", DEFAULT_FRAMEWORK)
+    spec = framework(name)
+    t0 = clock()
+    module = load_backend(name)
+    import_seconds = clock() - t0
+    model = Model.from_dict(task["model"])
+    strategy, mode, cold = task["strategy"], task["mode"], task.get("cache") == "cold"
+    prepared = module.warm_worker() if not cold and hasattr(module, "warm_worker") else {}
+    values = init_params(model, task["seed"])
+    x, y = make_batch(model, task["seed"])
+    b = module.backend(model, values, x, y, mode, threads=task.get("threads"), device=task.get("device", "cpu"))
+    info = {"pid": os.getpid(), "framework": name, "mode": mode, "import_seconds": import_seconds,
+            **prepared, **b.info()}
+    return Setup(task=task, spec=spec, module=module, backend=b, model=model, values=values, strategy=strategy,
+                 cold=cold, phases=spec.cold_phases(mode) if cold else spec.phases(mode, strategy), clock=clock,
+                 rule=stop_rule(task), rec=Recorder(), info=info)
+
+
+def construct(w: Setup, on_phase: Callable[[str], None]):
+    """The strategy's gradient graph; timed where the strategy has a construct phase."""
+    on_phase("construct")
+    build = lambda: w.backend.construct(w.strategy)  # noqa: E731
+    if "construct" not in w.phases:
+        return build()
+    # Each timing starts from a collected heap: building a graph leaves the last one's garbage, and
+    # a full collection (50-80 ms at depth 8 in Theano) fell in every second or third timing, so
+    # construct times were two-moded and their median jumped between runs (docs/methodology.md).
+    return w.timed("construct", build, w.task["warmup"]["construct"], w.task["repeats"]["construct"],
+                   before=gc.collect)
+
+
+def compile_phase(w: Setup, grads, on_phase: Callable[[str], None]):
+    """(the last compiled functions or None, the executable built before the timed compiles or None)."""
+    early = None
+    if not w.cold and "compile" in w.phases and not w.lazy:
+        # The functions to execute are built first (untimed). Building them fills the persistent
+        # cache with this worker's own compilation, so the timed compiles below are warm even
+        # without a warm-up compile (warmup.compile: 0), whatever other workers did.
+        early = w.backend.executable(w.strategy, grads, None)
+    on_phase("compile")
+    if "compile" not in w.phases:
+        return None, early
+    # A cold cache is one compile into an empty cache, in its own process.
+    counts = (0, 1) if w.cold else (w.task["warmup"]["compile"], w.task["repeats"]["compile"])
+    return measure_compiles(w.backend, w.strategy, grads, w.rec, w.clock, w.rule, counts), early
+
+
+def callable_after_compile(w: Setup, grads, compiled):
+    """The call whose first run is timed. A lazy mode compiles at the first call. Warm means what it
+    does for a compile: the persistent cache holds this worker's own compilation (never another
+    worker's, which would make the number depend on the order of workers). So: one untimed call
+    fills it, in-memory state is dropped, and the first call of freshly built functions is timed."""
+    if not w.cold and w.lazy:
+        w.backend.executable(w.strategy, grads, compiled)()
+        if hasattr(w.backend, "forget_compiled"):
+            w.backend.forget_compiled()
+    return w.backend.executable(w.strategy, grads, compiled)
+
+
+def check_gradients(w: Setup, got) -> dict:
+    """Relative errors against the hand-written NumPy pass (float64) and, for the other strategies,
+    against ``single`` in the same framework and mode."""
+    b, model = w.backend, w.model
+    got = b.to_numpy(got)
+    fault = w.task.get("fault", {}).get("perturb_gradient")
+    if fault:  # fault injection for the tests: a wrong gradient must be caught, never timed
+        got = [g * (1 + fault) for g in got]
+    x, y = make_batch(model, w.task["seed"])
+    check = {"vs_numpy": relative_error(got, numpy_reference.loss_and_grads(model, w.values, x, y)[1])}
+    if w.strategy != "single":
+        single = b.executable("single", b.construct("single"), None)
+        check["vs_single"] = relative_error(got, b.to_numpy(single()))
+    return check
+
+
+def execute(w: Setup, call, on_phase: Callable[[str], None]) -> None:
+    """The gradient call, warm; and in modes that copy the parameters at every call, that copy alone."""
+    on_phase("execute")
+    w.timed("execute", call, w.task["warmup"]["execute"], w.task["repeats"]["execute"])
+    if "transfer" in w.phases:  # the host-to-device copy that every call of this mode includes
+        on_phase("transfer")
+        w.timed("transfer", w.backend.transfer(), w.task["warmup"]["execute"], w.task["repeats"]["execute"])
+
+
+def measure_compiles(b, strategy: str, grads, rec: Recorder, clock: Clock, rule: StopRule, counts) -> object:
+    """``n_warm`` untimed compiles, then timed ones (a fixed count, or ``auto``); the last compiled.
+    The backend times its own compile (``clock()`` at the start and the end of the timed region);
+    ``CpuStamps`` notes the process CPU time at those readings."""
+    n_warm, n_timed = counts
+    compiled = None
+    for _ in range(n_warm):
+        _, compiled, _ = b.compile(strategy, grads, clock)
+    seconds, extras, stop, began = [], {"cpu_seconds": []}, "", clock()
+    while True:
+        stamps = CpuStamps(clock)
+        elapsed, compiled, extra = b.compile(strategy, grads, stamps)
+        seconds.append(elapsed)
+        extras["cpu_seconds"].append(stamps.last_cpu())
+        for key, value in extra.items():
+            extras.setdefault(key, []).append(value)
+        if n_timed == AUTO:
+            stop = rule.reason(seconds, clock() - began)
+            if stop:
+                break
+        elif len(seconds) >= n_timed:
+            break
+    rec.add("compile", seconds, stopped=[stop] * len(seconds), **extras)
+    return compiled
+
+
+def measure_limit(b, model: Model, seed: int, repeats: int, min_time: float, clock: Clock) -> list[dict]:
+    """The framework's own matrix product at each distinct product of the case's gradient pass.
+
+    Same process, thread setting and mode as the gradient just timed, so the
+    limit is one the gradient's products could reach (see analysis/throughput).
+    One row per product and repeat: seconds per product.
+    """
+    rng = np.random.default_rng(seed)
+    rows = []
+    for kind, m, k, n, count in products(model.input, model.hidden, model.output, model.batch):
+        shape_a, shape_b, ta, tb = operands(kind, m, k, n)
+        call = b.matmul(rng.standard_normal(shape_a).astype(model.floatX),
+                        rng.standard_normal(shape_b).astype(model.floatX), ta, tb)
+        loops = autorange(call, min_time, clock) if min_time else 1
+        seconds, _ = timed(call, 1, repeats, clock, loops)
+        rows += [{"product": kind, "m": m, "k": k, "n": n, "count": count, "repeat": i, "seconds": t,
+                  "loops": loops} for i, t in enumerate(seconds)]
+    return rows
+
+
+def run_numpy_reference(task: dict, clock: Clock, on_phase: Callable[[str], None]) -> dict:
+    """The hand-written NumPy pass in the case's floatX, and NumPy's matmul limit."""
+    model = Model.from_dict(task["model"])
+    values = init_params(model, task["seed"])
+    x, y = make_batch(model, task["seed"])
+    rec, rule = Recorder(), stop_rule(task)
+    warmup, repeats, min_time = task["warmup"]["execute"], task["repeats"]["execute"], task.get("min_time_s", 0.0)
+
+    on_phase("execute")
+    call = lambda: numpy_reference.loss_and_grads(model, values, x, y, dtype=model.floatX)  # noqa: E731
+    time_phase(rec, "execute", call, warmup, repeats, rule, clock, min_time)
+
+    on_phase("matmul")
+    fan_in, fan_out = largest_layer(model.input, model.hidden, model.output)
+    rng = np.random.default_rng(task["seed"])
+    a = rng.standard_normal((model.batch, fan_in)).astype(model.floatX)
+    b = rng.standard_normal((fan_in, fan_out)).astype(model.floatX)
+    time_phase(rec, "matmul", lambda: a @ b, warmup, repeats, rule, clock, min_time)
+    return {"status": "ok", "error": None, "measurements": rec.rows,
+            "info": {"pid": os.getpid(), "numpy_version": np.__version__,
+                     "matmul_shape": [model.batch, fan_in, fan_out]}}
