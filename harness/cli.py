@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from harness.config.schema import ConfigError, load_config
+from harness.core.registry import EXPECTED_FAILURE
 from harness.orchestrate.environments import EnvironmentProblem
 
 DEFAULT_OUT = Path("results")
@@ -158,8 +159,9 @@ def _run(args) -> int:
     return _conclude(run_dir)
 
 
-EXIT_CODES = {0: "every worker measured (skipped cases allowed where something else was measured)",
-              1: "a worker failed, or nothing at all was measured",
+EXIT_CODES = {0: "every worker measured (skipped cases and declared expected failures allowed where something "
+                 "else was measured)",
+              1: "a worker failed unexpectedly, or nothing at all was measured",
               2: "refused before measuring: a config, an environment, a run folder or a cluster",
               130: "interrupted (Ctrl-C, SIGTERM, SIGHUP): resumable"}
 
@@ -188,10 +190,13 @@ def _conclude(run_dir: Path) -> int:
     data = results.read_run(run_dir)
     print(format_table(data["summary"] if data["summary"] is not None else summarize(data["measurements"])))
     failures = results.failures(data["workers"])
+    labels = {": skipped: ": "SKIPPED", f": {EXPECTED_FAILURE}: ": "EXPECTED FAILURE"}
     for line in failures:
-        print(f"{'SKIPPED' if ': skipped: ' in line else 'FAILED'} {line}", file=sys.stderr)
+        print(f"{next((v for k, v in labels.items() if k in line), 'FAILED')} {line}", file=sys.stderr)
     if failures:
         print(f"{len(failures)} worker(s) did not succeed; see workers.csv", file=sys.stderr)
+    for line in results.unexpected_passes(data["workers"]):
+        print(f"UNEXPECTED PASS {line}", file=sys.stderr)
     print(f"results: {run_dir}")
     code, why = run_exit_code(data["workers"])
     if code:

@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from harness.core.case import PARAM_COLUMNS
+from harness.core.registry import FRAMEWORKS
 
 # History: 1 — first format (measurements, summary, graphs, workers, env).
 #          2 — cache (warm/cold), loops, peak_rss_mb, compile breakdown, first_call
@@ -210,6 +211,20 @@ def failures(workers: pd.DataFrame) -> list[str]:
     return [f"{r.config}/{r.case}/{r.strategy}"
             + (f" ({label})" if (label := slot_label(r.cache, r.slot)) else "")
             + f": {r.status}: {r.error}" for r in bad.itertuples()]
+
+
+def unexpected_passes(workers: pd.DataFrame) -> list[str]:
+    """One line per framework mode declared to fail (``core.registry``) whose workers all succeeded."""
+    lines = []
+    gradients = workers[workers["strategy"] != "numpy_reference"] if not workers.empty else workers
+    if gradients.empty:
+        return lines
+    for (name, mode), d in gradients.groupby(["framework", "mode"], sort=False):
+        declared = FRAMEWORKS[name].expected_failure(mode) if name in FRAMEWORKS else None
+        if declared and (d["status"] == "ok").all():
+            lines.append(f"{name}:{mode}: expected to fail ({declared.reason}), but all {len(d)} worker(s) "
+                         f"succeeded: remove the declaration in harness/core/registry.py")
+    return lines
 
 
 def drop_rows_not_in(run_dir: Path, done: set) -> None:

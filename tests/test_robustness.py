@@ -304,3 +304,48 @@ def test_a_refused_config_exits_2_and_an_interrupt_130(tmp_path, capsys, monkeyp
     monkeypatch.setattr(runner, "run", interrupted)
     assert cli.main(["run", str(good), "--out", str(tmp_path)]) == 130
     assert "resume with:" in capsys.readouterr().err
+
+
+def test_a_declared_failure_is_data_and_an_unexpected_pass_is_reported(tmp_path, capsys):
+    """PyTensor's PYTORCH mode is declared to fail (core.registry): its failed workers are recorded as
+    `expected failure` and the run exits 0; another error in that mode is still a failure; and if the
+    mode starts to work, the run says the declaration is stale."""
+    from harness import results
+    from harness.cli import _conclude
+    from harness.core.registry import FRAMEWORKS
+    declared = FRAMEWORKS["pytensor"].expected_failure("PYTORCH")
+    doc = {"name": "xf", "model": {"input": 3, "depth": 1, "width": 2, "output": 2},
+           "run": {"repeats": {"construct": 2, "compile": 2, "execute": 3}, "cache": "warm", "processes": 1,
+                   "strategies": ["single", "per_param", "numpy_reference"]},
+           "sweep": {"framework": ["theano", "pytensor:PYTORCH"]}}
+    config = parse_config(doc, source="xf.yaml")
+
+    def worker(error):
+        def run(task, env, timeouts, **kwargs):
+            if task["framework"] == "pytensor" and task["strategy"] != "numpy_reference" and error:
+                return {"status": "failed", "measurements": [], "error": error}
+            return fake_worker(task, env, timeouts)
+        return run
+
+    run_dir = runner.run([config], tmp_path / "a", progress=quiet, runner=worker(declared.error), probe=False,
+                         compiledir=tmp_path / "cc")
+    w = results.read_run(run_dir)["workers"]
+    assert sorted(w["status"]) == ["expected failure"] * 2 + ["ok"] * 4
+    assert w.loc[w["status"] == "expected failure", "error"].str.contains(declared.reason, regex=False).all()
+    assert _conclude(run_dir) == 0
+    err = capsys.readouterr().err
+    assert "EXPECTED FAILURE xf/framework=pytensor:PYTORCH/single: expected failure: " + declared.error in err
+    report = (run_dir / "report.md").read_text()
+    assert "2 expected failure:" in report and "every worker failed: as expected: " in report
+
+    other = runner.run([config], tmp_path / "b", progress=quiet, runner=worker("worker killed by signal 11"),
+                       probe=False, compiledir=tmp_path / "cc")
+    assert _conclude(other) == 1  # not the declared error: a failure
+    assert "FAILED xf/framework=pytensor:PYTORCH/single: failed: worker killed by signal 11" in capsys.readouterr().err
+
+    passing = runner.run([config], tmp_path / "c", progress=quiet, runner=worker(None), probe=False,
+                         compiledir=tmp_path / "cc")
+    assert _conclude(passing) == 0
+    assert "UNEXPECTED PASS pytensor:PYTORCH: expected to fail" in capsys.readouterr().err
+    assert "**unexpected pass**: pytensor:PYTORCH" in (passing / "report.md").read_text()
+    assert json.loads((passing / "env.json").read_text())["unexpected_passes"][0].startswith("pytensor:PYTORCH")

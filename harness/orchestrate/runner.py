@@ -157,7 +157,9 @@ def _measure(configs, run_dir: Path, env: dict, done: set, progress: Progress,
     finally:
         recorder.close()
         env["loadavg_end"] = envinfo._loadavg()
-        env["failures"] = results.failures(results.read_csv(run_dir, "workers.csv"))
+        workers = results.read_csv(run_dir, "workers.csv")
+        env["failures"] = results.failures(workers)
+        env["unexpected_passes"] = results.unexpected_passes(workers)
         results.write_json(run_dir / "env.json", env)
         if env["status"] == "complete":
             finish(run_dir)

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from harness.core.registry import STRATEGIES
+from harness.core.registry import EXPECTED_FAILURE, STRATEGIES
+from harness import results
 from harness.report import machines
 from harness.report.formatting import format_seconds
 
@@ -123,7 +124,8 @@ def framework_table(config: str, summary: pd.DataFrame, graphs: pd.DataFrame,
         w = workers[(workers["config"] == config) & (workers["strategy"] != "numpy_reference")]
         for case, d in w.groupby("case", sort=False):
             if (d["status"] != "ok").all():
-                failed[case] = "; ".join(dict.fromkeys(str(e) for e in d["error"]))
+                expected = "as expected: " if (d["status"] == EXPECTED_FAILURE).all() else ""
+                failed[case] = expected + "; ".join(dict.fromkeys(str(e) for e in d["error"]))
     for case, d in s.groupby("case", sort=False):
         if case in failed:
             first = d.iloc[0]
@@ -225,51 +227,80 @@ def cores_lines(env: dict, summary: pd.DataFrame) -> list[str]:
 
 
 def render(run: dict, plot_files: list[Path]) -> str:
-    env, summary, graphs = run["env"], run["summary"], run["graphs"]
+    """report.md: the question, then per config its answer, tables and plots; workers that did not
+    succeed; the environment."""
+    env = run["env"]
     lines = [f"# gradbench run {env.get('run_id', '')}", "", f"**The question.** {QUESTION}", ""]
     for config in env["configs"]:
-        name = config["name"]
-        cases = list(dict.fromkeys(summary.loc[summary["config"] == name, "case"]))
-        if not cases:
-            continue
-        lines += [f"## {name}", "", config.get("description") or "", "", how_measured(config), ""]
-        shown = cases if len(cases) <= 2 else [cases[0], cases[-1]]
-        for case in shown:
-            lines += [f"**Answer for {case}** (medians of this run; ratios to `single` with 95% CIs over worker processes):", ""]
-            lines += answer(name, case, summary, graphs) + [""]
-        if config.get("sweep"):
-            fitted = slopes(name, run.get("scaling", pd.DataFrame(columns=["config"])))
-            if fitted:
-                lines += ["**Scaling** (log-log fits over the sweep):", ""] + fitted + [""]
-        table = framework_table(name, summary, graphs, run.get("workers"))
-        if table:
-            lines += ["**Per framework and mode**: median time of each strategy over the same framework's `single` "
-                      "(95% CI); graph size of `single` vs `per_param` before and after the framework's compiler.", ""]
-            lines += table + [""]
-            note = lazy_note(name, summary)
-            lines += [note, ""] if note else []
-        lines += ["Median time per call; in brackets the ratio to `single`; `!` marks an unstable value "
-                  "(see summary.csv, column `unstable`).", ""] + case_table(name, summary) + [""]
-        for path in plot_files:
-            if path.suffix == ".png" and path.name.startswith(f"{name}-"):
-                lines += [f"![{path.stem}](plots/{path.name})", ""]
+        lines += config_section(run, config, plot_files)
+    lines += outcome_section(run.get("workers"))
+    lines += environment_section(run)
+    return "\n".join(lines)
+
+
+def config_section(run: dict, config: dict, plot_files: list[Path]) -> list[str]:
+    summary, graphs, name = run["summary"], run["graphs"], config["name"]
+    cases = list(dict.fromkeys(summary.loc[summary["config"] == name, "case"]))
+    if not cases:
+        return []
+    lines = [f"## {name}", "", config.get("description") or "", "", how_measured(config), ""]
+    shown = cases if len(cases) <= 2 else [cases[0], cases[-1]]
+    for case in shown:
+        lines += [f"**Answer for {case}** (medians of this run; ratios to `single` with 95% CIs over worker processes):", ""]
+        lines += answer(name, case, summary, graphs) + [""]
+    if config.get("sweep"):
+        fitted = slopes(name, run.get("scaling", pd.DataFrame(columns=["config"])))
+        if fitted:
+            lines += ["**Scaling** (log-log fits over the sweep):", ""] + fitted + [""]
+    table = framework_table(name, summary, graphs, run.get("workers"))
+    if table:
+        lines += ["**Per framework and mode**: median time of each strategy over the same framework's `single` "
+                  "(95% CI); graph size of `single` vs `per_param` before and after the framework's compiler.", ""]
+        lines += table + [""]
+        note = lazy_note(name, summary)
+        lines += [note, ""] if note else []
+    lines += ["Median time per call; in brackets the ratio to `single`; `!` marks an unstable value "
+              "(see summary.csv, column `unstable`).", ""] + case_table(name, summary) + [""]
+    for path in plot_files:
+        if path.suffix == ".png" and path.name.startswith(f"{name}-"):
+            lines += [f"![{path.stem}](plots/{path.name})", ""]
+    return lines
+
+
+def outcome_section(workers: pd.DataFrame | None) -> list[str]:
+    """Workers that failed, were skipped or failed as declared; framework modes that passed although
+    declared to fail."""
+    if workers is None or workers.empty:
+        return []
+    failures, passes = results.failures(workers), results.unexpected_passes(workers)
+    if not failures and not passes:
+        return []
+    counts = workers["status"].value_counts()
+    lines = ["## Workers that did not succeed", "",
+             ", ".join(f"{n} {status}" for status, n in counts.items() if status != "ok") + ":", ""]
+    lines += [f"- {line}" for line in failures[:20]] + (["- ..."] if len(failures) > 20 else [])
+    lines += [f"- **unexpected pass**: {line}" for line in passes]
+    return lines + [""]
+
+
+def environment_section(run: dict) -> list[str]:
+    env, summary = run["env"], run["summary"]
     git = env.get("git") or {}
     packages = env.get("packages") or {}
-    lines += ["## Environment", "",
-              f"- {env.get('date')}; {(env.get('cpu') or {}).get('model')} × {(env.get('cpu') or {}).get('count')} "
-              f"CPUs; load average {env.get('loadavg_start')} at start, {env.get('loadavg_end')} at end",
-              f"- Python {env.get('python')}, theano-pymc {packages.get('theano-pymc')}, "
-              f"numpy {packages.get('numpy')}; BLAS: {(env.get('blas') or {}).get('choice')}",
-              *[f"- {FRAMEWORK_NAMES.get(n, n)}: Python {i.get('python')}, "
-                + ", ".join(f"{k} {v}" for k, v in (i.get("packages") or {}).items() if v)
-                + f"; NumPy's BLAS {(i.get('numpy_blas') or {}).get('name')}; interpreter from {i.get('interpreter_from')}"
-                for n, i in (env.get("frameworks") or {}).items()],
-              *[f"- GPU: {g.get('name')}, {g.get('memory')}, driver {g.get('driver')}, CUDA {g.get('cuda')}"
-                for g in (env.get("gpu") or [])],
-              *[f"- {FRAMEWORK_NAMES.get(n, n)} sees GPU(s): {', '.join(i['gpus'])}"
-                for n, i in (env.get("frameworks") or {}).items() if i.get("gpus")],
-              *cores_lines(env, summary),
-              f"- gradbench commit {git.get('commit')}" + (" (with uncommitted changes)" if git.get("dirty") else ""),
-              *machines.lines(env, run.get("workers")),
-              "- Everything else: env.json. Raw data: measurements.csv; statistics: summary.csv.", ""]
-    return "\n".join(lines)
+    return ["## Environment", "",
+            f"- {env.get('date')}; {(env.get('cpu') or {}).get('model')} × {(env.get('cpu') or {}).get('count')} "
+            f"CPUs; load average {env.get('loadavg_start')} at start, {env.get('loadavg_end')} at end",
+            f"- Python {env.get('python')}, theano-pymc {packages.get('theano-pymc')}, "
+            f"numpy {packages.get('numpy')}; BLAS: {(env.get('blas') or {}).get('choice')}",
+            *[f"- {FRAMEWORK_NAMES.get(n, n)}: Python {i.get('python')}, "
+              + ", ".join(f"{k} {v}" for k, v in (i.get("packages") or {}).items() if v)
+              + f"; NumPy's BLAS {(i.get('numpy_blas') or {}).get('name')}; interpreter from {i.get('interpreter_from')}"
+              for n, i in (env.get("frameworks") or {}).items()],
+            *[f"- GPU: {g.get('name')}, {g.get('memory')}, driver {g.get('driver')}, CUDA {g.get('cuda')}"
+              for g in (env.get("gpu") or [])],
+            *[f"- {FRAMEWORK_NAMES.get(n, n)} sees GPU(s): {', '.join(i['gpus'])}"
+              for n, i in (env.get("frameworks") or {}).items() if i.get("gpus")],
+            *cores_lines(env, summary),
+            f"- gradbench commit {git.get('commit')}" + (" (with uncommitted changes)" if git.get("dirty") else ""),
+            *machines.lines(env, run.get("workers")),
+            "- Everything else: env.json. Raw data: measurements.csv; statistics: summary.csv.", ""]
