@@ -1,2 +1,3 @@
 """gradbench: what does reverse-mode differentiation in Theano cost?"""
+
 __version__ = "0.1.0"

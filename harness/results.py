@@ -4,6 +4,7 @@ measurements.csv and the per-worker files grow row by row as workers
 finish (flushed, so a crash loses nothing completed); summary.csv and
 env.json are written whole, atomically (temporary file, then rename).
 """
+
 from __future__ import annotations
 
 import csv
@@ -18,80 +19,108 @@ import pandas as pd
 from harness.core.case import PARAM_COLUMNS
 from harness.core.registry import FRAMEWORKS
 
-# History: 1 — first format (measurements, summary, graphs, workers, env).
-#          2 — cache (warm/cold), loops, peak_rss_mb, compile breakdown, first_call
-#              and matmul phases, numpy_reference; summary CIs, cv, unstable, ratio
-#              CIs; scaling.csv and throughput.csv.
-#          3 — threads (a case parameter); slot in measurements.csv (which worker
-#              process of a case x strategy x cache; repeat counts within it);
-#              several warm workers per strategy (run.processes); os_threads in
-#              workers.csv; ci_method in summary.csv.
-#          4 — framework (theano, pytensor, jax, torch) beside mode, a column of every
-#              file; graphs.csv says what its counts count (nodes_unoptimized_unit,
-#              nodes_optimized_unit); env.json: frameworks (each framework's
-#              environment as probed). Schema 3 folders are read as Theano runs.
-#          5 — graphs.csv: fingerprint, fingerprint_of (is it the same compiled function?);
-#              summary.csv: processes, CIs as t intervals over process medians
-#              (ci_method "t over process medians" or "none: one process");
-#              limits.csv (the framework's own matrix products at the pass's shapes);
-#              throughput.csv: limit_gflop_per_s, fraction_of_limit;
-#              measurements.csv: stopped (why auto repeats stopped: precision, budget,
-#              max_repeats; empty for a fixed count).
-#          6 — device (cpu, gpu) beside framework and mode, a column of every file;
-#              env.json: gpu (name, memory, driver, CUDA), frameworks' devices;
-#              workers.csv: backend_info (JSON: versions, device, TF32 settings, ...);
-#              phase transfer (PyTensor JAX: the parameters' host-to-device copy).
-#              Older folders are read as CPU runs.
-#          7 — host (the machine that ran the worker) in measurements.csv and workers.csv;
-#              env.json: shard (index, count, its cases, how they were balanced) for
-#              `run --shard`, hosts (each measuring machine's environment) for merged
-#              and Dask runs. Older folders are read as measured on env.json's hostname.
-#          8 — cpu_seconds in measurements.csv (the process CPU time of each timed call, all its
-#              threads); cpus in workers.csv (the cores the worker ran on, leased and pinned);
-#              summary.csv: cpu_median, cores_used (CPU over wall), and `unstable` says when a
-#              value used more cores than its threads; env.json: affinity (pinning, and why not).
-#              Older folders have no CPU times: their cores_used is empty, never flagged.
+# What each version added, and how older folders are read: docs/results-files.md, "Schema versions".
 SCHEMA_VERSION = 8
 READABLE_VERSIONS = (3, 4, 5, 6, 7, 8)
 
 CASE_COLUMNS = ("config", "case", *PARAM_COLUMNS)
-MEASUREMENT_COLUMNS = (*CASE_COLUMNS, "strategy", "cache", "slot", "order", "host", "phase", "repeat", "seconds",
-                       "cpu_seconds", "loops", "optimizer_seconds", "linker_seconds", "c_compiled", "c_loaded",
-                       "peak_rss_mb", "stopped", "status", "error")
-GRAPH_COLUMNS = (*CASE_COLUMNS, "strategy", "n_functions", "nodes_unoptimized", "nodes_optimized",
-                 "nodes_unoptimized_unit", "nodes_optimized_unit", "fingerprint", "fingerprint_of")
+MEASUREMENT_COLUMNS = (
+    *CASE_COLUMNS,
+    "strategy",
+    "cache",
+    "slot",
+    "order",
+    "host",
+    "phase",
+    "repeat",
+    "seconds",
+    "cpu_seconds",
+    "loops",
+    "optimizer_seconds",
+    "linker_seconds",
+    "c_compiled",
+    "c_loaded",
+    "peak_rss_mb",
+    "stopped",
+    "status",
+    "error",
+)
+GRAPH_COLUMNS = (
+    *CASE_COLUMNS,
+    "strategy",
+    "n_functions",
+    "nodes_unoptimized",
+    "nodes_optimized",
+    "nodes_unoptimized_unit",
+    "nodes_optimized_unit",
+    "fingerprint",
+    "fingerprint_of",
+)
 WORKER_KEY = ("config", "case", "strategy", "cache", "slot")
-WORKER_COLUMNS = (*CASE_COLUMNS, "strategy", "cache", "slot", "order", "host", "status", "error", "wall_seconds",
-                  "pid", "import_seconds", "os_threads", "cpus", "memory_estimate_mb", "rel_err_vs_numpy", "rel_err_vs_single",
-                  "backend_info", "output_tail")
+WORKER_COLUMNS = (
+    *CASE_COLUMNS,
+    "strategy",
+    "cache",
+    "slot",
+    "order",
+    "host",
+    "status",
+    "error",
+    "wall_seconds",
+    "pid",
+    "import_seconds",
+    "os_threads",
+    "cpus",
+    "memory_estimate_mb",
+    "rel_err_vs_numpy",
+    "rel_err_vs_single",
+    "backend_info",
+    "output_tail",
+)
 
 LIMIT_COLUMNS = (*CASE_COLUMNS, "strategy", "slot", "product", "m", "k", "n", "count", "repeat", "seconds", "loops")
 
 # Names stay text even when they look like numbers (a config named "2026").
-TEXT_COLUMNS = {"config": str, "case": str, "hidden": str, "strategy": str, "cache": str,
-                "ci_method": str, "framework": str, "mode": str, "device": str,
-                "stopped": str, "host": str, "cpus": str}
-COLUMNS = {"measurements.csv": MEASUREMENT_COLUMNS, "graphs.csv": GRAPH_COLUMNS,
-           "workers.csv": WORKER_COLUMNS, "limits.csv": LIMIT_COLUMNS}
+TEXT_COLUMNS = {
+    "config": str,
+    "case": str,
+    "hidden": str,
+    "strategy": str,
+    "cache": str,
+    "ci_method": str,
+    "framework": str,
+    "mode": str,
+    "device": str,
+    "stopped": str,
+    "host": str,
+    "cpus": str,
+}
+COLUMNS = {
+    "measurements.csv": MEASUREMENT_COLUMNS,
+    "graphs.csv": GRAPH_COLUMNS,
+    "workers.csv": WORKER_COLUMNS,
+    "limits.csv": LIMIT_COLUMNS,
+}
 
 FILES = {
     "measurements.csv": "one row per timed repeat (seconds per call, wall clock; cpu_seconds: the process's CPU "
-                        "time per call, all threads), slot = which worker process, host = which "
-                        "machine; failed workers as status=failed rows",
-    "summary.csv": "one row per config x case x cache x phase x strategy: n, min, median, mean, std, iqr, median CI (seconds), cv, cpu_median (seconds), cores_used (CPU over wall), unstable, ratio_vs_single with CI",
+    "time per call, all threads), slot = which worker process, host = which "
+    "machine; failed workers as status=failed rows",
+    "summary.csv": "one row per config x case x cache x phase x strategy: n, min, median, mean, std, iqr, "
+    "median CI (seconds), cv, cpu_median (seconds), cores_used (CPU over wall), unstable, ratio_vs_single with CI",
     "graphs.csv": "size of the gradient graphs before and after the framework's rewriting/compilation; "
-                  "the _unit columns say what was counted (Apply nodes, jaxpr equations, HLO instructions, "
-                  "autograd or FX graph nodes)",
+    "the _unit columns say what was counted (Apply nodes, jaxpr equations, HLO instructions, "
+    "autograd or FX graph nodes)",
     "limits.csv": "the framework's own matrix product at each distinct product of the gradient pass "
-                  "(kind forward, weight_grad or input_grad; m x k times k x n; count in the pass), timed in "
-                  "the first warm worker of the case's first strategy: seconds per product, one row per repeat",
+    "(kind forward, weight_grad or input_grad; m x k times k x n; count in the pass), timed in "
+    "the first warm worker of the case's first strategy: seconds per product, one row per repeat",
     "workers.csv": "one row per worker: host, cpus (the cores it was pinned to), status (ok, failed, skipped), "
-                   "error, wall time, memory estimate, gradient check errors",
+    "error, wall time, memory estimate, gradient check errors",
     "env.json": "schema version, software, hardware, Theano flags, BLAS, git commit, resolved configs, "
-                "each framework's environment (interpreter, versions, NumPy's BLAS, cache kind)",
+    "each framework's environment (interpreter, versions, NumPy's BLAS, cache kind)",
     "scaling.csv": "log-log slopes of time and node counts against each numeric sweep",
     "throughput.csv": "GFLOP/s of each strategy's gradient evaluation, against the framework's own matrix "
-                      "products at the pass's shapes (limit) and NumPy's matmul at the largest layer",
+    "products at the pass's shapes (limit) and NumPy's matmul at the largest layer",
     "report.md": "one page: the question, this run's answer with its figures, tables, plots, environment",
     "plots/": "PNG and SVG figures",
 }
@@ -160,15 +189,23 @@ def read_run(run_dir: Path) -> dict:
     env = json.loads(env_path.read_text())
     version = env.get("schema_version")
     if version not in READABLE_VERSIONS:
-        raise ValueError(f"{run_dir}: results schema version {version}, this gradbench reads "
-                         f"version {SCHEMA_VERSION}; re-run the benchmark or use the gradbench "
-                         f"commit recorded in env.json ({env.get('git', {}).get('commit')})")
+        raise ValueError(
+            f"{run_dir}: results schema version {version}, this gradbench reads "
+            f"version {SCHEMA_VERSION}; re-run the benchmark or use the gradbench "
+            f"commit recorded in env.json ({env.get('git', {}).get('commit')})"
+        )
     frames = {name: _upgrade(read_csv(run_dir, name), version, env.get("hostname")) for name in COLUMNS}
     measurements = frames["measurements.csv"]
     summary_path = run_dir / "summary.csv"
     summary = _upgrade(pd.read_csv(summary_path, dtype=TEXT_COLUMNS), version) if summary_path.exists() else None
-    return {"env": env, "measurements": measurements, "summary": summary,
-            "graphs": frames["graphs.csv"], "workers": frames["workers.csv"], "limits": frames["limits.csv"]}
+    return {
+        "env": env,
+        "measurements": measurements,
+        "summary": summary,
+        "graphs": frames["graphs.csv"],
+        "workers": frames["workers.csv"],
+        "limits": frames["limits.csv"],
+    }
 
 
 def _upgrade(frame: pd.DataFrame, version: int, hostname: str | None = None) -> pd.DataFrame:
@@ -208,9 +245,12 @@ def slot_label(cache: str, slot: int) -> str:
 def failures(workers: pd.DataFrame) -> list[str]:
     """One line per worker that did not succeed."""
     bad = workers[workers["status"] != "ok"]
-    return [f"{r.config}/{r.case}/{r.strategy}"
-            + (f" ({label})" if (label := slot_label(r.cache, r.slot)) else "")
-            + f": {r.status}: {r.error}" for r in bad.itertuples()]
+    return [
+        f"{r.config}/{r.case}/{r.strategy}"
+        + (f" ({label})" if (label := slot_label(r.cache, r.slot)) else "")
+        + f": {r.status}: {r.error}"
+        for r in bad.itertuples()
+    ]
 
 
 def unexpected_passes(workers: pd.DataFrame) -> list[str]:
@@ -222,8 +262,10 @@ def unexpected_passes(workers: pd.DataFrame) -> list[str]:
     for (name, mode), d in gradients.groupby(["framework", "mode"], sort=False):
         declared = FRAMEWORKS[name].expected_failure(mode) if name in FRAMEWORKS else None
         if declared and (d["status"] == "ok").all():
-            lines.append(f"{name}:{mode}: expected to fail ({declared.reason}), but all {len(d)} worker(s) "
-                         f"succeeded: remove the declaration in harness/core/registry.py")
+            lines.append(
+                f"{name}:{mode}: expected to fail ({declared.reason}), but all {len(d)} worker(s) "
+                f"succeeded: remove the declaration in harness/core/registry.py"
+            )
     return lines
 
 
@@ -240,8 +282,7 @@ def drop_rows_not_in(run_dir: Path, done: set) -> None:
             continue
         frame = read_csv(run_dir, name)
         if name == "graphs.csv":  # one row per case x strategy, from its first warm worker
-            keys = zip(frame["config"], frame["case"], frame["strategy"], ["warm"] * len(frame),
-                       [0] * len(frame))
+            keys = zip(frame["config"], frame["case"], frame["strategy"], ["warm"] * len(frame), [0] * len(frame))
         elif name == "limits.csv":  # measured by warm workers only
             keys = zip(frame["config"], frame["case"], frame["strategy"], ["warm"] * len(frame), frame["slot"])
         else:

@@ -1,4 +1,5 @@
 """Test-wide Theano settings: they must be in place before the first import of theano."""
+
 import os
 import subprocess
 import sys

@@ -1,4 +1,5 @@
 """One thread is one core: leased cores, pinned workers, CPU time beside wall time, the flag."""
+
 import json
 import os
 import sys
@@ -7,12 +8,12 @@ from dataclasses import asdict
 
 import pandas as pd
 import pytest
+from helpers import tiny_model
 
 from harness.analysis import stats
 from harness.core import affinity
 from harness.orchestrate import environments, spawn
 from harness.worker import timing
-from helpers import tiny_model
 
 LINUX = hasattr(os, "sched_setaffinity")
 needs_linux = pytest.mark.skipif(not LINUX, reason="CPU affinity is Linux's sched_setaffinity")
@@ -37,6 +38,7 @@ def test_leases_at_the_same_time_never_share_a_core_and_wait_for_a_free_one(tmp_
         def sleep(seconds):
             slept.append(seconds)
             a.__exit__(None, None, None)
+
         with affinity.CoreLease(3, environ, cores, sleep=sleep) as c:
             assert slept and sorted(c.cpus) == [0, 2, 3] and not set(c.cpus) & set(b.cpus)
     # More threads than cores: every core, and it says so.
@@ -57,8 +59,9 @@ def test_cpu_time_per_call_with_fake_clocks():
     """Each raw timing reads both clocks: wall per call and CPU per call, loops divided out."""
     wall, cpu = iter(range(0, 1000, 10)), iter(range(0, 1000, 25))
     cpus = []
-    seconds, _ = timing.timed(lambda: None, warmup=0, repeats=2, clock=lambda: next(wall), loops=5,
-                              cpu=cpus, cpu_clock=lambda: next(cpu))
+    seconds, _ = timing.timed(
+        lambda: None, warmup=0, repeats=2, clock=lambda: next(wall), loops=5, cpu=cpus, cpu_clock=lambda: next(cpu)
+    )
     assert seconds == [2.0, 2.0] and cpus == [5.0, 5.0]  # 10 s wall and 25 s CPU per 5 calls
     stamps = timing.CpuStamps(clock=iter([1.0, 3.0]).__next__, cpu_clock=iter([10.0, 14.0]).__next__)
     start = stamps()
@@ -70,12 +73,32 @@ def test_summary_flags_a_value_that_used_more_cores_than_its_threads():
     from harness.core.case import PARAM_COLUMNS
 
     def rows(cores, threads):
-        return [{**dict.fromkeys(PARAM_COLUMNS, "x"), "config": "c", "case": "k", "threads": threads,
-                 "cache": "warm", "phase": "execute",
-                 "strategy": "single", "slot": slot, "seconds": 0.1, "cpu_seconds": 0.1 * cores,
-                 "loops": 10, "status": "ok"} for slot in (0, 1) for _ in range(3)]
-    for cores, threads, flagged in ((1.93, 1, True), (1.08, 1, False), (1.0, 1, False),
-                                    (2.0, 2, False), (2.3, 2, True)):
+        return [
+            {
+                **dict.fromkeys(PARAM_COLUMNS, "x"),
+                "config": "c",
+                "case": "k",
+                "threads": threads,
+                "cache": "warm",
+                "phase": "execute",
+                "strategy": "single",
+                "slot": slot,
+                "seconds": 0.1,
+                "cpu_seconds": 0.1 * cores,
+                "loops": 10,
+                "status": "ok",
+            }
+            for slot in (0, 1)
+            for _ in range(3)
+        ]
+
+    for cores, threads, flagged in (
+        (1.93, 1, True),
+        (1.08, 1, False),
+        (1.0, 1, False),
+        (2.0, 2, False),
+        (2.3, 2, True),
+    ):
         s = stats.summarize(pd.DataFrame(rows(cores, threads))).iloc[0]
         assert s["cores_used"] == pytest.approx(cores)
         assert s["cpu_median"] == pytest.approx(0.1 * cores)
@@ -135,11 +158,21 @@ def test_a_real_jax_worker_with_one_thread_uses_one_core(tmp_path):
         environments.probe("jax")
     except environments.EnvironmentProblem as exc:
         pytest.fail(f"the JAX environment is missing (make env-jax builds it): {exc}")
-    task = {"config": "t", "case": "k", "model": asdict(tiny_model(floatX="float32", batch=64, hidden=(256, 256),
-                                                                    input=256, output=10)),
-            "framework": "jax", "mode": "jit", "threads": 1, "strategy": "per_param_separate", "cache": "warm",
-            "seed": 0, "warmup": {"construct": 1, "compile": 0, "execute": 1},
-            "repeats": {"construct": 3, "compile": 1, "execute": 5}, "min_time_s": 0.02, "device": "cpu"}
+    task = {
+        "config": "t",
+        "case": "k",
+        "model": asdict(tiny_model(floatX="float32", batch=64, hidden=(256, 256), input=256, output=10)),
+        "framework": "jax",
+        "mode": "jit",
+        "threads": 1,
+        "strategy": "per_param_separate",
+        "cache": "warm",
+        "seed": 0,
+        "warmup": {"construct": 1, "compile": 0, "execute": 1},
+        "repeats": {"construct": 3, "compile": 1, "execute": 5},
+        "min_time_s": 0.02,
+        "device": "cpu",
+    }
     env = environments.worker_env("jax", tmp_path / "cache", "float32", 1)
     result = spawn.run_worker(task, env, {"default": 300}, command=environments.worker_command("jax"))
     assert result["status"] == "ok", result.get("output_tail")
@@ -153,9 +186,17 @@ def test_a_real_jax_worker_with_one_thread_uses_one_core(tmp_path):
 
 def test_the_report_says_whether_workers_were_pinned_and_lists_values_on_too_many_cores():
     from harness.report.markdown import cores_lines
-    summary = pd.DataFrame({"config": ["c", "c"], "case": ["k", "k"], "strategy": ["single", "per_param"],
-                            "phase": ["execute", "execute"], "cores_used": [0.98, 1.93],
-                            "unstable": ["", "cores used 1.93 > 1 thread(s)"]})
+
+    summary = pd.DataFrame(
+        {
+            "config": ["c", "c"],
+            "case": ["k", "k"],
+            "strategy": ["single", "per_param"],
+            "phase": ["execute", "execute"],
+            "cores_used": [0.98, 1.93],
+            "unstable": ["", "cores used 1.93 > 1 thread(s)"],
+        }
+    )
     pinned = cores_lines({"affinity": {"pinning": True, "cpus_allowed": "0-1"}}, summary)
     assert "every worker was pinned" in pinned[0] and "0.98 to 1.93" in pinned[1]
     assert "1 value(s) used more cores than their `threads`" in pinned[2] and "`per_param` execute 1.93" in pinned[2]

@@ -1,13 +1,14 @@
 """FLOP counts, scaling fits and throughput, against worked examples."""
+
 import math
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from harness.core.flops import gradient_flops, largest_layer, matmul_flops
 from harness.analysis.scaling import fit_slope, scaling_table
 from harness.analysis.throughput import throughput_table
+from harness.core.flops import gradient_flops, largest_layer, matmul_flops
 
 
 def test_gradient_flops_worked_example():
@@ -29,7 +30,7 @@ def test_gradient_flops_of_the_question_network():
 
 def test_fit_slope_recovers_exact_power_laws():
     x = np.array([1, 2, 4, 8, 16])
-    fit = fit_slope(x, 3.0 * x ** 2)
+    fit = fit_slope(x, 3.0 * x**2)
     assert fit["slope"] == pytest.approx(2.0) and fit["slope_stderr"] == pytest.approx(0, abs=1e-12)
     assert fit["r2"] == pytest.approx(1.0) and fit["n_points"] == 5
 
@@ -59,8 +60,18 @@ def test_scaling_table_per_strategy_phase_and_nodes():
         case = f"depth={d}"
         rows.append({"case": case, "strategy": "single", "phase": "construct", "median": 0.01 * d})
         rows.append({"case": case, "strategy": "per_param", "phase": "construct", "median": 0.01 * d * d})
-    graphs = pd.DataFrame([{"config": "sweep", "case": f"depth={d}", "strategy": "per_param",
-                            "nodes_unoptimized": 50 * d * d, "nodes_optimized": 30 * d} for d in depths])
+    graphs = pd.DataFrame(
+        [
+            {
+                "config": "sweep",
+                "case": f"depth={d}",
+                "strategy": "per_param",
+                "nodes_unoptimized": 50 * d * d,
+                "nodes_optimized": 30 * d,
+            }
+            for d in depths
+        ]
+    )
     config = {"name": "sweep", "sweep": {"depth": depths}}
     t = scaling_table([config], _summary(rows), graphs).set_index(["strategy", "quantity"])
     assert t.loc[("single", "construct"), "slope"] == pytest.approx(1.0)
@@ -72,17 +83,38 @@ def test_scaling_table_per_strategy_phase_and_nodes():
 
 def test_scaling_skips_non_numeric_and_short_sweeps():
     config = {"name": "sweep", "sweep": {"mode": ["FAST_RUN", "NO_OPT"], "depth": [1, 2]}}
-    rows = [{"case": f"mode={m},depth={d}", "strategy": "single", "phase": "construct", "median": 0.1 * d}
-            for m in ("FAST_RUN", "NO_OPT") for d in (1, 2)]
+    rows = [
+        {"case": f"mode={m},depth={d}", "strategy": "single", "phase": "construct", "median": 0.1 * d}
+        for m in ("FAST_RUN", "NO_OPT")
+        for d in (1, 2)
+    ]
     empty = scaling_table([config], _summary(rows), pd.DataFrame(columns=["config", "case", "strategy"]))
     assert empty.empty and "slope" in empty.columns
 
 
 def test_throughput_against_numpy_limit():
-    rows = [{"case": "k", "hidden": "20", "input": 10, "output": 5, "batch": 4, "strategy": "single",
-             "phase": "execute", "median": 5600 / 2e9},  # 5600 flop (see above) in 2.8 us: 2 GFLOP/s
-            {"case": "k", "hidden": "20", "input": 10, "output": 5, "batch": 4,
-             "strategy": "numpy_reference", "phase": "matmul", "median": 1600 / 8e9}]  # 8 GFLOP/s
+    rows = [
+        {
+            "case": "k",
+            "hidden": "20",
+            "input": 10,
+            "output": 5,
+            "batch": 4,
+            "strategy": "single",
+            "phase": "execute",
+            "median": 5600 / 2e9,
+        },  # 5600 flop (see above) in 2.8 us: 2 GFLOP/s
+        {
+            "case": "k",
+            "hidden": "20",
+            "input": 10,
+            "output": 5,
+            "batch": 4,
+            "strategy": "numpy_reference",
+            "phase": "matmul",
+            "median": 1600 / 8e9,
+        },
+    ]  # 8 GFLOP/s
     t = throughput_table(_summary(rows)).set_index("strategy")
     assert t.loc["single", "gflop_per_s"] == pytest.approx(2.0)
     assert t.loc["single", "matmul_gflop_per_s"] == pytest.approx(8.0)
@@ -91,11 +123,16 @@ def test_throughput_against_numpy_limit():
 
 def test_products_of_the_pass_follow_the_models_layers():
     from harness.core.flops import gradient_flops, operands, products
+
     # 10 -> 20 -> 5, batch 4: each layer one forward product and one weight gradient; the second
     # layer also the gradient of its input (the first layer's input needs none).
     assert products(10, (20,), 5, 4) == [
-        ("forward", 4, 10, 20, 1), ("weight_grad", 10, 4, 20, 1),
-        ("forward", 4, 20, 5, 1), ("weight_grad", 20, 4, 5, 1), ("input_grad", 4, 5, 20, 1)]
+        ("forward", 4, 10, 20, 1),
+        ("weight_grad", 10, 4, 20, 1),
+        ("forward", 4, 20, 5, 1),
+        ("weight_grad", 20, 4, 5, 1),
+        ("input_grad", 4, 5, 20, 1),
+    ]
     # A deep network of one width repeats its hidden products: counted, not listed twice.
     deep = products(8, (6, 6, 6), 3, 2)
     assert ("forward", 2, 6, 6, 2) in deep and ("input_grad", 2, 6, 6, 2) in deep
@@ -111,20 +148,66 @@ def test_throughput_against_the_frameworks_own_products():
     # 10 ms each: 4 GFLOP in 40 ms = 100 GFLOP/s. Case j: 1 GFLOP at 100 GFLOP/s and 1 GFLOP at
     # 33 GFLOP/s take 40 ms together: 50 GFLOP/s, not the mean of the two rates.
     base = {"config": "sweep", "case": "k", "strategy": "single", "slot": 0, "loops": 1}
-    limits = pd.DataFrame([{**base, "product": "forward", "m": 1000, "k": 500, "n": 1000, "count": 1,
-                            "repeat": r, "seconds": s} for r, s in enumerate([0.010, 0.011, 0.009])]
-                          + [{**base, "product": "weight_grad", "m": 1000, "k": 500, "n": 1000, "count": 3,
-                              "repeat": r, "seconds": 0.010} for r in range(3)]
-                          + [{**base, "case": "j", "product": "forward", "m": 1000, "k": 500, "n": 1000,
-                              "count": 1, "repeat": 0, "seconds": 0.010},
-                             {**base, "case": "j", "product": "weight_grad", "m": 1000, "k": 500, "n": 1000,
-                              "count": 1, "repeat": 0, "seconds": 0.030}])
+    limits = pd.DataFrame(
+        [
+            {**base, "product": "forward", "m": 1000, "k": 500, "n": 1000, "count": 1, "repeat": r, "seconds": s}
+            for r, s in enumerate([0.010, 0.011, 0.009])
+        ]
+        + [
+            {
+                **base,
+                "product": "weight_grad",
+                "m": 1000,
+                "k": 500,
+                "n": 1000,
+                "count": 3,
+                "repeat": r,
+                "seconds": 0.010,
+            }
+            for r in range(3)
+        ]
+        + [
+            {
+                **base,
+                "case": "j",
+                "product": "forward",
+                "m": 1000,
+                "k": 500,
+                "n": 1000,
+                "count": 1,
+                "repeat": 0,
+                "seconds": 0.010,
+            },
+            {
+                **base,
+                "case": "j",
+                "product": "weight_grad",
+                "m": 1000,
+                "k": 500,
+                "n": 1000,
+                "count": 1,
+                "repeat": 0,
+                "seconds": 0.030,
+            },
+        ]
+    )
     from harness.analysis.throughput import limits_by_case
+
     got = limits_by_case(limits)
     assert got[("sweep", "k")] == pytest.approx(100.0)
     assert got[("sweep", "j")] == pytest.approx(2.0 / 0.040)  # FLOP-weighted: 50, not the mean rate 66.7
-    rows = [{"case": "k", "hidden": "20", "input": 10, "output": 5, "batch": 4, "strategy": "single",
-             "phase": "execute", "median": 5600 / 2e9}]
+    rows = [
+        {
+            "case": "k",
+            "hidden": "20",
+            "input": 10,
+            "output": 5,
+            "batch": 4,
+            "strategy": "single",
+            "phase": "execute",
+            "median": 5600 / 2e9,
+        }
+    ]
     t = throughput_table(_summary(rows), limits).set_index("strategy")
     assert t.loc["single", "limit_gflop_per_s"] == pytest.approx(100.0)
     assert t.loc["single", "fraction_of_limit"] == pytest.approx(0.02)

@@ -52,25 +52,36 @@ def test_sweep_over_hidden_replaces_depth_width():
     assert expand(config)[1].name == "hidden=5-2"
 
 
-@pytest.mark.parametrize("doc, path, words", [
-    ({"model": {**VALID["model"], "activaton": "relu"}}, "model.activaton", "did you mean 'activation'"),
-    ({"model": {**VALID["model"], "activation": "swish"}}, "model.activation", "allowed sigmoid, tanh, relu"),
-    ({"model": {**VALID["model"], "loss": "hinge"}}, "model.loss", "softmax_cross_entropy, mse"),
-    ({"model": {**VALID["model"], "width": 0}}, "model.width", "must be >= 1"),
-    ({"model": {**VALID["model"], "batch": "64"}}, "model.batch", "must be an integer"),
-    ({"model": {**VALID["model"], "biases": "yes"}}, "model.biases", "true or false"),
-    ({"model": {**VALID["model"], "hidden": [4]}}, "model.hidden", "not both"),
-    ({"model": {"input": 3, "output": 2, "depth": 2}}, "model.width", "go together"),
-    ({"model": {**VALID["model"]}, "run": {"mode": "FAST"}}, "run.mode", "did you mean 'FAST_RUN'"),
-    ({"model": {**VALID["model"]}, "run": {"strategies": ["per_param"]}}, "run.strategies", "must include 'single'"),
-    ({"model": {**VALID["model"]}, "run": {"repeats": {"execute": 0}}}, "run.repeats.execute", ">= 1"),
-    ({"model": {**VALID["model"]}, "sweep": {}}, "sweep", "is empty"),
-    ({"model": {**VALID["model"]}, "sweep": {"depth": [2, 2]}}, "sweep.depth", "twice"),
-    ({"model": {**VALID["model"]}, "sweep": {"depth": [1, -1]}}, "model.depth (in case depth=-1)", ">= 1"),
-    ({"model": {**VALID["model"]}, "sweep": {"mode": ["FAST_RUN", "SLOW"]}}, "sweep.mode (in case mode=SLOW)", "allowed"),
-    ({"modle": {}}, "modle", "did you mean 'model'"),
-    ([1, 2], "(top level)", "must be a mapping"),
-])
+@pytest.mark.parametrize(
+    "doc, path, words",
+    [
+        ({"model": {**VALID["model"], "activaton": "relu"}}, "model.activaton", "did you mean 'activation'"),
+        ({"model": {**VALID["model"], "activation": "swish"}}, "model.activation", "allowed sigmoid, tanh, relu"),
+        ({"model": {**VALID["model"], "loss": "hinge"}}, "model.loss", "softmax_cross_entropy, mse"),
+        ({"model": {**VALID["model"], "width": 0}}, "model.width", "must be >= 1"),
+        ({"model": {**VALID["model"], "batch": "64"}}, "model.batch", "must be an integer"),
+        ({"model": {**VALID["model"], "biases": "yes"}}, "model.biases", "true or false"),
+        ({"model": {**VALID["model"], "hidden": [4]}}, "model.hidden", "not both"),
+        ({"model": {"input": 3, "output": 2, "depth": 2}}, "model.width", "go together"),
+        ({"model": {**VALID["model"]}, "run": {"mode": "FAST"}}, "run.mode", "did you mean 'FAST_RUN'"),
+        (
+            {"model": {**VALID["model"]}, "run": {"strategies": ["per_param"]}},
+            "run.strategies",
+            "must include 'single'",
+        ),
+        ({"model": {**VALID["model"]}, "run": {"repeats": {"execute": 0}}}, "run.repeats.execute", ">= 1"),
+        ({"model": {**VALID["model"]}, "sweep": {}}, "sweep", "is empty"),
+        ({"model": {**VALID["model"]}, "sweep": {"depth": [2, 2]}}, "sweep.depth", "twice"),
+        ({"model": {**VALID["model"]}, "sweep": {"depth": [1, -1]}}, "model.depth (in case depth=-1)", ">= 1"),
+        (
+            {"model": {**VALID["model"]}, "sweep": {"mode": ["FAST_RUN", "SLOW"]}},
+            "sweep.mode (in case mode=SLOW)",
+            "allowed",
+        ),
+        ({"modle": {}}, "modle", "did you mean 'model'"),
+        ([1, 2], "(top level)", "must be a mapping"),
+    ],
+)
 def test_invalid_configs_name_the_field(doc, path, words):
     with pytest.raises(ConfigError) as err:
         parse_config(doc, source="bad.yaml")
@@ -108,14 +119,17 @@ def test_yaml_is_loaded_safely(tmp_path):
         load_config(write(tmp_path, "model: !!python/object/apply:os.system ['echo pwned']\n"))
 
 
-@pytest.mark.parametrize("run, path, problem", [
-    ({"repeats": "many"}, "run.repeats", "must be an integer >= 1 or 'auto' (got 'many')"),
-    ({"repeats": {"execute": "sometimes"}}, "run.repeats.execute", "or 'auto'"),
-    ({"precision": 2}, "run.precision", "between 0 and 1"),
-    ({"process_precision": 0}, "run.process_precision", "between 0 and 1"),
-    ({"budget_s": -1}, "run.budget_s", "positive number"),
-    ({"processes": 3, "max_processes": 2}, "run.max_processes", "at least run.processes (3)"),
-])
+@pytest.mark.parametrize(
+    "run, path, problem",
+    [
+        ({"repeats": "many"}, "run.repeats", "must be an integer >= 1 or 'auto' (got 'many')"),
+        ({"repeats": {"execute": "sometimes"}}, "run.repeats.execute", "or 'auto'"),
+        ({"precision": 2}, "run.precision", "between 0 and 1"),
+        ({"process_precision": 0}, "run.process_precision", "between 0 and 1"),
+        ({"budget_s": -1}, "run.budget_s", "positive number"),
+        ({"processes": 3, "max_processes": 2}, "run.max_processes", "at least run.processes (3)"),
+    ],
+)
 def test_adaptive_sampling_settings_are_checked(run, path, problem):
     with pytest.raises(ConfigError) as exc:
         parse_config({**VALID, "run": run}, source="a.yaml")
@@ -123,8 +137,10 @@ def test_adaptive_sampling_settings_are_checked(run, path, problem):
 
 
 def test_auto_repeats_and_process_limits_round_trip():
-    config = parse_config({**VALID, "run": {"repeats": "auto", "precision": 0.03, "budget_s": 2,
-                                            "processes": 2, "max_processes": 5}}, source="a.yaml")
+    config = parse_config(
+        {**VALID, "run": {"repeats": "auto", "precision": 0.03, "budget_s": 2, "processes": 2, "max_processes": 5}},
+        source="a.yaml",
+    )
     assert config.run.repeats == {"construct": "auto", "compile": "auto", "execute": "auto"}
     assert (config.run.precision, config.run.budget_s, config.run.process_limit) == (0.03, 2.0, 5)
     again = parse_config({k: v for k, v in config.as_dict().items() if k != "source"}, source="a.yaml")

@@ -1,4 +1,5 @@
 """Property-based: any YAML document either loads or raises ConfigError."""
+
 import copy
 
 import yaml
@@ -10,20 +11,53 @@ from harness.config.schema import ConfigError, load_config, parse_config
 
 VALID = {
     "name": "p",
-    "model": {"input": 4, "depth": 2, "width": 3, "output": 2, "activation": "tanh",
-              "loss": "mse", "biases": False, "floatX": "float32", "batch": 2},
-    "run": {"mode": "FAST_RUN", "strategies": ["single", "per_param"], "seed": 1,
-            "repeats": {"construct": 2, "compile": 1, "execute": 2}, "warmup": 0, "timeout_s": 60},
+    "model": {
+        "input": 4,
+        "depth": 2,
+        "width": 3,
+        "output": 2,
+        "activation": "tanh",
+        "loss": "mse",
+        "biases": False,
+        "floatX": "float32",
+        "batch": 2,
+    },
+    "run": {
+        "mode": "FAST_RUN",
+        "strategies": ["single", "per_param"],
+        "seed": 1,
+        "repeats": {"construct": 2, "compile": 1, "execute": 2},
+        "warmup": 0,
+        "timeout_s": 60,
+    },
     "sweep": {"depth": [1, 2], "mode": ["FAST_RUN", "NO_OPT"]},
 }
 
-scalars = st.one_of(st.none(), st.booleans(), st.integers(-5, 40), st.floats(allow_nan=True),
-                    st.text(max_size=12), st.sampled_from(["sigmoid", "relu", "FAST_RUN", "single", "float32"]))
-values = st.recursive(scalars, lambda inner: st.one_of(
-    st.lists(inner, max_size=4),
-    st.dictionaries(st.one_of(st.text(max_size=10), st.sampled_from(
-        ["model", "run", "sweep", "input", "hidden", "depth", "width", "output", "repeats", "mode"])),
-        inner, max_size=4)), max_leaves=12)
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 40),
+    st.floats(allow_nan=True),
+    st.text(max_size=12),
+    st.sampled_from(["sigmoid", "relu", "FAST_RUN", "single", "float32"]),
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.dictionaries(
+            st.one_of(
+                st.text(max_size=10),
+                st.sampled_from(
+                    ["model", "run", "sweep", "input", "hidden", "depth", "width", "output", "repeats", "mode"]
+                ),
+            ),
+            inner,
+            max_size=4,
+        ),
+    ),
+    max_leaves=12,
+)
 
 
 def loads_or_config_error(doc):
@@ -42,8 +76,12 @@ def test_arbitrary_documents(doc):
     loads_or_config_error(doc)
 
 
-PATHS = [("model", k) for k in VALID["model"]] + [("run", k) for k in VALID["run"]] + \
-        [("sweep", k) for k in VALID["sweep"]] + [("name",), ("model",), ("run",), ("sweep",)]
+PATHS = (
+    [("model", k) for k in VALID["model"]]
+    + [("run", k) for k in VALID["run"]]
+    + [("sweep", k) for k in VALID["sweep"]]
+    + [("name",), ("model",), ("run",), ("sweep",)]
+)
 
 
 @settings(max_examples=400, deadline=None)
@@ -84,37 +122,63 @@ def test_valid_base_loads():
 # Valid configs, generated field by field: every key optional where the format allows it.
 _models = st.fixed_dictionaries(
     {"input": st.integers(1, 9), "output": st.integers(1, 5)},
-    optional={"activation": st.sampled_from(["sigmoid", "tanh", "relu"]),
-              "loss": st.sampled_from(["softmax_cross_entropy", "mse"]), "biases": st.booleans(),
-              "floatX": st.sampled_from(["float32", "float64"]), "batch": st.integers(1, 8)})
-_layouts = st.one_of(st.fixed_dictionaries({"depth": st.integers(1, 4), "width": st.integers(1, 6)}),
-                     st.fixed_dictionaries({"hidden": st.lists(st.integers(1, 6), min_size=1, max_size=3)}))
-_phases = st.one_of(st.integers(1, 5), st.fixed_dictionaries({}, optional={
-    p: st.integers(1, 5) for p in ("construct", "compile", "execute")}))
-_runs = st.fixed_dictionaries({}, optional={
-    "mode": st.sampled_from(["FAST_RUN", "FAST_COMPILE", "NO_OPT"]),
-    "threads": st.integers(1, 4),
-    "strategies": st.lists(st.sampled_from(["per_param", "per_param_separate", "numpy_reference"]),
-                           unique=True).map(lambda s: ["single", *s]),
-    "seed": st.integers(0, 99), "repeats": _phases,
-    "warmup": st.one_of(st.integers(0, 3), st.fixed_dictionaries({}, optional={"execute": st.integers(0, 3)})),
-    "processes": st.integers(1, 3),
-    "timeout_s": st.one_of(st.integers(1, 900), st.floats(0.5, 900),
-                           st.fixed_dictionaries({}, optional={"compile": st.integers(1, 60),
-                                                               "default": st.floats(1, 60)})),
-    "max_memory_mb": st.integers(1, 10**5), "cache": st.sampled_from(["warm", "cold", "both"]),
-    "min_time_s": st.floats(0.001, 1), "order": st.sampled_from(["shuffled", "as_listed"])})
-_sweeps = st.one_of(st.none(), st.dictionaries(
-    st.sampled_from(["depth", "batch", "mode", "threads", "activation"]),
-    st.just(None), min_size=1, max_size=3))
-_SWEEP_VALUES = {"depth": [1, 3], "batch": [2, 4], "mode": ["FAST_RUN", "NO_OPT"], "threads": [1, 2],
-                 "activation": ["tanh", "relu"]}
+    optional={
+        "activation": st.sampled_from(["sigmoid", "tanh", "relu"]),
+        "loss": st.sampled_from(["softmax_cross_entropy", "mse"]),
+        "biases": st.booleans(),
+        "floatX": st.sampled_from(["float32", "float64"]),
+        "batch": st.integers(1, 8),
+    },
+)
+_layouts = st.one_of(
+    st.fixed_dictionaries({"depth": st.integers(1, 4), "width": st.integers(1, 6)}),
+    st.fixed_dictionaries({"hidden": st.lists(st.integers(1, 6), min_size=1, max_size=3)}),
+)
+_phases = st.one_of(
+    st.integers(1, 5),
+    st.fixed_dictionaries({}, optional={p: st.integers(1, 5) for p in ("construct", "compile", "execute")}),
+)
+_runs = st.fixed_dictionaries(
+    {},
+    optional={
+        "mode": st.sampled_from(["FAST_RUN", "FAST_COMPILE", "NO_OPT"]),
+        "threads": st.integers(1, 4),
+        "strategies": st.lists(
+            st.sampled_from(["per_param", "per_param_separate", "numpy_reference"]), unique=True
+        ).map(lambda s: ["single", *s]),
+        "seed": st.integers(0, 99),
+        "repeats": _phases,
+        "warmup": st.one_of(st.integers(0, 3), st.fixed_dictionaries({}, optional={"execute": st.integers(0, 3)})),
+        "processes": st.integers(1, 3),
+        "timeout_s": st.one_of(
+            st.integers(1, 900),
+            st.floats(0.5, 900),
+            st.fixed_dictionaries({}, optional={"compile": st.integers(1, 60), "default": st.floats(1, 60)}),
+        ),
+        "max_memory_mb": st.integers(1, 10**5),
+        "cache": st.sampled_from(["warm", "cold", "both"]),
+        "min_time_s": st.floats(0.001, 1),
+        "order": st.sampled_from(["shuffled", "as_listed"]),
+    },
+)
+_sweeps = st.one_of(
+    st.none(),
+    st.dictionaries(
+        st.sampled_from(["depth", "batch", "mode", "threads", "activation"]), st.just(None), min_size=1, max_size=3
+    ),
+)
+_SWEEP_VALUES = {
+    "depth": [1, 3],
+    "batch": [2, 4],
+    "mode": ["FAST_RUN", "NO_OPT"],
+    "threads": [1, 2],
+    "activation": ["tanh", "relu"],
+}
 
 
 @st.composite
 def valid_configs(draw):
-    doc = {"name": draw(st.sampled_from(["q", "2026", "net-1"])),
-           "model": {**draw(_models), **draw(_layouts)}}
+    doc = {"name": draw(st.sampled_from(["q", "2026", "net-1"])), "model": {**draw(_models), **draw(_layouts)}}
     run = draw(_runs)
     if draw(st.booleans()):
         doc["run"] = run
@@ -135,11 +199,13 @@ def test_recorded_config_parses_back_to_the_same_config(config):
     """What env.json records (as_dict through JSON) parses back to an equal config (issue 9)."""
     import json
 
-    from harness.config.schema import config_from_dict
+    from harness.config.recorded import config_from_dict
+
     recorded = json.loads(json.dumps(config.as_dict()))
     # The parser a user's file goes through, with nothing forgiven...
-    again = parse_config({k: v for k, v in recorded.items() if k != "source"}, source=recorded["source"],
-                         default_name=recorded["name"])
+    again = parse_config(
+        {k: v for k, v in recorded.items() if k != "source"}, source=recorded["source"], default_name=recorded["name"]
+    )
     assert again == config
     assert config_from_dict(recorded) == config  # ...and the one resume uses
     assert again.as_dict() == config.as_dict()
@@ -147,9 +213,11 @@ def test_recorded_config_parses_back_to_the_same_config(config):
 
 
 def test_config_without_sweep_records_no_sweep_and_old_records_still_load():
-    from harness.config.schema import config_from_dict
-    config = parse_config({"model": {"input": 3, "depth": 1, "width": 2, "output": 2}}, source="q.yaml",
-                          default_name="q")
+    from harness.config.recorded import config_from_dict
+
+    config = parse_config(
+        {"model": {"input": 3, "depth": 1, "width": 2, "output": 2}}, source="q.yaml", default_name="q"
+    )
     assert "sweep" not in config.as_dict()
     # A run folder written before the fix recorded sweep: {} for such a config.
     assert config_from_dict({**config.as_dict(), "sweep": {}}) == config

@@ -1,4 +1,5 @@
 """A tiny config through the real command line and real worker processes."""
+
 import json
 from pathlib import Path
 
@@ -31,8 +32,21 @@ def test_run_writes_every_file(tmp_path, capsys):
     assert (m[(m["phase"] == "compile") & (m["cache"] == "cold")]["c_compiled"] > 0).all()
 
     s = pd.read_csv(run_dir / "summary.csv")
-    assert {"n", "min", "median", "mean", "std", "iqr", "ci_low", "ci_high", "cv", "unstable",
-            "ratio_vs_single", "ratio_ci_low", "ratio_ci_high"} <= set(s.columns)
+    assert {
+        "n",
+        "min",
+        "median",
+        "mean",
+        "std",
+        "iqr",
+        "ci_low",
+        "ci_high",
+        "cv",
+        "unstable",
+        "ratio_vs_single",
+        "ratio_ci_low",
+        "ratio_ci_high",
+    } <= set(s.columns)
     sc = pd.read_csv(run_dir / "scaling.csv")
     assert {"slope", "slope_stderr", "slope_ci_low", "slope_ci_high"} <= set(sc.columns)
     tp = pd.read_csv(run_dir / "throughput.csv")
@@ -41,6 +55,7 @@ def test_run_writes_every_file(tmp_path, capsys):
     lim = pd.read_csv(run_dir / "limits.csv")
     assert set(lim["strategy"]) == {"single"} and set(lim["slot"]) == {0}  # one worker per case
     from harness.core.flops import products
+
     for case, d in lim.groupby("case"):
         depth = int(case.split("=")[1])
         expected = {(kind, m, k, n) for kind, m, k, n, _ in products(8, (6,) * depth, 3, 4)}  # tiny.yaml
@@ -59,8 +74,20 @@ def test_run_writes_every_file(tmp_path, capsys):
     assert w["pid"].nunique() == len(w)  # a fresh process for every worker
 
     env = json.loads((run_dir / "env.json").read_text())
-    for key in ("python", "packages", "theano_flags", "blas", "cpu", "git", "date", "configs", "timer",
-                "compiledir_policy", "loadavg_start", "loadavg_end"):
+    for key in (
+        "python",
+        "packages",
+        "theano_flags",
+        "blas",
+        "cpu",
+        "git",
+        "date",
+        "configs",
+        "timer",
+        "compiledir_policy",
+        "loadavg_start",
+        "loadavg_end",
+    ):
         assert env[key], key
     assert env["packages"]["theano-pymc"] == "1.1.2"
     assert env["cpu"]["count"] >= 1 and env["status"] == "complete"
@@ -92,10 +119,20 @@ def test_a_warm_compile_needs_no_warm_up_compile(tmp_path):
     # its own C modules, so with warmup.compile 0 the timed compile still only looks them up.
     from harness.config.schema import parse_config
     from harness.orchestrate import runner
-    config = parse_config({"name": "w", "model": {"input": 7, "depth": 2, "width": 5, "output": 3, "batch": 4},
-                           "run": {"strategies": ["single", "per_param_separate"], "cache": "warm",
-                                   "repeats": {"construct": 1, "compile": 2, "execute": 1},
-                                   "warmup": {"construct": 0, "compile": 0, "execute": 0}}}, source="w.yaml")
+
+    config = parse_config(
+        {
+            "name": "w",
+            "model": {"input": 7, "depth": 2, "width": 5, "output": 3, "batch": 4},
+            "run": {
+                "strategies": ["single", "per_param_separate"],
+                "cache": "warm",
+                "repeats": {"construct": 1, "compile": 2, "execute": 1},
+                "warmup": {"construct": 0, "compile": 0, "execute": 0},
+            },
+        },
+        source="w.yaml",
+    )
     run_dir = runner.run([config], tmp_path / "out", progress=lambda line: None, compiledir=tmp_path / "cc")
     m = pd.read_csv(run_dir / "measurements.csv")
     compiles = m[m["phase"] == "compile"]

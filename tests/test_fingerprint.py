@@ -1,9 +1,10 @@
 """Fingerprints of compiled functions: equal for equal graphs, different when one op differs."""
+
 import pytest
+from helpers import tiny_model
 
 from harness.backends import fingerprint
 from harness.core.data import init_params, make_batch
-from helpers import tiny_model
 
 HLO = """HloModule jit_{module}, is_scheduled=true
 
@@ -64,12 +65,20 @@ def test_theano_fingerprint_is_equal_for_equal_graphs_and_differs_with_one_op():
 
 def test_report_says_in_words_whether_per_param_runs_singles_function():
     import pandas as pd
+
     from harness.report import markdown
+
     summary = pd.DataFrame(columns=["config", "case", "cache", "phase", "strategy", "median"])
-    row = {"config": "c", "case": "k", "nodes_unoptimized": 10, "nodes_optimized": 5,
-           "fingerprint_of": "compiled theano function graphs"}
-    graphs = pd.DataFrame([{**row, "strategy": "single", "fingerprint": "aaaa"},
-                           {**row, "strategy": "per_param", "fingerprint": "aaaa"}])
+    row = {
+        "config": "c",
+        "case": "k",
+        "nodes_unoptimized": 10,
+        "nodes_optimized": 5,
+        "fingerprint_of": "compiled theano function graphs",
+    }
+    graphs = pd.DataFrame(
+        [{**row, "strategy": "single", "fingerprint": "aaaa"}, {**row, "strategy": "per_param", "fingerprint": "aaaa"}]
+    )
     text = "\n".join(markdown.answer("c", "k", summary, graphs))
     assert "`per_param`'s compiled function is identical to `single`'s" in text
     graphs.loc[1, "fingerprint"] = "bbbb"

@@ -1,10 +1,11 @@
 """The hand-written NumPy backward pass against central finite differences."""
+
 import numpy as np
 import pytest
+from helpers import tiny_model
 
 from harness.core.data import init_params, make_batch
 from harness.worker.numpy_reference import loss_and_grads
-from helpers import tiny_model
 
 
 def finite_difference(model, params, x, y, eps=1e-6):

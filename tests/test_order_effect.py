@@ -1,19 +1,26 @@
 """The naive one-process timing that the order-effect demonstration runs."""
+
 import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from harness.orchestrate import spawn, theano_env
 from helpers import tiny_model
+
+from harness.orchestrate import spawn, theano_env
 
 REPO = Path(__file__).resolve().parent.parent
 
 
 def test_second_compile_in_one_process_reuses_the_first_ones_c_code(tmp_path):
-    task = {"kind": "naive", "model": asdict(tiny_model()), "mode": "FAST_RUN", "seed": 0, "order": ["per_param", "single"]}
+    task = {
+        "kind": "naive",
+        "model": asdict(tiny_model()),
+        "mode": "FAST_RUN",
+        "seed": 0,
+        "order": ["per_param", "single"],
+    }
     env = theano_env.worker_env(tmp_path / "empty", "float64")
-    result = spawn.run_worker(task, env, {"default": 300},
-                              command=[sys.executable, "-m", "harness.worker"])
+    result = spawn.run_worker(task, env, {"default": 300}, command=[sys.executable, "-m", "harness.worker"])
     assert result["status"] == "ok", result
     first, second = result["measurements"]
     assert (first["strategy"], second["strategy"]) == ("per_param", "single")

@@ -3,6 +3,7 @@
 SIGTERM goes to the orchestrator alone (as ``kill`` sends it); SIGINT goes to
 the whole process group, workers included, as a terminal's Ctrl-C does.
 """
+
 import json
 import os
 import shlex
@@ -18,9 +19,11 @@ from harness import results
 
 REPO = Path(__file__).resolve().parent.parent
 # No sweep, as configs/question.yaml; 4 warm workers and 3 cold compiles.
-CONFIG = {"name": "nosweep", "model": {"input": 6, "hidden": [5, 4], "output": 3, "batch": 4},
-          "run": {"cache": "both", "repeats": {"construct": 2, "compile": 1, "execute": 2},
-                  "warmup": 0, "min_time_s": 0.001}}
+CONFIG = {
+    "name": "nosweep",
+    "model": {"input": 6, "hidden": [5, 4], "output": 3, "batch": 4},
+    "run": {"cache": "both", "repeats": {"construct": 2, "compile": 1, "execute": 2}, "warmup": 0, "min_time_s": 0.001},
+}
 TOTAL = 7
 STOP_AFTER = 2
 
@@ -34,9 +37,14 @@ def test_interrupted_run_without_sweep_resumes_from_the_printed_command(tmp_path
     config = tmp_path / "nosweep.yaml"
     config.write_text(json.dumps(CONFIG))  # JSON is YAML
     out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-m", "harness", "run", str(config), "--out", str(out), "--quiet"],
-                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)  # its own process group, as a terminal's job
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harness", "run", str(config), "--out", str(out), "--quiet"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )  # its own process group, as a terminal's job
     for line in proc.stdout:
         if line.startswith(f"[{STOP_AFTER}/{TOTAL}]"):
             break
@@ -57,8 +65,7 @@ def test_interrupted_run_without_sweep_resumes_from_the_printed_command(tmp_path
     assert (before_workers["status"] == "ok").all(), before_workers[["strategy", "status", "error"]]
 
     (command,) = [line.split("resume with: ", 1)[1] for line in err.splitlines() if "resume with: " in line]
-    resumed = subprocess.run(shlex.split(command) + ["--quiet"], cwd=REPO, capture_output=True, text=True,
-                             timeout=600)
+    resumed = subprocess.run(shlex.split(command) + ["--quiet"], cwd=REPO, capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stderr
 
     workers = _rows(run_dir, "workers.csv")

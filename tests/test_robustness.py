@@ -1,4 +1,5 @@
 """Interrupted runs, resume, SIGTERM, oversized cases and concurrent runs."""
+
 import json
 import os
 import signal
@@ -11,17 +12,24 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
-from harness.orchestrate import record
-from harness.orchestrate import memory, runner
-from harness.config.schema import parse_config
 from helpers import fake_worker, tiny_model
 
+from harness.config.schema import parse_config
+from harness.orchestrate import memory, record, runner
+
 REPO = Path(__file__).resolve().parent.parent
-CONFIG = {"name": "fake", "model": {"input": 3, "depth": 1, "width": 2, "output": 2},
-          "run": {"seed": 3, "repeats": {"construct": 2, "compile": 2, "execute": 3}, "cache": "both",
-                  "processes": 2, "strategies": ["single", "per_param", "per_param_separate"]},
-          "sweep": {"depth": [1, 2, 3]}}
+CONFIG = {
+    "name": "fake",
+    "model": {"input": 3, "depth": 1, "width": 2, "output": 2},
+    "run": {
+        "seed": 3,
+        "repeats": {"construct": 2, "compile": 2, "execute": 3},
+        "cache": "both",
+        "processes": 2,
+        "strategies": ["single", "per_param", "per_param_separate"],
+    },
+    "sweep": {"depth": [1, 2, 3]},
+}
 ROW_KEY = ["config", "case", "strategy", "cache", "slot", "phase", "repeat", "status"]
 
 
@@ -33,6 +41,7 @@ def interrupting_worker(after):
             raise KeyboardInterrupt
         calls.append(task)
         return fake_worker(task, env, timeouts)
+
     return run
 
 
@@ -51,8 +60,9 @@ def full_and_interrupted(tmp_path, after):
     config = parse_config(CONFIG, source="fake.yaml")
     full = runner.run([config], tmp_path / "a", progress=quiet, runner=fake_worker, compiledir=tmp_path / "cc")
     with pytest.raises(runner.RunInterrupted) as exc:
-        runner.run([config], tmp_path / "b", progress=quiet, runner=interrupting_worker(after),
-                   compiledir=tmp_path / "cc")
+        runner.run(
+            [config], tmp_path / "b", progress=quiet, runner=interrupting_worker(after), compiledir=tmp_path / "cc"
+        )
     return full, exc.value
 
 
@@ -77,8 +87,7 @@ def test_resume_with_names_that_look_like_numbers(tmp_path):
     doc = {**CONFIG, "name": "2026", "sweep": {"depth": [1, 2, 3], "batch": [4, 8]}}
     config = parse_config(doc, source="2026.yaml")
     with pytest.raises(runner.RunInterrupted) as exc:
-        runner.run([config], tmp_path, progress=quiet, runner=interrupting_worker(5),
-                   compiledir=tmp_path / "cc")
+        runner.run([config], tmp_path, progress=quiet, runner=interrupting_worker(5), compiledir=tmp_path / "cc")
     calls = []
     runner.resume(exc.value.run_dir, progress=quiet, runner=lambda *a: calls.append(a) or fake_worker(*a))
     assert len(calls) == exc.value.total - 5
@@ -117,8 +126,9 @@ def test_signal_saves_rows_and_prints_how_to_resume(tmp_path, signum):
     config_path.write_text(json.dumps(CONFIG))  # JSON is YAML
     out = tmp_path / "out"
     script = SIGTERM_SCRIPT.format(tests=str(REPO / "tests"), config=str(config_path), out=str(out))
-    proc = subprocess.Popen([sys.executable, "-c", script], cwd=REPO, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     lines = []
     for line in proc.stdout:
         lines.append(line)
@@ -137,16 +147,26 @@ def test_signal_saves_rows_and_prints_how_to_resume(tmp_path, signum):
     assert len(pd.read_csv(run_dir / "workers.csv")) == 2
 
     runner.resume(run_dir, progress=quiet, runner=fake_worker)
-    full = runner.run([parse_config(CONFIG, source=str(config_path))], tmp_path / "full", progress=quiet,
-                      runner=fake_worker, compiledir=tmp_path / "cc")
+    full = runner.run(
+        [parse_config(CONFIG, source=str(config_path))],
+        tmp_path / "full",
+        progress=quiet,
+        runner=fake_worker,
+        compiledir=tmp_path / "cc",
+    )
     assert rows(run_dir) == rows(full)
 
 
 def test_oversized_case_is_skipped_and_recorded(tmp_path):
     doc = {**CONFIG, "run": {**CONFIG["run"], "max_memory_mb": 1}}
     calls = []
-    run_dir = runner.run([parse_config(doc, source="fake.yaml")], tmp_path, progress=quiet,
-                         runner=lambda *a: calls.append(a) or fake_worker(*a), compiledir=tmp_path / "cc")
+    run_dir = runner.run(
+        [parse_config(doc, source="fake.yaml")],
+        tmp_path,
+        progress=quiet,
+        runner=lambda *a: calls.append(a) or fake_worker(*a),
+        compiledir=tmp_path / "cc",
+    )
     assert calls == []
     w = pd.read_csv(run_dir / "workers.csv")
     assert (w["status"] == "skipped").all() and (w["memory_estimate_mb"] > 1).all()
@@ -163,8 +183,7 @@ def test_memory_estimate_worked_example():
     expected = (325 * 8 * 5 + 140 * 8 * 6) / 2**20 + memory.PROCESS_OVERHEAD_MB
     assert memory.estimate_mb(model, "single") == pytest.approx(expected)
     # separate: one set of intermediates per function (4 parameters)
-    assert memory.estimate_mb(model, "per_param_separate") == pytest.approx(
-        expected + 140 * 8 * 3 * 3 / 2**20)
+    assert memory.estimate_mb(model, "per_param_separate") == pytest.approx(expected + 140 * 8 * 3 * 3 / 2**20)
     big = tiny_model(input=16384, hidden=(5000, 3000, 512), output=40, floatX="float32", batch=64)
     assert 1500 < memory.estimate_mb(big, "single") < 4000
 
@@ -183,16 +202,21 @@ FAKE_CLI = textwrap.dedent("""
 
 def failing_worker(task, env, timeouts):
     if task["case"] == "depth=2" and task["strategy"] == "per_param" and task["cache"] == "warm":
-        return {"status": "failed", "error": "worker killed by signal 11", "measurements": [],
-                "output_tail": "Segmentation fault"}
+        return {
+            "status": "failed",
+            "error": "worker killed by signal 11",
+            "measurements": [],
+            "output_tail": "Segmentation fault",
+        }
     return fake_worker(task, env, timeouts)
 
 
 def fake_cli(tmp_path, worker="fake_worker"):
     config_path = tmp_path / "fake.yaml"
     config_path.write_text(json.dumps(CONFIG))  # JSON is YAML
-    script = FAKE_CLI.format(tests=str(REPO / "tests"), config=str(config_path),
-                             out=str(tmp_path / "out"), worker=worker)
+    script = FAKE_CLI.format(
+        tests=str(REPO / "tests"), config=str(config_path), out=str(tmp_path / "out"), worker=worker
+    )
     return [sys.executable, "-c", script]
 
 
@@ -211,18 +235,24 @@ def test_failed_worker_run_goes_on_exits_nonzero_and_can_be_retried(tmp_path):
     calls = []
     runner.resume(run_dir, progress=quiet, runner=lambda *a: calls.append(a) or fake_worker(*a))
     assert calls == []  # a failure is a result
-    runner.resume(run_dir, progress=quiet, runner=lambda *a: calls.append(a) or fake_worker(*a),
-                  retry_failed=True)
+    runner.resume(run_dir, progress=quiet, runner=lambda *a: calls.append(a) or fake_worker(*a), retry_failed=True)
     assert [(t["case"], t["strategy"]) for t, _, _ in calls] == [("depth=2", "per_param")] * 2
-    full = runner.run([parse_config(CONFIG, source="x")], tmp_path / "full", progress=quiet,
-                      runner=fake_worker, compiledir=tmp_path / "cc")
+    full = runner.run(
+        [parse_config(CONFIG, source="x")],
+        tmp_path / "full",
+        progress=quiet,
+        runner=fake_worker,
+        compiledir=tmp_path / "cc",
+    )
     assert rows(run_dir) == rows(full)
     assert json.loads((run_dir / "env.json").read_text())["failures"] == []
 
 
 def test_concurrent_runs_use_separate_folders(tmp_path):
-    procs = [subprocess.Popen(fake_cli(tmp_path), cwd=REPO, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    procs = [
+        subprocess.Popen(fake_cli(tmp_path), cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(3)
+    ]
     outputs = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0], outputs
     dirs = sorted((tmp_path / "out").iterdir())
@@ -236,14 +266,23 @@ def test_concurrent_workers_share_an_empty_compile_cache(tmp_path):
     from dataclasses import asdict
 
     from harness.orchestrate import spawn, theano_env
-    task = {"model": asdict(tiny_model()), "mode": "FAST_RUN", "strategy": "single", "seed": 0,
-            "warmup": {"construct": 0, "compile": 0, "execute": 0},
-            "repeats": {"construct": 1, "compile": 1, "execute": 1}}
-    env = {**theano_env.worker_env(tmp_path / "cc", "float64"),
-           "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+
+    task = {
+        "model": asdict(tiny_model()),
+        "mode": "FAST_RUN",
+        "strategy": "single",
+        "seed": 0,
+        "warmup": {"construct": 0, "compile": 0, "execute": 0},
+        "repeats": {"construct": 1, "compile": 1, "execute": 1},
+    }
+    env = {
+        **theano_env.worker_env(tmp_path / "cc", "float64"),
+        "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+    }
     out = []
-    threads = [threading.Thread(target=lambda: out.append(spawn.run_worker(task, env, {"default": 300})))
-               for _ in range(2)]
+    threads = [
+        threading.Thread(target=lambda: out.append(spawn.run_worker(task, env, {"default": 300}))) for _ in range(2)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -266,7 +305,8 @@ def test_signals_during_a_workers_append_are_delivered_after_it():
 
 def test_exit_codes_say_what_happened():
     """0: measured (skips beside measured cases allowed); 1: a failure, or nothing measured."""
-    from harness.cli import EXIT_CODES, run_exit_code
+    from harness.cli.run import EXIT_CODES, run_exit_code
+
     w = lambda *status: pd.DataFrame({"status": list(status)})  # noqa: E731
     assert run_exit_code(w("ok", "ok"))[0] == 0
     assert run_exit_code(w("ok", "skipped"))[0] == 0  # a GPU case on a CPU machine beside CPU cases
@@ -281,9 +321,16 @@ def test_exit_codes_say_what_happened():
 def test_a_run_that_measured_nothing_exits_1(tmp_path, capsys):
     """Every case too large for memory: skipped before anything is allocated, and the exit code says so."""
     from harness.cli import main
+
     path = tmp_path / "huge.yaml"
-    path.write_text(json.dumps({"name": "huge", "model": {"input": 200000, "hidden": [200000, 200000],
-                                                          "output": 100000, "floatX": "float64"}}))
+    path.write_text(
+        json.dumps(
+            {
+                "name": "huge",
+                "model": {"input": 200000, "hidden": [200000, 200000], "output": 100000, "floatX": "float64"},
+            }
+        )
+    )
     assert main(["run", str(path), "--out", str(tmp_path / "out"), "--quiet"]) == 1
     err = capsys.readouterr().err
     assert "error: nothing was measured: all 4 worker(s) skipped (exit code 1)" in err
@@ -292,6 +339,7 @@ def test_a_run_that_measured_nothing_exits_1(tmp_path, capsys):
 
 def test_a_refused_config_exits_2_and_an_interrupt_130(tmp_path, capsys, monkeypatch):
     from harness import cli
+
     bad = tmp_path / "bad.yaml"
     bad.write_text("model: {input: 3, activaton: relu}\n")
     assert cli.main(["run", str(bad), "--out", str(tmp_path)]) == 2
@@ -301,6 +349,7 @@ def test_a_refused_config_exits_2_and_an_interrupt_130(tmp_path, capsys, monkeyp
 
     def interrupted(*args, **kwargs):
         raise runner.RunInterrupted(tmp_path / "run", 3, 9)
+
     monkeypatch.setattr(runner, "run", interrupted)
     assert cli.main(["run", str(good), "--out", str(tmp_path)]) == 130
     assert "resume with:" in capsys.readouterr().err
@@ -311,13 +360,21 @@ def test_a_declared_failure_is_data_and_an_unexpected_pass_is_reported(tmp_path,
     `expected failure` and the run exits 0; another error in that mode is still a failure; and if the
     mode starts to work, the run says the declaration is stale."""
     from harness import results
-    from harness.cli import _conclude
+    from harness.cli.run import conclude as _conclude
     from harness.core.registry import FRAMEWORKS
+
     declared = FRAMEWORKS["pytensor"].expected_failure("PYTORCH")
-    doc = {"name": "xf", "model": {"input": 3, "depth": 1, "width": 2, "output": 2},
-           "run": {"repeats": {"construct": 2, "compile": 2, "execute": 3}, "cache": "warm", "processes": 1,
-                   "strategies": ["single", "per_param", "numpy_reference"]},
-           "sweep": {"framework": ["theano", "pytensor:PYTORCH"]}}
+    doc = {
+        "name": "xf",
+        "model": {"input": 3, "depth": 1, "width": 2, "output": 2},
+        "run": {
+            "repeats": {"construct": 2, "compile": 2, "execute": 3},
+            "cache": "warm",
+            "processes": 1,
+            "strategies": ["single", "per_param", "numpy_reference"],
+        },
+        "sweep": {"framework": ["theano", "pytensor:PYTORCH"]},
+    }
     config = parse_config(doc, source="xf.yaml")
 
     def worker(error):
@@ -325,10 +382,12 @@ def test_a_declared_failure_is_data_and_an_unexpected_pass_is_reported(tmp_path,
             if task["framework"] == "pytensor" and task["strategy"] != "numpy_reference" and error:
                 return {"status": "failed", "measurements": [], "error": error}
             return fake_worker(task, env, timeouts)
+
         return run
 
-    run_dir = runner.run([config], tmp_path / "a", progress=quiet, runner=worker(declared.error), probe=False,
-                         compiledir=tmp_path / "cc")
+    run_dir = runner.run(
+        [config], tmp_path / "a", progress=quiet, runner=worker(declared.error), probe=False, compiledir=tmp_path / "cc"
+    )
     w = results.read_run(run_dir)["workers"]
     assert sorted(w["status"]) == ["expected failure"] * 2 + ["ok"] * 4
     assert w.loc[w["status"] == "expected failure", "error"].str.contains(declared.reason, regex=False).all()
@@ -338,13 +397,20 @@ def test_a_declared_failure_is_data_and_an_unexpected_pass_is_reported(tmp_path,
     report = (run_dir / "report.md").read_text()
     assert "2 expected failure:" in report and "every worker failed: as expected: " in report
 
-    other = runner.run([config], tmp_path / "b", progress=quiet, runner=worker("worker killed by signal 11"),
-                       probe=False, compiledir=tmp_path / "cc")
+    other = runner.run(
+        [config],
+        tmp_path / "b",
+        progress=quiet,
+        runner=worker("worker killed by signal 11"),
+        probe=False,
+        compiledir=tmp_path / "cc",
+    )
     assert _conclude(other) == 1  # not the declared error: a failure
     assert "FAILED xf/framework=pytensor:PYTORCH/single: failed: worker killed by signal 11" in capsys.readouterr().err
 
-    passing = runner.run([config], tmp_path / "c", progress=quiet, runner=worker(None), probe=False,
-                         compiledir=tmp_path / "cc")
+    passing = runner.run(
+        [config], tmp_path / "c", progress=quiet, runner=worker(None), probe=False, compiledir=tmp_path / "cc"
+    )
     assert _conclude(passing) == 0
     assert "UNEXPECTED PASS pytensor:PYTORCH: expected to fail" in capsys.readouterr().err
     assert "**unexpected pass**: pytensor:PYTORCH" in (passing / "report.md").read_text()

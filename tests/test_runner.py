@@ -1,18 +1,22 @@
 """The orchestrator, with a fake worker: jobs, order, caches, failures, files."""
+
 import json
 from pathlib import Path
 
 import pandas as pd
-
-from harness.orchestrate import plan as planning
-from harness import results
-from harness.orchestrate import runner
-from harness.config.schema import parse_config
 from helpers import fake_worker
 
-CONFIG = {"name": "fake", "model": {"input": 3, "depth": 1, "width": 2, "output": 2},
-          "run": {"seed": 7, "repeats": {"construct": 2, "compile": 1, "execute": 3}},
-          "sweep": {"depth": [1, 2]}}
+from harness import results
+from harness.config.schema import parse_config
+from harness.orchestrate import plan as planning
+from harness.orchestrate import runner
+
+CONFIG = {
+    "name": "fake",
+    "model": {"input": 3, "depth": 1, "width": 2, "output": 2},
+    "run": {"seed": 7, "repeats": {"construct": 2, "compile": 1, "execute": 3}},
+    "sweep": {"depth": [1, 2]},
+}
 
 
 def recording(fail=None):
@@ -23,6 +27,7 @@ def recording(fail=None):
         if task["strategy"] == fail:
             return {"status": "failed", "error": "boom", "measurements": [], "output_tail": "trace"}
         return fake_worker(task, env, timeouts)
+
     run.calls = calls
     return run
 
@@ -47,8 +52,7 @@ def test_cold_cache_adds_one_job_per_compile_repeat_for_theano_strategies():
 def test_run_writes_every_row_and_file(tmp_path):
     config = parse_config(CONFIG, source="fake.yaml")
     worker = recording()
-    run_dir = runner.run([config], tmp_path, progress=lambda line: None, runner=worker,
-                         compiledir=tmp_path / "cc")
+    run_dir = runner.run([config], tmp_path, progress=lambda line: None, runner=worker, compiledir=tmp_path / "cc")
     assert len(worker.calls) == 2 * 4
     task, env = worker.calls[0]
     assert env["PYTHONHASHSEED"] == "0" and "blas__ldflags=" in env["THEANO_FLAGS"]
@@ -66,8 +70,22 @@ def test_run_writes_every_row_and_file(tmp_path):
         assert list(orders[case].sort_values().index) == expected
 
     s = pd.read_csv(run_dir / "summary.csv")
-    for col in ("n", "min", "median", "mean", "std", "iqr", "ci_low", "ci_high", "cv", "unstable",
-                "ratio_vs_single", "ratio_ci_low", "ratio_ci_high", "unit"):
+    for col in (
+        "n",
+        "min",
+        "median",
+        "mean",
+        "std",
+        "iqr",
+        "ci_low",
+        "ci_high",
+        "cv",
+        "unstable",
+        "ratio_vs_single",
+        "ratio_ci_low",
+        "ratio_ci_high",
+        "unit",
+    ):
         assert col in s.columns
     g = pd.read_csv(run_dir / "graphs.csv")
     assert list(g.columns[:2]) == ["config", "case"] and len(g) == 6
@@ -91,8 +109,13 @@ def test_cold_jobs_get_an_empty_compiledir_of_their_own(tmp_path):
     shared = tmp_path / "cc"
     shared.mkdir()
     (shared / "module").write_text("filled by earlier compiles")
-    runner.run([parse_config(doc, source="x")], tmp_path / "out", progress=lambda line: None,
-               runner=check_dir, compiledir=shared)
+    runner.run(
+        [parse_config(doc, source="x")],
+        tmp_path / "out",
+        progress=lambda line: None,
+        runner=check_dir,
+        compiledir=shared,
+    )
     warm = [p for c, p, _ in seen if c == "warm"]
     cold = [(p, listing) for c, p, listing in seen if c == "cold"]
     assert set(warm) == {shared}
@@ -108,8 +131,9 @@ def test_cold_jobs_get_an_empty_compiledir_of_their_own(tmp_path):
 def test_failed_worker_is_recorded_and_run_goes_on(tmp_path):
     config = parse_config(CONFIG, source="fake.yaml")
     lines = []
-    run_dir = runner.run([config], tmp_path, progress=lines.append, runner=recording(fail="per_param"),
-                         compiledir=tmp_path / "cc")
+    run_dir = runner.run(
+        [config], tmp_path, progress=lines.append, runner=recording(fail="per_param"), compiledir=tmp_path / "cc"
+    )
     m = pd.read_csv(run_dir / "measurements.csv")
     failed = m[m["status"] == "failed"]
     assert len(failed) == 2 * 4  # one row per phase of per_param, in both cases
@@ -134,6 +158,7 @@ def test_results_of_another_schema_are_refused(tmp_path):
 
 def test_run_ids_sort_by_time_and_are_unique(tmp_path):
     import datetime as dt
+
     t = dt.datetime(2026, 1, 2, 3, 4, 5)
     a, b = results.new_run_dir(tmp_path, t), results.new_run_dir(tmp_path, t)
     c = results.new_run_dir(tmp_path, t + dt.timedelta(seconds=1))
@@ -142,8 +167,7 @@ def test_run_ids_sort_by_time_and_are_unique(tmp_path):
 
 def test_report_md_answers_with_this_runs_numbers(tmp_path):
     config = parse_config({**CONFIG, "run": {**CONFIG["run"], "processes": 2}}, source="fake.yaml")
-    run_dir = runner.run([config], tmp_path, progress=lambda line: None, runner=recording(),
-                         compiledir=tmp_path / "cc")
+    run_dir = runner.run([config], tmp_path, progress=lambda line: None, runner=recording(), compiledir=tmp_path / "cc")
     text = (run_dir / "report.md").read_text()
     s = pd.read_csv(run_dir / "summary.csv")
     row = s[(s["case"] == "depth=2") & (s["phase"] == "construct") & (s["strategy"] == "per_param")].iloc[0]
@@ -159,8 +183,7 @@ def test_report_md_answers_with_this_runs_numbers(tmp_path):
 
 def test_report_says_when_a_ratio_has_no_ci_because_of_one_process(tmp_path):
     config = parse_config(CONFIG, source="fake.yaml")
-    run_dir = runner.run([config], tmp_path, progress=lambda line: None, runner=recording(),
-                         compiledir=tmp_path / "cc")
+    run_dir = runner.run([config], tmp_path, progress=lambda line: None, runner=recording(), compiledir=tmp_path / "cc")
     text = (run_dir / "report.md").read_text()
     assert "(no CI: one process)" in text and "95% CI nan" not in text
     assert "with one process a value has none" in text
@@ -198,8 +221,14 @@ def test_display_follows_workers_and_their_phases(tmp_path):
         return fake_worker(task, env, timeouts)
 
     display = RecordingDisplay()
-    runner.run([parse_config(CONFIG, source="fake.yaml")], tmp_path, progress=lambda line: None,
-               runner=worker, compiledir=tmp_path / "cc", display=display)
+    runner.run(
+        [parse_config(CONFIG, source="fake.yaml")],
+        tmp_path,
+        progress=lambda line: None,
+        runner=worker,
+        compiledir=tmp_path / "cc",
+        display=display,
+    )
     events = display.events
     assert events[0] == ("start", 8) and events[-1] == ("close",)
     assert events.count(("end",)) == 8 and events.count(("phase", "construct")) == 8
@@ -212,6 +241,7 @@ def test_bar_renders_label_phase_and_count(tmp_path):
     import io
 
     from harness.orchestrate.progress import Bar
+
     stream = io.StringIO()
     bar = Bar(stream)
     bar.start(3)
@@ -229,11 +259,9 @@ def test_processes_pool_several_warm_workers_per_strategy(tmp_path):
     doc = {**CONFIG, "run": {**CONFIG["run"], "processes": 3}, "sweep": {"depth": [1]}}
     config = parse_config(doc, source="fake.yaml")
     jobs = planning.case_jobs(config, 0)
-    assert sorted((j.strategy, j.slot) for j in jobs) == sorted(
-        (s, k) for s in config.run.strategies for k in range(3))
+    assert sorted((j.strategy, j.slot) for j in jobs) == sorted((s, k) for s in config.run.strategies for k in range(3))
     worker = recording()
-    run_dir = runner.run([config], tmp_path, progress=lambda line: None, runner=worker,
-                         compiledir=tmp_path / "cc")
+    run_dir = runner.run([config], tmp_path, progress=lambda line: None, runner=worker, compiledir=tmp_path / "cc")
     assert len(worker.calls) == 4 * 3
     m = pd.read_csv(run_dir / "measurements.csv")
     assert set(m["slot"]) == {0, 1, 2}
@@ -250,8 +278,7 @@ def test_threads_reach_the_worker_environment_and_sweep(tmp_path):
     doc = {**CONFIG, "run": {**CONFIG["run"], "threads": 2}, "sweep": {"threads": [1, 2]}}
     config = parse_config(doc, source="fake.yaml")
     worker = recording()
-    run_dir = runner.run([config], tmp_path, progress=lambda line: None, runner=worker,
-                         compiledir=tmp_path / "cc")
+    run_dir = runner.run([config], tmp_path, progress=lambda line: None, runner=worker, compiledir=tmp_path / "cc")
     seen = {(task["case"], env["OPENBLAS_NUM_THREADS"], env["OMP_NUM_THREADS"]) for task, env in worker.calls}
     assert seen == {("threads=1", "1", "1"), ("threads=2", "2", "2")}
     m = pd.read_csv(run_dir / "measurements.csv")
@@ -278,12 +305,22 @@ def levels_worker(level_of):
         for row in result["measurements"]:
             row["seconds"] = level_of(task["strategy"], slot) * (1 + 0.001 * row["repeat"])
         return result
+
     return run
 
 
 def test_processes_are_added_while_they_disagree_up_to_the_limit(tmp_path):
-    doc = {**CONFIG, "run": {**CONFIG["run"], "processes": 2, "max_processes": 5, "process_precision": 0.05,
-                             "strategies": ["single", "per_param"]}, "sweep": {"depth": [1]}}
+    doc = {
+        **CONFIG,
+        "run": {
+            **CONFIG["run"],
+            "processes": 2,
+            "max_processes": 5,
+            "process_precision": 0.05,
+            "strategies": ["single", "per_param"],
+        },
+        "sweep": {"depth": [1]},
+    }
     config = parse_config(doc, source="fake.yaml")
     # single's processes agree to 0.1%; per_param's alternate between 1 and 2 s: never precise.
     worker = levels_worker(lambda strategy, slot: 1.0 if strategy == "single" else 1.0 + slot % 2)
@@ -298,20 +335,36 @@ def test_processes_are_added_while_they_disagree_up_to_the_limit(tmp_path):
 
 
 def test_no_processes_are_added_without_max_processes(tmp_path):
-    doc = {**CONFIG, "run": {**CONFIG["run"], "processes": 2, "strategies": ["single", "per_param"]},
-           "sweep": {"depth": [1]}}
+    doc = {
+        **CONFIG,
+        "run": {**CONFIG["run"], "processes": 2, "strategies": ["single", "per_param"]},
+        "sweep": {"depth": [1]},
+    }
     worker = levels_worker(lambda strategy, slot: 1.0 + slot)
-    run_dir = runner.run([parse_config(doc, source="f.yaml")], tmp_path, progress=lambda line: None,
-                         runner=worker, compiledir=tmp_path / "cc")
+    run_dir = runner.run(
+        [parse_config(doc, source="f.yaml")],
+        tmp_path,
+        progress=lambda line: None,
+        runner=worker,
+        compiledir=tmp_path / "cc",
+    )
     assert len(pd.read_csv(run_dir / "workers.csv")) == 4
 
 
 def test_resume_of_a_run_with_added_processes_adds_none_twice(tmp_path):
-    doc = {**CONFIG, "run": {**CONFIG["run"], "processes": 2, "max_processes": 4,
-                             "strategies": ["single", "per_param"]}, "sweep": {"depth": [1]}}
+    doc = {
+        **CONFIG,
+        "run": {**CONFIG["run"], "processes": 2, "max_processes": 4, "strategies": ["single", "per_param"]},
+        "sweep": {"depth": [1]},
+    }
     level = lambda strategy, slot: 1.0 + slot % 2  # noqa: E731 (never precise: up to the limit)
-    run_dir = runner.run([parse_config(doc, source="f.yaml")], tmp_path, progress=lambda line: None,
-                         runner=levels_worker(level), compiledir=tmp_path / "cc")
+    run_dir = runner.run(
+        [parse_config(doc, source="f.yaml")],
+        tmp_path,
+        progress=lambda line: None,
+        runner=levels_worker(level),
+        compiledir=tmp_path / "cc",
+    )
     before = pd.read_csv(run_dir / "workers.csv")
     assert len(before) == 8
     calls = []
@@ -323,8 +376,17 @@ def test_workers_run_in_rounds_across_cases_then_added_ones(tmp_path):
     """Round k runs the k-th process of every strategy of every case (a slow minute of the machine
     lands in one process of many values, not in every process of one case); added processes
     come after all planned rounds, in rounds too."""
-    doc = {**CONFIG, "run": {**CONFIG["run"], "processes": 2, "max_processes": 3, "cache": "both",
-                             "strategies": ["single", "per_param"]}, "sweep": {"depth": [1, 2, 3]}}
+    doc = {
+        **CONFIG,
+        "run": {
+            **CONFIG["run"],
+            "processes": 2,
+            "max_processes": 3,
+            "cache": "both",
+            "strategies": ["single", "per_param"],
+        },
+        "sweep": {"depth": [1, 2, 3]},
+    }
     config = parse_config(doc, source="fake.yaml")
     # single's processes agree; per_param's differ by 2x: it gets one more process in each case.
     worker = levels_worker(lambda strategy, slot: 1.0 if strategy == "single" else 1.0 + slot)
@@ -333,6 +395,7 @@ def test_workers_run_in_rounds_across_cases_then_added_ones(tmp_path):
     def recorded(task, env, timeouts, **kwargs):
         calls.append(task)
         return worker(task, env, timeouts, **kwargs)
+
     runner.run([config], tmp_path, progress=lambda line: None, runner=recorded, compiledir=tmp_path / "cc")
     seen = [(c["case"], c["strategy"], c["cache"]) for c in calls]
     slot = {}
@@ -346,6 +409,6 @@ def test_workers_run_in_rounds_across_cases_then_added_ones(tmp_path):
     assert rounds[-3:] == [2, 2, 2] and [c["strategy"] for c in calls[-3:]] == ["per_param"] * 3
     per_round = len(calls[:-3]) // 2
     for k in range(2):  # within a round, the cases in config order
-        block = cases[k * per_round:(k + 1) * per_round]
+        block = cases[k * per_round : (k + 1) * per_round]
         assert block == sorted(block, key=["depth=1", "depth=2", "depth=3"].index)
     assert cases[-3:] == ["depth=1", "depth=2", "depth=3"]

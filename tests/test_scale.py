@@ -4,6 +4,7 @@ The partition and the scheduler-index mapping are checked as properties; merge
 and the Dask executor with real workers (a tiny config) against a local run of
 the same config: the same workers, each measured once, the same rows.
 """
+
 import json
 import os
 import signal
@@ -14,30 +15,43 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from hypothesis import given, settings, strategies as st
-
-from harness.orchestrate import plan as planning
-from harness.orchestrate import record
-from harness import cli, results
-from harness.config.schema import parse_config
-from harness.orchestrate import runner
-from harness.scale import merge, shards
 from helpers import fake_worker
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from harness import cli, results
+from harness.cli import run as cli_run
+from harness.config.schema import load_config, parse_config
+from harness.orchestrate import plan as planning
+from harness.orchestrate import record, runner
+from harness.scale import merge, shards
 
 REPO = Path(__file__).resolve().parent.parent
 # Three cases of three workers each, real and quick (a few seconds a worker).
-TINY = {"name": "tiny3", "model": {"input": 6, "depth": 2, "width": 5, "output": 3, "batch": 4},
-        "run": {"cache": "warm", "strategies": ["single", "per_param", "numpy_reference"],
-                "repeats": {"construct": 2, "compile": 1, "execute": 2}, "warmup": 0, "min_time_s": 0.001},
-        "sweep": {"depth": [1, 2, 3]}}
+TINY = {
+    "name": "tiny3",
+    "model": {"input": 6, "depth": 2, "width": 5, "output": 3, "batch": 4},
+    "run": {
+        "cache": "warm",
+        "strategies": ["single", "per_param", "numpy_reference"],
+        "repeats": {"construct": 2, "compile": 1, "execute": 2},
+        "warmup": 0,
+        "min_time_s": 0.001,
+    },
+    "sweep": {"depth": [1, 2, 3]},
+}
 # A config with cases of very different sizes and cold workers, for the partition.
-SIZED = {"name": "sized", "model": {"input": 16, "width": 32, "output": 4, "batch": 8},
-         "run": {"cache": "both", "processes": 2}, "sweep": {"depth": [1, 2, 4, 8, 16, 24, 32]}}
+SIZED = {
+    "name": "sized",
+    "model": {"input": 16, "width": 32, "output": 4, "batch": 8},
+    "run": {"cache": "both", "processes": 2},
+    "sweep": {"depth": [1, 2, 4, 8, 16, 24, 32]},
+}
 
 
 def readme_example(name: str) -> str:
-    """The fenced block under ``<!-- example: NAME -->`` in the README (what users copy)."""
-    text = (REPO / "README.md").read_text()
+    """The fenced block under ``<!-- example: NAME -->`` in docs/scaling-out.md (what users copy)."""
+    text = (REPO / "docs" / "scaling-out.md").read_text()
     after = text.split(f"<!-- example: {name} -->", 1)[1]
     return after.split("```", 2)[1].split("\n", 1)[1]
 
@@ -72,6 +86,7 @@ def _row_counts(run_dir) -> pd.Series:
 
 
 # --- the partition ----------------------------------------------------------------------------
+
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.floats(0.1, 1000), min_size=1, max_size=40), st.integers(1, 12))
@@ -116,8 +131,9 @@ def test_size_estimate_grows_with_depth_and_the_previous_run_decides_where_it_ha
     cost, source = shards.costs(work, [previous])
     assert cost[("sized", "depth=1")] == pytest.approx(1000.0 * workers["case"].eq("depth=1").sum())
     assert "workers.csv" in source
-    owner = [s for s in (shards.select(work, i, 2, [previous]) for i in (1, 2))
-             if ["sized", "depth=1"] in s["cases"]][0]
+    owner = [s for s in (shards.select(work, i, 2, [previous]) for i in (1, 2)) if ["sized", "depth=1"] in s["cases"]][
+        0
+    ]
     assert owner["cases"] == [["sized", "depth=1"]]
 
 
@@ -135,9 +151,17 @@ def test_bad_shard_text_is_refused(text):
 @pytest.mark.parametrize("first", [0, 1])
 def test_slurm_array_indices_map_to_every_shard_once(first):
     count = 5
-    got = [shards.from_environment({"SLURM_ARRAY_TASK_ID": str(first + i), "SLURM_ARRAY_TASK_MIN": str(first),
-                                    "SLURM_ARRAY_TASK_MAX": str(first + count - 1),
-                                    "SLURM_ARRAY_TASK_COUNT": str(count)}) for i in range(count)]
+    got = [
+        shards.from_environment(
+            {
+                "SLURM_ARRAY_TASK_ID": str(first + i),
+                "SLURM_ARRAY_TASK_MIN": str(first),
+                "SLURM_ARRAY_TASK_MAX": str(first + count - 1),
+                "SLURM_ARRAY_TASK_COUNT": str(count),
+            }
+        )
+        for i in range(count)
+    ]
     assert got == [(i, count) for i in range(1, count + 1)]
 
 
@@ -147,8 +171,14 @@ def test_kubernetes_completion_indices_map_to_every_shard_once():
     with pytest.raises(shards.ShardError, match="GRADBENCH_SHARDS"):
         shards.from_environment({"JOB_COMPLETION_INDEX": "0"})
     with pytest.raises(shards.ShardError, match="step"):
-        shards.from_environment({"SLURM_ARRAY_TASK_ID": "2", "SLURM_ARRAY_TASK_MIN": "0",
-                                 "SLURM_ARRAY_TASK_COUNT": "2", "SLURM_ARRAY_TASK_STEP": "2"})
+        shards.from_environment(
+            {
+                "SLURM_ARRAY_TASK_ID": "2",
+                "SLURM_ARRAY_TASK_MIN": "0",
+                "SLURM_ARRAY_TASK_COUNT": "2",
+                "SLURM_ARRAY_TASK_STEP": "2",
+            }
+        )
     with pytest.raises(shards.ShardError, match="no GRADBENCH_SHARD"):
         shards.from_environment({})
 
@@ -157,14 +187,20 @@ def _example_command(text: str, variables: dict) -> list[str]:
     """The arguments after ``harness run`` in an example, as its shell would expand them."""
     (line,) = [line for line in text.splitlines() if "harness run" in line]
     line = line.split("harness run", 1)[1]
-    out = subprocess.run(["bash", "-c", f'set -- {line}; printf "%s\\n" "$@"'],
-                         env={**variables, "PATH": os.environ["PATH"]}, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        ["bash", "-c", f'set -- {line}; printf "%s\\n" "$@"'],
+        env={**variables, "PATH": os.environ["PATH"]},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return out.stdout.split()
 
 
 def test_the_readme_examples_for_slurm_and_kubernetes_give_every_case_to_one_shard(monkeypatch):
     """What the examples run, per array index: the shards they name cover the run once."""
     import yaml
+
     monkeypatch.chdir(REPO)
     slurm = readme_example("slurm")
     assert "#SBATCH --exclusive" in slurm and "#SBATCH --array=1-" in slurm
@@ -176,25 +212,36 @@ def test_the_readme_examples_for_slurm_and_kubernetes_give_every_case_to_one_sha
     k8s_env = {e["name"]: str(e["value"]) for e in container.get("env", []) if "value" in e}
     assert int(k8s_env["GRADBENCH_SHARDS"]) == spec["completions"]
     k8s = " ".join(container["command"] + container.get("args", []))
-    base = {k: v for k, v in os.environ.items()
-            if not k.startswith(("SLURM_", "GRADBENCH_SHARD", "JOB_COMPLETION_INDEX"))}
+    base = {
+        k: v for k, v in os.environ.items() if not k.startswith(("SLURM_", "GRADBENCH_SHARD", "JOB_COMPLETION_INDEX"))
+    }
     for text, total, variables in [
-            (slurm, count, lambda i: {"SLURM_ARRAY_TASK_ID": str(i + 1), "SLURM_ARRAY_TASK_MIN": "1",
-                                      "SLURM_ARRAY_TASK_COUNT": str(count), "SLURM_ARRAY_JOB_ID": "77"}),
-            (k8s, spec["completions"], lambda i: {**k8s_env, "JOB_COMPLETION_INDEX": str(i)})]:
+        (
+            slurm,
+            count,
+            lambda i: {
+                "SLURM_ARRAY_TASK_ID": str(i + 1),
+                "SLURM_ARRAY_TASK_MIN": "1",
+                "SLURM_ARRAY_TASK_COUNT": str(count),
+                "SLURM_ARRAY_JOB_ID": "77",
+            },
+        ),
+        (k8s, spec["completions"], lambda i: {**k8s_env, "JOB_COMPLETION_INDEX": str(i)}),
+    ]:
         covered = []
         for i in range(total):
             environ = variables(i)
             args = cli.build_parser().parse_args(["run", *_example_command(text, environ)])
             monkeypatch.setattr(os, "environ", {**base, **environ})
-            configs = [cli.load_config(p) for p in args.configs]
-            shard = cli._shard(args, configs)
+            configs = [load_config(p) for p in args.configs]
+            shard = cli_run._shard(args, configs)
             assert (shard["index"], shard["count"]) == (i + 1, total)
             covered += [tuple(k) for k in shard["cases"]]
         assert sorted(covered) == sorted(item.key for item in planning.plan(configs))
 
 
 # --- shards and merge, real workers -----------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def local_run(tmp_path_factory):
@@ -238,8 +285,12 @@ def test_three_shards_merged_equal_the_unsharded_run(local_run, tmp_path, capsys
 def fake_shards(tmp_path):
     config = _config()
     work = planning.plan([config])
-    return [runner.run([config], tmp_path / "shards", _quiet, runner=fake_worker, probe=False,
-                       shard=shards.select(work, i, 3)) for i in (1, 2, 3)]
+    return [
+        runner.run(
+            [config], tmp_path / "shards", _quiet, runner=fake_worker, probe=False, shard=shards.select(work, i, 3)
+        )
+        for i in (1, 2, 3)
+    ]
 
 
 def _edit_env(run_dir, **changes):
@@ -248,14 +299,17 @@ def _edit_env(run_dir, **changes):
     (run_dir / "env.json").write_text(json.dumps(env))
 
 
-@pytest.mark.parametrize("spoil, message", [
-    (lambda d: d[:2], r"missing shard\(s\) 3/3"),
-    (lambda d: [d[0], d[1], d[1], d[2]], "shard 2/3 given twice"),
-    (lambda d: (_edit_env(d[1], git={"commit": "abc"}), d)[1], "gradbench commit abc"),
-    (lambda d: (_edit_env(d[2], status="interrupted"), d)[1], "shard 3/3 is interrupted.*--resume"),
-    (lambda d: (_edit_env(d[0], shard=None), d)[1], "not a shard"),
-    (lambda d: (_edit_env(d[1], schema_version=6), d)[1], "results schema 6"),
-])
+@pytest.mark.parametrize(
+    "spoil, message",
+    [
+        (lambda d: d[:2], r"missing shard\(s\) 3/3"),
+        (lambda d: [d[0], d[1], d[1], d[2]], "shard 2/3 given twice"),
+        (lambda d: (_edit_env(d[1], git={"commit": "abc"}), d)[1], "gradbench commit abc"),
+        (lambda d: (_edit_env(d[2], status="interrupted"), d)[1], "shard 3/3 is interrupted.*--resume"),
+        (lambda d: (_edit_env(d[0], shard=None), d)[1], "not a shard"),
+        (lambda d: (_edit_env(d[1], schema_version=6), d)[1], "results schema 6"),
+    ],
+)
 def test_merge_refuses_what_is_not_the_complete_shards_of_one_run(fake_shards, tmp_path, spoil, message):
     with pytest.raises(merge.MergeError, match=message):
         merge.merge(spoil(fake_shards), tmp_path / "merged")
@@ -268,7 +322,9 @@ def test_merge_refuses_shards_of_other_configs_and_a_full_output_folder(fake_sha
     (fake_shards[2] / "env.json").write_text(json.dumps(env))
     assert cli.main(["merge", *map(str, fake_shards), "--out", str(tmp_path / "m")]) == 2
     assert "ran different configs" in capsys.readouterr().err
-    env["configs"][0]["run"]["seed"] = json.loads((fake_shards[0] / "env.json").read_text())["configs"][0]["run"]["seed"]
+    env["configs"][0]["run"]["seed"] = json.loads((fake_shards[0] / "env.json").read_text())["configs"][0]["run"][
+        "seed"
+    ]
     (fake_shards[2] / "env.json").write_text(json.dumps(env))
     full = tmp_path / "full"
     full.mkdir()
@@ -301,10 +357,16 @@ def test_a_shard_resumes_its_own_cases(tmp_path):
 
 # --- a Dask cluster on localhost ---------------------------------------------------------------
 
+
 def _dask(*args, log: Path):
     with open(log, "w") as out:  # the child keeps its own copy of the descriptor
-        return subprocess.Popen([sys.executable, "-m", "dask", *args], cwd=REPO, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        return subprocess.Popen(
+            [sys.executable, "-m", "dask", *args],
+            cwd=REPO,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
 
 def _kill(proc):
@@ -319,18 +381,42 @@ def cluster(tmp_path):
     starts them), each in its own process group; yields (address, {name: Popen})."""
     pytest.importorskip("distributed")
     scheduler_file = tmp_path / "scheduler.json"
-    procs = {"scheduler": _dask("scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-                                "--scheduler-file", str(scheduler_file), log=tmp_path / "scheduler.log")}
+    procs = {
+        "scheduler": _dask(
+            "scheduler",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--no-dashboard",
+            "--scheduler-file",
+            str(scheduler_file),
+            log=tmp_path / "scheduler.log",
+        )
+    }
     try:
         deadline = time.monotonic() + 60
         while not scheduler_file.exists() and time.monotonic() < deadline:
             time.sleep(0.2)
         address = json.loads(scheduler_file.read_text())["address"]
         for name in ("w1", "w2"):
-            procs[name] = _dask("worker", address, "--nthreads", "1", "--nworkers", "1", "--no-nanny",
-                                "--resources", "gradbench=1", "--no-dashboard", "--name", name,
-                                log=tmp_path / f"{name}.log")
+            procs[name] = _dask(
+                "worker",
+                address,
+                "--nthreads",
+                "1",
+                "--nworkers",
+                "1",
+                "--no-nanny",
+                "--resources",
+                "gradbench=1",
+                "--no-dashboard",
+                "--name",
+                name,
+                log=tmp_path / f"{name}.log",
+            )
         from distributed import Client
+
         with Client(address, timeout=30) as client:
             client.wait_for_workers(2, timeout=60)
         yield address, procs
@@ -342,13 +428,18 @@ def cluster(tmp_path):
 def _dask_run(tmp_path, address, stderr=subprocess.STDOUT):
     """``gradbench run`` of the tiny config on the cluster, as a user starts it; (process, out folder)."""
     config, out = _write_config(tmp_path), tmp_path / "out"
-    return subprocess.Popen([sys.executable, "-m", "harness", "run", str(config), "--dask", address,
-                             "--out", str(out), "--quiet"], cwd=REPO, stdout=subprocess.PIPE,
-                            stderr=stderr, text=True), out
+    return subprocess.Popen(
+        [sys.executable, "-m", "harness", "run", str(config), "--dask", address, "--out", str(out), "--quiet"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        text=True,
+    ), out
 
 
 def test_a_dask_cluster_with_a_worker_killed_mid_case_measures_every_case_once(cluster, local_run, tmp_path):
     from distributed import Client
+
     address, procs = cluster
     run, out = _dask_run(tmp_path, address)
     killed = None
@@ -373,6 +464,7 @@ def test_a_dask_cluster_with_a_worker_killed_mid_case_measures_every_case_once(c
     assert (workers["status"] == "ok").all(), workers[["case", "strategy", "status", "error"]]
     # Two Dask workers measured at once on this machine, each worker process on one core of its own.
     from harness.core.affinity import parse_cpus
+
     assert workers["cpus"].map(lambda cpus: len(parse_cpus(str(cpus)))).eq(1).all(), workers["cpus"]
     local = _workers(local_run)
     assert sorted(map(tuple, workers[key].values)) == sorted(map(tuple, local[key].values))
@@ -387,10 +479,12 @@ def test_a_dask_cluster_with_a_worker_killed_mid_case_measures_every_case_once(c
 def test_dask_without_a_scheduler_or_without_the_resource_is_refused_before_a_folder(tmp_path, capsys):
     pytest.importorskip("distributed")
     from harness.scale import dask_cluster
+
     with pytest.raises(dask_cluster.ClusterError, match="no Dask scheduler at tcp://127.0.0.1:9"):
         dask_cluster.check_cluster("tcp://127.0.0.1:9", connect_timeout_s=2)
     config = _write_config(tmp_path)
     from distributed import LocalCluster
+
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as local:
         assert cli.main(["run", str(config), "--dask", local.scheduler_address, "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
@@ -398,11 +492,12 @@ def test_dask_without_a_scheduler_or_without_the_resource_is_refused_before_a_fo
     assert not (tmp_path / "o").exists()
 
 
-def test_a_case_dask_gives_up_on_is_recorded_failed_with_the_reason_and_a_worker_of_another_commit_refuses(
-        tmp_path):
+def test_a_case_dask_gives_up_on_is_recorded_failed_with_the_reason_and_a_worker_of_another_commit_refuses(tmp_path):
     pytest.importorskip("distributed")
     from distributed import KilledWorker
+
     from harness.scale import dask_cluster
+
     (item, *_) = planning.plan([_config()])
     recorder = record.Recorder(tmp_path, len(item.jobs), _quiet)
 
@@ -412,6 +507,7 @@ def test_a_case_dask_gives_up_on_is_recorded_failed_with_the_reason_and_a_worker
     class Lost:
         def result(self):
             raise KilledWorker("gradbench-case", Worker(), 3)
+
     env = {"hosts": {}}
     dask_cluster._record(Lost(), item, list(item.jobs), recorder, env)
     recorder.close()
@@ -429,6 +525,7 @@ def test_a_case_dask_gives_up_on_is_recorded_failed_with_the_reason_and_a_worker
 
 def test_a_dask_run_interrupted_resumes_on_the_cluster_from_the_printed_command(cluster, tmp_path):
     import shlex
+
     address, _ = cluster
     run, out = _dask_run(tmp_path, address, stderr=subprocess.PIPE)
     for line in run.stdout:  # the first case's workers land together, when the case ends
@@ -445,8 +542,7 @@ def test_a_dask_run_interrupted_resumes_on_the_cluster_from_the_printed_command(
     assert 3 <= len(before) < 9 and (before["status"] == "ok").all()
     (command,) = [line.split("resume with: ", 1)[1] for line in err.splitlines() if "resume with: " in line]
     assert f"--dask {address}" in command
-    resumed = subprocess.run(shlex.split(command) + ["--quiet"], cwd=REPO, capture_output=True, text=True,
-                             timeout=600)
+    resumed = subprocess.run(shlex.split(command) + ["--quiet"], cwd=REPO, capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     workers = _workers(run_dir)
     key = list(results.WORKER_KEY)

@@ -1,4 +1,5 @@
 """Worker faults become failed results, never exceptions in the parent."""
+
 import json
 import sys
 from pathlib import Path
@@ -11,8 +12,10 @@ def script(code):
 
 
 def test_result_file_is_read_back():
-    code = ("import json,sys; t=json.load(open(sys.argv[1])); "
-            "json.dump({'status':'ok','measurements':[{'echo':t['x']}]}, open(sys.argv[2],'w'))")
+    code = (
+        "import json,sys; t=json.load(open(sys.argv[1])); "
+        "json.dump({'status':'ok','measurements':[{'echo':t['x']}]}, open(sys.argv[2],'w'))"
+    )
     result = run_worker({"x": 42}, env=None, timeouts={"default": 30}, command=script(code))
     assert result["status"] == "ok" and result["measurements"] == [{"echo": 42}]
 
@@ -42,6 +45,7 @@ def test_missing_result_is_recorded():
 
 def test_exception_inside_real_worker_is_data(tmp_path):
     from harness.worker.entry import main
+
     task, out = tmp_path / "t.json", tmp_path / "r.json"
     task.write_text(json.dumps({"strategy": "single", "model": {"input": 1}}))  # incomplete on purpose
     assert main([str(task), str(out)]) == 0
@@ -56,20 +60,23 @@ def test_exception_inside_real_worker_is_data(tmp_path):
 
 def test_time_limit_is_per_phase():
     # Announces phases like the real worker; setup is fast, compile hangs.
-    code = ("import sys,time; open(sys.argv[3],'a').write('construct\\n'); time.sleep(1.5); "
-            "open(sys.argv[3],'a').write('compile\\n'); time.sleep(60)")
+    code = (
+        "import sys,time; open(sys.argv[3],'a').write('construct\\n'); time.sleep(1.5); "
+        "open(sys.argv[3],'a').write('compile\\n'); time.sleep(60)"
+    )
     seen = []
-    result = run_worker({}, env=None, timeouts={"default": 30, "construct": 5, "compile": 1},
-                        command=script(code), on_phase=seen.append)
+    result = run_worker(
+        {}, env=None, timeouts={"default": 30, "construct": 5, "compile": 1}, command=script(code), on_phase=seen.append
+    )
     assert result["error"] == "timed out in phase compile after 1 s"
     assert seen == ["construct", "compile"]  # what a progress display is told
 
 
 KILL_SCRIPT = """
 import signal, sys
-from harness import cli
+from harness.cli.run import _sigterm_as_interrupt
 from harness.orchestrate import spawn
-signal.signal(signal.SIGTERM, cli._sigterm_as_interrupt)
+signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
 child = [sys.executable, "-c", "import os,sys,time; open({pidfile!r},'w').write(str(os.getpid())); time.sleep(60)"]
 try:
     spawn.run_worker({{}}, env=None, timeouts={{"default": 120}}, command=child)
@@ -83,6 +90,7 @@ def test_sigterm_kills_the_running_worker(tmp_path):
     import signal
     import subprocess
     import time
+
     pidfile = tmp_path / "worker.pid"
     parent = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT.format(pidfile=str(pidfile))])
     deadline = time.monotonic() + 30

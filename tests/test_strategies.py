@@ -1,10 +1,11 @@
 """Theano gradients of every strategy against the NumPy reference, and graph sizes."""
+
 import numpy as np
 import pytest
+from helpers import tiny_model
 
 from harness.core.data import init_params, make_batch
 from harness.worker.numpy_reference import loss_and_grads
-from helpers import tiny_model
 
 theano = pytest.importorskip("theano")
 from harness.backends import theano as theano_backend  # noqa: E402
@@ -30,8 +31,10 @@ def count_unoptimized(grads):
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
-@pytest.mark.parametrize("activation, loss, biases", [
-    ("sigmoid", "softmax_cross_entropy", True), ("tanh", "mse", False), ("relu", "softmax_cross_entropy", False)])
+@pytest.mark.parametrize(
+    "activation, loss, biases",
+    [("sigmoid", "softmax_cross_entropy", True), ("tanh", "mse", False), ("relu", "softmax_cross_entropy", False)],
+)
 def test_strategy_matches_numpy_backward_pass(strategy, activation, loss, biases):
     model = tiny_model(activation=activation, loss=loss, biases=biases)
     _, functions, got, expected = gradients(model, strategy)

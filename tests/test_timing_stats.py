@@ -5,9 +5,8 @@ import pandas as pd
 import pytest
 
 from harness.analysis import coverage
+from harness.analysis.stats import describe, instability, process_medians, ratio_ci, summarize, welch, welch_p_value
 from harness.core.order_statistics import median_ci
-from harness.analysis.stats import (describe, instability, process_medians, ratio_ci, summarize,
-                                     welch, welch_p_value)
 from harness.worker.timing import autorange, timed
 
 
@@ -48,7 +47,12 @@ def test_describe_worked_example():
     # Hyndman & Fan type 7): Q1 = 2, Q3 = 4, IQR = 2. All from one process: no CI.
     d = describe([4, 1, 10, 3, 2], [0] * 5)
     assert {k: d[k] for k in ("n", "min", "median", "mean", "iqr")} == {
-        "n": 5, "min": 1.0, "median": 3.0, "mean": 4.0, "iqr": 2.0}
+        "n": 5,
+        "min": 1.0,
+        "median": 3.0,
+        "mean": 4.0,
+        "iqr": 2.0,
+    }
     assert d["std"] == pytest.approx(math.sqrt(12.5))
     assert d["cv"] == pytest.approx(math.sqrt(12.5) / 4)
     assert math.isnan(d["ci_low"]) and math.isnan(d["ci_high"])
@@ -119,19 +123,48 @@ def test_describe_empty_and_single():
 
 
 def _rows(strategy, phase, seconds, status="ok", loops=1, slots=1):
-    base = {"config": "c", "case": "k", "input": 1, "hidden": "2", "depth": 1, "width": 2,
-            "output": 1, "activation": "sigmoid", "loss": "mse", "biases": True, "floatX": "float64",
-            "batch": 1, "framework": "theano", "mode": "FAST_RUN", "device": "cpu", "threads": 1, "n_params": 4,
-            "cache": "warm"}
+    base = {
+        "config": "c",
+        "case": "k",
+        "input": 1,
+        "hidden": "2",
+        "depth": 1,
+        "width": 2,
+        "output": 1,
+        "activation": "sigmoid",
+        "loss": "mse",
+        "biases": True,
+        "floatX": "float64",
+        "batch": 1,
+        "framework": "theano",
+        "mode": "FAST_RUN",
+        "device": "cpu",
+        "threads": 1,
+        "n_params": 4,
+        "cache": "warm",
+    }
     per_slot = max(1, len(seconds) // slots)
-    return [{**base, "strategy": strategy, "phase": phase, "slot": i // per_slot, "repeat": i % per_slot,
-             "seconds": s, "status": status, "loops": loops} for i, s in enumerate(seconds)]
+    return [
+        {
+            **base,
+            "strategy": strategy,
+            "phase": phase,
+            "slot": i // per_slot,
+            "repeat": i % per_slot,
+            "seconds": s,
+            "status": status,
+            "loops": loops,
+        }
+        for i, s in enumerate(seconds)
+    ]
 
 
 def test_summary_ratio_uses_medians_and_skips_failures():
-    df = pd.DataFrame(_rows("single", "execute", [1.0, 2.0, 9.0])
-                      + _rows("per_param", "execute", [4.0, 6.0, 100.0])
-                      + _rows("per_param_separate", "execute", [np.nan], status="failed"))
+    df = pd.DataFrame(
+        _rows("single", "execute", [1.0, 2.0, 9.0])
+        + _rows("per_param", "execute", [4.0, 6.0, 100.0])
+        + _rows("per_param_separate", "execute", [np.nan], status="failed")
+    )
     s = summarize(df).set_index("strategy")
     assert s.loc["single", ["ratio_vs_single", "ratio_ci_low", "ratio_ci_high"]].tolist() == [1, 1, 1]
     assert s.loc["per_param", "ratio_vs_single"] == 3.0  # 6 / 2
@@ -185,6 +218,7 @@ def test_interval_widens_with_the_spread_between_processes_not_with_more_repeats
         values, slots = _processes(centres, per_process, 0.001)
         d = describe(values, slots)
         return d["ci_high"] - d["ci_low"]
+
     assert width([1.0, 1.1, 1.2], 50) > 10 * width([1.0, 1.01, 1.02], 50)
     # 10 times the repeats in the same three processes: hardly narrower (three processes' worth of luck).
     assert width([1.0, 1.1, 1.2], 50) > 0.9 * width([1.0, 1.1, 1.2], 5)
@@ -197,7 +231,7 @@ def test_welch_worked_example():
     a, b = np.exp([0.0, 0.2]), np.exp([0.0, 0.0, 0.3])
     diff, se, df = welch(a, b)
     assert diff == pytest.approx(0.0, abs=1e-12) and se == pytest.approx(math.sqrt(0.02))
-    assert df == pytest.approx(0.02 ** 2 / (0.01 ** 2 + 0.01 ** 2 / 2))
+    assert df == pytest.approx(0.02**2 / (0.01**2 + 0.01**2 / 2))
     assert welch_p_value(a, b) == pytest.approx(1.0)
     assert welch_p_value([1.0, 1.01, 0.99], [2.0, 2.02, 1.98]) < 1e-4
     assert math.isnan(welch_p_value([1.0], [1.0, 1.1]))
@@ -231,13 +265,14 @@ def test_summary_pools_processes_and_says_how_its_ci_was_made():
 
 def test_stop_rule_with_scripted_samples():
     from harness.worker.timing import StopRule, timed_until
+
     rule = StopRule(precision=0.02, budget_s=10.0, min_repeats=3, max_repeats=12)
     # Six values within +-1%: the order-statistics CI of 6 values is [min, max], half-width 1%.
     assert rule.reason([1.0, 1.01, 0.99, 1.0, 1.005, 0.995], elapsed=0.1) == "precision"
-    assert rule.reason([1.0, 1.01, 0.99, 1.0, 1.005], elapsed=0.1) == ""      # 5 values: no CI yet
-    assert rule.reason([1.0, 1.2, 0.8, 1.0, 1.1, 0.9], elapsed=0.1) == ""     # +-20%: go on
+    assert rule.reason([1.0, 1.01, 0.99, 1.0, 1.005], elapsed=0.1) == ""  # 5 values: no CI yet
+    assert rule.reason([1.0, 1.2, 0.8, 1.0, 1.1, 0.9], elapsed=0.1) == ""  # +-20%: go on
     assert rule.reason([1.0, 1.2, 0.8, 1.0, 1.1, 0.9], elapsed=10.0) == "budget"
-    assert rule.reason([1.0, 1.2], elapsed=99.0) == ""                        # fewer than min_repeats
+    assert rule.reason([1.0, 1.2], elapsed=99.0) == ""  # fewer than min_repeats
     assert rule.reason([1.0, 2.0] * 6, elapsed=0.0) == "max_repeats"
     # Through timed_until with a fake clock and scripted durations: noisy at first, then steady.
     durations = iter([1.0, 1.5, 0.5, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0])
@@ -256,6 +291,7 @@ def test_before_runs_untimed_ahead_of_each_timing_and_counts_toward_the_budget()
     """``before`` (gc.collect for construct): called once before each raw timing, never inside one;
     auto repeats spend the budget on it too."""
     from harness.worker.timing import StopRule, timed_until
+
     clock, events = FakeClock(0.0), []
 
     def collect():
@@ -270,8 +306,8 @@ def test_before_runs_untimed_ahead_of_each_timing_and_counts_toward_the_budget()
     assert seconds == [1.0, 1.0, 1.0]
     assert events == ["call"] + ["before", "call", "call"] * 3  # warm-up without, each timing after one
     events.clear()
-    seconds, _, reason = timed_until(work, 0, StopRule(precision=0.0, budget_s=10.0, min_repeats=2), clock,
-                                     before=collect)
+    seconds, _, reason = timed_until(
+        work, 0, StopRule(precision=0.0, budget_s=10.0, min_repeats=2), clock, before=collect
+    )
     assert seconds == [1.0, 1.0] and reason == "budget"  # 2 x (5 + 1) s > 10 s: stopped at min_repeats
     assert events == ["before", "call"] * 2
-

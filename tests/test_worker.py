@@ -1,20 +1,27 @@
 """The worker's measurement sequence, cache evidence, and its refusal to time wrong gradients."""
+
 from dataclasses import asdict
 
 import numpy as np
 import pytest
-
 from helpers import tiny_model
 
 pytest.importorskip("theano")
-from harness.worker import numpy_reference, measure as worker  # noqa: E402
+from harness.worker import measure as worker
+from harness.worker import numpy_reference  # noqa: E402
 
 
 def task(strategy, cache="warm", **model):
-    return {"model": asdict(tiny_model(**model)), "mode": "FAST_RUN", "strategy": strategy, "seed": 0,
-            "cache": cache, "min_time_s": 0.0,
-            "warmup": {"construct": 1, "compile": 1, "execute": 1},
-            "repeats": {"construct": 3, "compile": 2, "execute": 4}}
+    return {
+        "model": asdict(tiny_model(**model)),
+        "mode": "FAST_RUN",
+        "strategy": strategy,
+        "seed": 0,
+        "cache": cache,
+        "min_time_s": 0.0,
+        "warmup": {"construct": 1, "compile": 1, "execute": 1},
+        "repeats": {"construct": 3, "compile": 2, "execute": 4},
+    }
 
 
 def phases(result):
@@ -28,8 +35,7 @@ def test_single_worker_rows_and_checks():
     seen = []
     result = worker.run_task(task("single"), on_phase=seen.append)
     assert result["status"] == "ok"
-    assert phases(result) == {"construct": [0, 1, 2], "compile": [0, 1], "first_call": [0],
-                              "execute": [0, 1, 2, 3]}
+    assert phases(result) == {"construct": [0, 1, 2], "compile": [0, 1], "first_call": [0], "execute": [0, 1, 2, 3]}
     assert seen == ["setup", "construct", "compile", "first_call", "check", "execute"]
     rows = result["measurements"]
     assert all(r["seconds"] > 0 and r["peak_rss_mb"] > 10 for r in rows)
@@ -92,6 +98,7 @@ def test_gradient_mismatch_is_a_failure_without_timings(monkeypatch):
 def test_numpy_reference_in_float32_matches_float64():
     model = tiny_model(floatX="float32")
     from harness.core.data import init_params, make_batch
+
     values, (x, y) = init_params(model, 0), make_batch(model, 0)
     _, g32 = numpy_reference.loss_and_grads(model, values, x, y, dtype="float32")
     _, g64 = numpy_reference.loss_and_grads(model, values, x, y)
@@ -107,8 +114,9 @@ def test_relative_error():
 @pytest.mark.parametrize("strategy", ["numpy_reference", "single"])
 def test_thread_cap_reaches_the_blas_libraries(strategy):
     """A worker started with threads=1 runs on one OS thread and one core; with 2, on two of each."""
-    from harness.orchestrate import spawn, theano_env
     from harness.core.affinity import allowed, parse_cpus
+    from harness.orchestrate import spawn, theano_env
+
     counts, cores = {}, {}
     for threads in (1, 2):
         env = theano_env.worker_env(theano_env.default_compiledir(), "float64", threads=threads)
@@ -150,6 +158,7 @@ def test_warm_workers_keep_the_modules_theano_recompiles_in_every_process():
     def gcc_calls(how):
         out = subprocess.run([sys.executable, "-c", GCC_CALLS, how], capture_output=True, text=True, check=True)
         return int(out.stdout.split()[-1])
+
     stock = gcc_calls("stock")
     gcc_calls("fixed")  # stores them, if no earlier process did
     assert stock > 0 and gcc_calls("stock") == stock  # stock Theano never keeps them
@@ -157,8 +166,10 @@ def test_warm_workers_keep_the_modules_theano_recompiles_in_every_process():
 
 
 def test_only_warm_theano_workers_apply_the_cache_key_fix():
-    from harness.backends.theano_cache_key import apply
     from theano.link.c.basic import CLinker
+
+    from harness.backends.theano_cache_key import apply
+
     assert worker.run_task(task("single", hidden=(2,)))["info"]["cache_key_fix"] is True
     assert getattr(CLinker.cmodule_key_, "gradbench_fixed", False) and apply()
     assert "cache_key_fix" not in worker.run_task(task("single", "cold", hidden=(2,)))["info"]
@@ -168,6 +179,7 @@ def test_every_construct_timing_starts_from_a_collected_heap(monkeypatch):
     """A full collection of the previous graphs' garbage fell in some construct timings (two modes,
     50-80 ms apart at depth 8): the worker collects, untimed, before each one, and only then."""
     import gc
+
     counted, collect = [], gc.collect
     monkeypatch.setattr(worker.gc, "collect", lambda *a: counted.append(1) or collect(*a))
     result = worker.run_task(task("per_param"))

@@ -10,6 +10,7 @@ comparisons flagged as a change, is counted.
 
 ``python -m harness.analysis.coverage`` prints the table the README quotes.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -20,13 +21,14 @@ import pandas as pd
 
 from harness.analysis.stats import compare_samples, describe, ratio_ci
 
-SPREADS = (0.0, 0.02, 0.05, 0.10)   # sd of log process offsets: processes 0-10% apart
-NOISES = (0.01, 0.03)               # sd of log values within a process
-FACTOR = 1.10                       # compare's default
+SPREADS = (0.0, 0.02, 0.05, 0.10)  # sd of log process offsets: processes 0-10% apart
+NOISES = (0.01, 0.03)  # sd of log values within a process
+FACTOR = 1.10  # compare's default
 
 
-def simulate(rng: np.random.Generator, processes: int, per_process: int, spread: float, noise: float,
-             level: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+def simulate(
+    rng: np.random.Generator, processes: int, per_process: int, spread: float, noise: float, level: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
     """Values of one run's worker processes and the process of each; the typical median is ``level``."""
     offsets = rng.normal(0.0, spread, processes)
     logs = np.log(level) + np.repeat(offsets, per_process) + rng.normal(0.0, noise, processes * per_process)
@@ -64,18 +66,24 @@ def flagged(rng, trials: int, change: float = 1.0, **shape) -> float:
     return hits / trials
 
 
-def table(trials: int = 2000, processes: int = 3, per_process: int = 5, seed: int = 0,
-          spreads=SPREADS, noises=NOISES) -> pd.DataFrame:
+def table(
+    trials: int = 2000, processes: int = 3, per_process: int = 5, seed: int = 0, spreads=SPREADS, noises=NOISES
+) -> pd.DataFrame:
     """Coverage, A/A false-positive rate and power to flag a 30% change, per spread and noise."""
     rows = []
     for spread, noise in itertools.product(spreads, noises):
         shape = {"processes": processes, "per_process": per_process, "spread": spread, "noise": noise}
         rng = np.random.default_rng([seed, int(spread * 1000), int(noise * 1000), processes])
-        rows.append({**shape, "trials": trials,
-                     "median_ci_coverage": median_coverage(rng, trials, **shape),
-                     "ratio_ci_coverage": ratio_coverage(rng, trials, **shape),
-                     "aa_flagged": flagged(rng, trials, **shape),
-                     "flagged_30pct_slower": flagged(rng, trials, change=1.3, **shape)})
+        rows.append(
+            {
+                **shape,
+                "trials": trials,
+                "median_ci_coverage": median_coverage(rng, trials, **shape),
+                "ratio_ci_coverage": ratio_coverage(rng, trials, **shape),
+                "aa_flagged": flagged(rng, trials, **shape),
+                "flagged_30pct_slower": flagged(rng, trials, change=1.3, **shape),
+            }
+        )
     return pd.DataFrame(rows)
 
 

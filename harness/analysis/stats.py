@@ -9,6 +9,7 @@ processes differ (``harness.analysis.coverage`` simulates it; README, "How
 to read the numbers"). One process cannot say what another would measure:
 its values get no interval, and say so.
 """
+
 from __future__ import annotations
 
 import math
@@ -17,19 +18,18 @@ import numpy as np
 import pandas as pd
 from scipy.stats import t as student_t
 
-from harness.core.order_statistics import CONFIDENCE
 from harness.core.case import PARAM_COLUMNS
+from harness.core.order_statistics import CONFIDENCE
 from harness.core.registry import ALL_PHASES, STRATEGIES
 
-SUMMARY_STATS = ("n", "processes", "min", "median", "mean", "std", "iqr", "ci_low", "ci_high",
-                 "ci_method", "cv")
+SUMMARY_STATS = ("n", "processes", "min", "median", "mean", "std", "iqr", "ci_low", "ci_high", "ci_method", "cv")
 T_OVER_PROCESSES = "t over process medians"
 ONE_PROCESS = "none: one process"
-CV_LIMIT = 0.10          # spread above this flags a value as unstable (as pyperf does)
-MIN_RAW_SECONDS = 1e-3   # a raw timing shorter than this is too short for the clock
+CV_LIMIT = 0.10  # spread above this flags a value as unstable (as pyperf does)
+MIN_RAW_SECONDS = 1e-3  # a raw timing shorter than this is too short for the clock
 UNTESTABLE = "untestable: one process"  # compare_samples with one process on a side
-ALPHA = 0.05            # compare_samples: significance level of the Welch test
-CORES_TOLERANCE = 0.10   # cores used above threads by more than this flags a value (it had more cores)
+ALPHA = 0.05  # compare_samples: significance level of the Welch test
+CORES_TOLERANCE = 0.10  # cores used above threads by more than this flags a value (it had more cores)
 
 
 def process_medians(values, slots=None) -> np.ndarray:
@@ -79,7 +79,7 @@ def welch(num_levels, den_levels) -> tuple[float, float, float]:
     var = va + vb
     if var == 0:
         return ma - mb, 0.0, math.inf
-    df = var ** 2 / (va ** 2 / dfa + vb ** 2 / dfb)  # Welch-Satterthwaite
+    df = var**2 / (va**2 / dfa + vb**2 / dfb)  # Welch-Satterthwaite
     return ma - mb, math.sqrt(var), df
 
 
@@ -101,17 +101,25 @@ def describe(seconds, slots=None) -> dict:
     """
     a = np.asarray(seconds, dtype=float)
     if a.size == 0:
-        return {k: (0 if k in ("n", "processes") else "" if k == "ci_method" else math.nan)
-                for k in SUMMARY_STATS}
+        return {k: (0 if k in ("n", "processes") else "" if k == "ci_method" else math.nan) for k in SUMMARY_STATS}
     q1, q3 = np.percentile(a, [25, 75])
     std = float(a.std(ddof=1)) if a.size > 1 else 0.0
     mean = float(a.mean())
     k = process_medians(a, slots).size
     low, high = t_interval(a, slots)
-    return {"n": int(a.size), "processes": k, "min": float(a.min()), "median": float(np.median(a)),
-            "mean": mean, "std": std, "iqr": float(q3 - q1), "ci_low": low, "ci_high": high,
-            "ci_method": T_OVER_PROCESSES if k > 1 else ONE_PROCESS,
-            "cv": std / mean if mean > 0 else math.nan}
+    return {
+        "n": int(a.size),
+        "processes": k,
+        "min": float(a.min()),
+        "median": float(np.median(a)),
+        "mean": mean,
+        "std": std,
+        "iqr": float(q3 - q1),
+        "ci_low": low,
+        "ci_high": high,
+        "ci_method": T_OVER_PROCESSES if k > 1 else ONE_PROCESS,
+        "cv": std / mean if mean > 0 else math.nan,
+    }
 
 
 def cores_used(seconds, cpu_seconds) -> float:
@@ -149,8 +157,7 @@ def instability(stats: dict, min_raw_seconds: float, on_budget: bool = False, co
     return "; ".join(reasons)
 
 
-def ratio_ci(num, den, confidence: float = CONFIDENCE, num_slots=None,
-             den_slots=None) -> tuple[float, float, float]:
+def ratio_ci(num, den, confidence: float = CONFIDENCE, num_slots=None, den_slots=None) -> tuple[float, float, float]:
     """Ratio of medians, and a Welch CI of the ratio of typical process medians.
 
     Each side comes from its own workers. The CI is exp(d ± t se) with d the
@@ -169,8 +176,17 @@ def ratio_ci(num, den, confidence: float = CONFIDENCE, num_slots=None,
 def summarize(measurements: pd.DataFrame) -> pd.DataFrame:
     """One row per config × case × cache × phase × strategy, from successful rows."""
     keys = ["config", "case", *PARAM_COLUMNS, "cache", "phase", "strategy"]
-    columns = [*keys, *SUMMARY_STATS, "cpu_median", "cores_used", "unit", "unstable", "ratio_vs_single",
-               "ratio_ci_low", "ratio_ci_high"]
+    columns = [
+        *keys,
+        *SUMMARY_STATS,
+        "cpu_median",
+        "cores_used",
+        "unit",
+        "unstable",
+        "ratio_vs_single",
+        "ratio_ci_low",
+        "ratio_ci_high",
+    ]
     ok = measurements[measurements["status"] == "ok"]
     if ok.empty:
         return pd.DataFrame(columns=columns)
@@ -182,9 +198,16 @@ def summarize(measurements: pd.DataFrame) -> pd.DataFrame:
         cpu = group["cpu_seconds"] if "cpu_seconds" in group else pd.Series(math.nan, index=group.index)
         used = cores_used(group["seconds"], cpu)
         cpu_median = float(np.nanmedian(cpu.astype(float))) if cpu.notna().any() else math.nan
-        rows.append({**dict(zip(keys, key)), **stats, "cpu_median": cpu_median, "cores_used": used, "unit": "s",
-                     "unstable": instability(stats, raw, on_budget,
-                                             over_cores(used, dict(zip(keys, key)).get("threads")))})
+        rows.append(
+            {
+                **dict(zip(keys, key)),
+                **stats,
+                "cpu_median": cpu_median,
+                "cores_used": used,
+                "unit": "s",
+                "unstable": instability(stats, raw, on_budget, over_cores(used, dict(zip(keys, key)).get("threads"))),
+            }
+        )
         samples[_ratio_key(rows[-1])] = (group["seconds"].to_numpy(), group["slot"].to_numpy())
     summary = in_display_order(pd.DataFrame(rows), ok)
     return add_ratios(summary, samples)[columns]
@@ -193,8 +216,10 @@ def summarize(measurements: pd.DataFrame) -> pd.DataFrame:
 def in_display_order(table: pd.DataFrame, measurements: pd.DataFrame) -> pd.DataFrame:
     """Rows of ``table`` with cases in the order they were measured, then cache, phase, strategy."""
     first_seen = {k: i for i, k in enumerate(dict.fromkeys(zip(measurements["config"], measurements["case"])))}
-    order = [(first_seen[(r.config, r.case)], r.cache, ALL_PHASES.index(r.phase),
-              STRATEGIES.index(r.strategy)) for r in table.itertuples()]
+    order = [
+        (first_seen[(r.config, r.case)], r.cache, ALL_PHASES.index(r.phase), STRATEGIES.index(r.strategy))
+        for r in table.itertuples()
+    ]
     return table.iloc[sorted(range(len(order)), key=order.__getitem__)].reset_index(drop=True)
 
 
@@ -239,6 +264,14 @@ def compare_samples(base, new, factor: float, base_slots=None, new_slots=None) -
         change = "faster"
     else:
         change = ""
-    return {"n_base": base.size, "n_new": new.size, "processes_base": levels_base.size,
-            "processes_new": levels_new.size, "median_base_s": float(np.median(base)),
-            "median_new_s": float(np.median(new)), "ratio": ratio, "p_value": p, "change": change}
+    return {
+        "n_base": base.size,
+        "n_new": new.size,
+        "processes_base": levels_base.size,
+        "processes_new": levels_new.size,
+        "median_base_s": float(np.median(base)),
+        "median_new_s": float(np.median(new)),
+        "ratio": ratio,
+        "p_value": p,
+        "change": change,
+    }

@@ -1,12 +1,23 @@
 """Achieved GFLOP/s of each strategy's gradient evaluation, against what its matrix products can reach."""
+
 from __future__ import annotations
 
 import pandas as pd
 
 from harness.core.flops import gradient_flops, largest_layer, matmul_flops
 
-COLUMNS = ("config", "case", "strategy", "gflop", "execute_median_s", "gflop_per_s",
-           "limit_gflop_per_s", "fraction_of_limit", "matmul_gflop_per_s", "fraction_of_matmul")
+COLUMNS = (
+    "config",
+    "case",
+    "strategy",
+    "gflop",
+    "execute_median_s",
+    "gflop_per_s",
+    "limit_gflop_per_s",
+    "fraction_of_limit",
+    "matmul_gflop_per_s",
+    "fraction_of_matmul",
+)
 
 
 def _shape(row) -> tuple[int, tuple[int, ...], int, int]:
@@ -25,8 +36,11 @@ def limits_by_case(limits: pd.DataFrame | None) -> dict:
     """
     if limits is None or limits.empty:
         return {}
-    medians = (limits.groupby(["config", "case", "product", "m", "k", "n", "count"], sort=False)["seconds"]
-               .median().reset_index())
+    medians = (
+        limits.groupby(["config", "case", "product", "m", "k", "n", "count"], sort=False)["seconds"]
+        .median()
+        .reset_index()
+    )
     medians["flop"] = 2 * medians["m"] * medians["k"] * medians["n"] * medians["count"]
     medians["time"] = medians["seconds"] * medians["count"]
     totals = medians.groupby(["config", "case"], sort=False)[["flop", "time"]].sum()
@@ -57,9 +71,18 @@ def throughput_table(summary: pd.DataFrame, limits: pd.DataFrame | None = None) 
             numpy_rate = matmul_flops(batch, fan_in, fan_out) / matmul[(row["config"], row["case"])] / 1e9
         limit = limit_of.get((row["config"], row["case"]))
         rate = flop / row["median"] / 1e9
-        rows.append({"config": row["config"], "case": row["case"], "strategy": row["strategy"],
-                     "gflop": flop / 1e9, "execute_median_s": row["median"], "gflop_per_s": rate,
-                     "limit_gflop_per_s": limit, "fraction_of_limit": rate / limit if limit else None,
-                     "matmul_gflop_per_s": numpy_rate,
-                     "fraction_of_matmul": rate / numpy_rate if numpy_rate else None})
+        rows.append(
+            {
+                "config": row["config"],
+                "case": row["case"],
+                "strategy": row["strategy"],
+                "gflop": flop / 1e9,
+                "execute_median_s": row["median"],
+                "gflop_per_s": rate,
+                "limit_gflop_per_s": limit,
+                "fraction_of_limit": rate / limit if limit else None,
+                "matmul_gflop_per_s": numpy_rate,
+                "fraction_of_matmul": rate / numpy_rate if numpy_rate else None,
+            }
+        )
     return pd.DataFrame(rows, columns=list(COLUMNS))

@@ -7,10 +7,11 @@ frameworks are (modes, phases, environments) is plain data in
 ``harness.core.registry``. Backends import ``harness.core`` and their own
 framework only: they run on every Python a measured release needs.
 """
+
 from __future__ import annotations
 
 import importlib
-from typing import Any, Callable, List, Tuple
+from typing import Any, Callable
 
 try:  # Python 3.8+; on 3.7 the interface is documentation only
     from typing import Protocol
@@ -29,12 +30,12 @@ class Backend(Protocol):
 
     def construct(self, strategy: str) -> list: ...
 
-    def compile(self, strategy: str, graph: list, clock: Callable[[], float]) -> Tuple[float, Any, dict]:
+    def compile(self, strategy: str, graph: list, clock: Callable[[], float]) -> tuple[float, Any, dict]:
         """(seconds between the backend's two ``clock()`` readings, compiled functions, extra columns)."""
 
     def executable(self, strategy: str, graph: list, compiled: Any) -> Callable[[], list]: ...
 
-    def to_numpy(self, outputs: list) -> List[Any]: ...
+    def to_numpy(self, outputs: list) -> list[Any]: ...
 
     def matmul(self, a: Any, b: Any, ta: bool, tb: bool) -> Callable[[], list]: ...
 

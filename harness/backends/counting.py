@@ -1,4 +1,5 @@
 """Graph-size counts that need no framework: text of compiled modules."""
+
 from __future__ import annotations
 
 import re

@@ -8,6 +8,7 @@ locations. Two strategies with the same fingerprint run the same function;
 the timings of the two can then differ only by where and when they ran.
 Framework-free: the backends hand in plain structures or text.
 """
+
 from __future__ import annotations
 
 import hashlib

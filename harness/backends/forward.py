@@ -1,4 +1,5 @@
 """The MLP's forward pass over any array type with ``@`` and ``+`` (JAX arrays, PyTorch tensors)."""
+
 from __future__ import annotations
 
 from typing import Callable

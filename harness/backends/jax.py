@@ -6,6 +6,7 @@ first_call and execute call the compiled executable. JAX dispatches
 asynchronously, on the CPU too: every call waits for its results
 (``block_until_ready``) inside the timed region. Workers only (imports JAX).
 """
+
 from __future__ import annotations
 
 from typing import Callable
@@ -33,16 +34,20 @@ def _loss_function(model: Model) -> Callable:
             logp = jax.nn.log_softmax(h, axis=1)
             return -jnp.mean(jnp.take_along_axis(logp, y[:, None], axis=1))
         return jnp.mean((h - y) ** 2)
+
     return loss
 
 
 def _gradient_functions(model: Model, strategy: str, n: int) -> list[Callable]:
     """The functions a strategy jits: one returning all n gradients, or n returning one each."""
+
     def grad_of(i, loss):
         def grad_i(params, x, y):
             def loss_i(p):
-                return loss([*params[:i], p, *params[i + 1:]], x, y)
+                return loss([*params[:i], p, *params[i + 1 :]], x, y)
+
             return jax.grad(loss_i)(params[i])
+
         return grad_i
 
     if strategy == "single":
@@ -79,8 +84,10 @@ class JaxBackend:
 
     def construct(self, strategy: str) -> list:
         """Trace the strategy's gradient function(s) to jaxprs (fresh functions: no trace cache)."""
-        return [jax.jit(f).trace(self.params, self.x, self.y)
-                for f in _gradient_functions(self.model, strategy, len(self.params))]
+        return [
+            jax.jit(f).trace(self.params, self.x, self.y)
+            for f in _gradient_functions(self.model, strategy, len(self.params))
+        ]
 
     def compile(self, strategy: str, traced: list, clock) -> tuple[float, list, dict]:
         """Lowering and XLA compilation of a fresh trace (made untimed): lowering the same traced
@@ -102,6 +109,7 @@ class JaxBackend:
                 value = c(params, x, y)
                 out.extend(value if isinstance(value, list) else [value])
             return ready(out)  # asynchronous dispatch: wait for the work
+
         return call
 
     def to_numpy(self, outputs: list) -> list:
@@ -114,22 +122,29 @@ class JaxBackend:
         return lambda: ready([f(A, B)])
 
     def graph(self, strategy: str, traced: list, compiled: list) -> dict:
-        return {"nodes_unoptimized": sum(_count_equations(t.jaxpr.jaxpr) for t in traced),
-                "nodes_optimized": sum(hlo_instructions(c.as_text()) for c in compiled),
-                "n_functions": len(compiled),
-                "nodes_unoptimized_unit": "jaxpr equations",
-                "nodes_optimized_unit": "optimized HLO instructions",
-                "fingerprint": fingerprint.combine([fingerprint.digest(fingerprint.canonical_hlo(c.as_text()))
-                                                    for c in compiled]),
-                "fingerprint_of": "optimized HLO modules (names numbered, metadata dropped)"}
+        return {
+            "nodes_unoptimized": sum(_count_equations(t.jaxpr.jaxpr) for t in traced),
+            "nodes_optimized": sum(hlo_instructions(c.as_text()) for c in compiled),
+            "n_functions": len(compiled),
+            "nodes_unoptimized_unit": "jaxpr equations",
+            "nodes_optimized_unit": "optimized HLO instructions",
+            "fingerprint": fingerprint.combine(
+                [fingerprint.digest(fingerprint.canonical_hlo(c.as_text())) for c in compiled]
+            ),
+            "fingerprint_of": "optimized HLO modules (names numbered, metadata dropped)",
+        }
 
     def info(self) -> dict:
-        return {"jax_version": jax.__version__, "jaxlib_version": getattr(jax.lib, "__version__", None),
-                "devices": [str(d) for d in jax.devices()], "device": str(self.device),
-                "device_kind": self.device.device_kind,
-                "matmul_precision": str(jax.config.jax_default_matmul_precision),
-                "x64": bool(jax.config.jax_enable_x64),
-                "compilation_cache_dir": jax.config.jax_compilation_cache_dir}
+        return {
+            "jax_version": jax.__version__,
+            "jaxlib_version": getattr(jax.lib, "__version__", None),
+            "devices": [str(d) for d in jax.devices()],
+            "device": str(self.device),
+            "device_kind": self.device.device_kind,
+            "matmul_precision": str(jax.config.jax_default_matmul_precision),
+            "x64": bool(jax.config.jax_enable_x64),
+            "compilation_cache_dir": jax.config.jax_compilation_cache_dir,
+        }
 
 
 def backend(model, values, x, y, mode: str, threads: int | None = None, device: str = "cpu") -> JaxBackend:

@@ -13,10 +13,12 @@ broadcast addition (a bias added to every row) hands ``scalar_from_tensor`` a
 Python bool (``TypeError: 'bool' object is not subscriptable``); the gradient of
 ``max`` fails the same way. gradbench records those workers as failed.
 """
+
 from __future__ import annotations
 
 import pytensor
 import pytensor.tensor as pt
+
 try:
     from pytensor.compile.debug.profiling import ProfileStats
 except ImportError:  # PyTensor 2
@@ -32,6 +34,7 @@ except ImportError:  # older PyTensor
 
 def _module_cache():
     from pytensor.link.c import cmodule
+
     return getattr(cmodule, "_module_cache", None)
 
 
@@ -45,16 +48,25 @@ def _loss(T, h, y, model):
 
 
 LIBRARY = Library(
-    name="pytensor", module=pytensor, tensor=pt, profile_stats=ProfileStats, ancestors=ancestors,
+    name="pytensor",
+    module=pytensor,
+    tensor=pt,
+    profile_stats=ProfileStats,
+    ancestors=ancestors,
     module_cache=_module_cache,
     activations={"sigmoid": pt.sigmoid, "tanh": pt.tanh, "relu": lambda z: pt.maximum(z, 0)},
-    loss=_loss, get_mode=pytensor.compile.mode.get_mode, flags_variable="PYTENSOR_FLAGS")
+    loss=_loss,
+    get_mode=pytensor.compile.mode.get_mode,
+    flags_variable="PYTENSOR_FLAGS",
+)
 
 
 def backend(model, values, x, y, mode: str, threads: int | None = None, device: str = "cpu") -> SymbolicBackend:
     if mode == "C" and not pytensor.config.blas__ldflags:
-        raise RuntimeError("PyTensor mode C needs BLAS: blas__ldflags is empty (install libopenblas-dev; "
-                           "without BLAS, Dot22 has no C code and the C linker has no Python fallback)")
+        raise RuntimeError(
+            "PyTensor mode C needs BLAS: blas__ldflags is empty (install libopenblas-dev; "
+            "without BLAS, Dot22 has no C code and the C linker has no Python fallback)"
+        )
     # device: gpu (JAX mode only) is JAX_PLATFORMS=cuda in the worker's environment; the shared
     # variables stay NumPy arrays on the host and are copied to the device at every call.
     return SymbolicBackend(LIBRARY, model, values, x, y, mode)

@@ -5,6 +5,7 @@ this one class, given a :class:`Library` that names their modules and the few
 ops that differ (see ``theano.py`` and ``pytensor.py``). Imports nothing
 itself: the library's module does.
 """
+
 from __future__ import annotations
 
 import os
@@ -22,16 +23,17 @@ from harness.core.model import Model
 @dataclass(frozen=True)
 class Library:
     """One Theano-like framework's modules and ops."""
+
     name: str
-    module: Any             # theano or pytensor
-    tensor: Any             # theano.tensor or pytensor.tensor
-    profile_stats: type     # ProfileStats: optimizer_time and linker_time of a compile
-    ancestors: Callable     # graph ancestors of a list of variables
+    module: Any  # theano or pytensor
+    tensor: Any  # theano.tensor or pytensor.tensor
+    profile_stats: type  # ProfileStats: optimizer_time and linker_time of a compile
+    ancestors: Callable  # graph ancestors of a list of variables
     module_cache: Callable  # () -> the C module cache (or None)
-    activations: dict       # name -> elementwise op
-    loss: Callable          # (tensor, logits, y, model) -> scalar loss
-    get_mode: Callable      # mode name -> Mode
-    flags_variable: str     # THEANO_FLAGS or PYTENSOR_FLAGS
+    activations: dict  # name -> elementwise op
+    loss: Callable  # (tensor, logits, y, model) -> scalar loss
+    get_mode: Callable  # mode name -> Mode
+    flags_variable: str  # THEANO_FLAGS or PYTENSOR_FLAGS
 
 
 class SymbolicBackend:
@@ -71,6 +73,7 @@ class SymbolicBackend:
 
         With ``profiles`` (a list), each function gets a ProfileStats, appended to it.
         """
+
         def compile_one(outputs):
             profile = None
             if profiles is not None:
@@ -89,13 +92,20 @@ class SymbolicBackend:
         functions = self.functions(strategy, grads, profiles)
         elapsed = clock() - start
         after = self.c_stats()
-        return elapsed, functions, {
-            # Theano's optimizer_time is PyTensor 3's rewriting_time.
-            "optimizer_seconds": sum(p.optimizer_time if hasattr(p, "optimizer_time") else p.rewriting_time
-                                     for p in profiles),
-            "linker_seconds": sum(p.linker_time for p in profiles),
-            # Evidence of the cache state: C modules built, and loaded from disk.
-            "c_compiled": after[2] - before[2], "c_loaded": after[1] - before[1]}
+        return (
+            elapsed,
+            functions,
+            {
+                # Theano's optimizer_time is PyTensor 3's rewriting_time.
+                "optimizer_seconds": sum(
+                    p.optimizer_time if hasattr(p, "optimizer_time") else p.rewriting_time for p in profiles
+                ),
+                "linker_seconds": sum(p.linker_time for p in profiles),
+                # Evidence of the cache state: C modules built, and loaded from disk.
+                "c_compiled": after[2] - before[2],
+                "c_loaded": after[1] - before[1],
+            },
+        )
 
     def executable(self, strategy: str, grads: list, compiled: list | None) -> Callable[[], list]:
         """A call that evaluates every gradient once. Profiled functions time every op when
@@ -109,6 +119,7 @@ class SymbolicBackend:
                 value = f(x, y)
                 out.extend(value if isinstance(value, list) else [value])
             return ready(out)  # PyTensor's JAX mode returns JAX arrays still being computed
+
         return call
 
     def to_numpy(self, outputs: list) -> list:
@@ -118,6 +129,7 @@ class SymbolicBackend:
         """What PyTensor's JAX backend does with the parameters at every call: copy them from the
         host (shared variables hold NumPy arrays) to JAX's default device, and wait."""
         import jax
+
         values = [p.get_value(borrow=True) for p in self.params]
         return lambda: ready([jax.device_put(v) for v in values])
 
@@ -162,10 +174,15 @@ class SymbolicBackend:
                 else:
                     refs.append(("unknown", str(v.type)))
             op = node.op
-            props = tuple((p, fingerprint.without_addresses(str(getattr(op, p))))
-                          for p in getattr(op, "__props__", ()))
-            nodes.append((type(op).__name__, props or fingerprint.without_addresses(str(op)), tuple(refs),
-                          tuple(str(o.type) for o in node.outputs)))
+            props = tuple((p, fingerprint.without_addresses(str(getattr(op, p)))) for p in getattr(op, "__props__", ()))
+            nodes.append(
+                (
+                    type(op).__name__,
+                    props or fingerprint.without_addresses(str(op)),
+                    tuple(refs),
+                    tuple(str(o.type) for o in node.outputs),
+                )
+            )
             for k, o in enumerate(node.outputs):
                 where[o] = (n, k)
         return tuple(nodes), tuple(where.get(o, ("unknown", str(o.type))) for o in fgraph.outputs)
@@ -173,11 +190,15 @@ class SymbolicBackend:
     def graph(self, strategy: str, grads: list, compiled: list) -> dict:
         """Apply nodes before rewriting (distinct, over all gradients) and after (summed over functions),
         and the fingerprint of the compiled functions."""
-        return {"nodes_unoptimized": self.count_unoptimized(grads),
-                "nodes_optimized": self.count_optimized(compiled), "n_functions": len(compiled),
-                "nodes_unoptimized_unit": "Apply nodes", "nodes_optimized_unit": "Apply nodes after rewriting",
-                "fingerprint": fingerprint.combine([fingerprint.digest(self.structure(f)) for f in compiled]),
-                "fingerprint_of": f"compiled {self.lib.name} function graphs (ops, parameters, types, edges)"}
+        return {
+            "nodes_unoptimized": self.count_unoptimized(grads),
+            "nodes_optimized": self.count_optimized(compiled),
+            "n_functions": len(compiled),
+            "nodes_unoptimized_unit": "Apply nodes",
+            "nodes_optimized_unit": "Apply nodes after rewriting",
+            "fingerprint": fingerprint.combine([fingerprint.digest(self.structure(f)) for f in compiled]),
+            "fingerprint_of": f"compiled {self.lib.name} function graphs (ops, parameters, types, edges)",
+        }
 
     def c_stats(self) -> list[int]:
         """The C module cache's counters: [reused in memory, loaded from disk, compiled]."""
@@ -186,8 +207,11 @@ class SymbolicBackend:
 
     def info(self) -> dict:
         config = self.lib.module.config
-        return {f"{self.lib.name}_version": self.lib.module.__version__,
-                "flags": os.environ.get(self.lib.flags_variable, ""),
-                "blas_ldflags": config.blas__ldflags, "compiledir": str(config.compiledir),
-                "linker": getattr(self.mode, "linker", None).__class__.__name__,
-                "pythonhashseed": os.environ.get("PYTHONHASHSEED")}
+        return {
+            f"{self.lib.name}_version": self.lib.module.__version__,
+            "flags": os.environ.get(self.lib.flags_variable, ""),
+            "blas_ldflags": config.blas__ldflags,
+            "compiledir": str(config.compiledir),
+            "linker": getattr(self.mode, "linker", None).__class__.__name__,
+            "pythonhashseed": os.environ.get("PYTHONHASHSEED"),
+        }

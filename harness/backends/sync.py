@@ -1,4 +1,5 @@
 """Waiting for results: frameworks that dispatch asynchronously return before the work is done."""
+
 from __future__ import annotations
 
 from typing import Callable
@@ -21,8 +22,10 @@ def ready(outputs: list) -> list:
 def then_wait(call: Callable[[], list], wait: Callable[[], None]) -> Callable[[], list]:
     """``call`` followed by ``wait`` (a device synchronisation), as one call: whoever times the
     returned function times the wait too (PyTorch's CUDA kernels run after the call returns)."""
+
     def run():
         out = call()
         wait()
         return out
+
     return run

@@ -3,6 +3,7 @@
 THEANO_FLAGS (compiledir, floatX, BLAS) must be in the environment before
 this module is imported; the orchestrator sets them (see theano_env).
 """
+
 from __future__ import annotations
 
 import theano
@@ -15,6 +16,7 @@ from harness.backends.symbolic import Library, SymbolicBackend
 
 def _module_cache():
     from theano.link.c import cmodule
+
     return cmodule._module_cache
 
 
@@ -31,16 +33,24 @@ def _mode(name: str):
 
 
 LIBRARY = Library(
-    name="theano", module=theano, tensor=T, profile_stats=ProfileStats, ancestors=ancestors,
+    name="theano",
+    module=theano,
+    tensor=T,
+    profile_stats=ProfileStats,
+    ancestors=ancestors,
     module_cache=_module_cache,
     activations={"sigmoid": T.nnet.sigmoid, "tanh": T.tanh, "relu": T.nnet.relu},
-    loss=_loss, get_mode=_mode, flags_variable="THEANO_FLAGS")
+    loss=_loss,
+    get_mode=_mode,
+    flags_variable="THEANO_FLAGS",
+)
 
 
 def warm_worker() -> dict:
     """A worker with a warm compile cache: keep the modules Theano 1.1.2 recompiles in every
     process (see theano_cache_key; untimed work only)."""
     from harness.backends import theano_cache_key
+
     return {"cache_key_fix": theano_cache_key.apply()}
 
 

@@ -21,6 +21,7 @@ graph's versions a second time (microseconds, against a compile of 40 ms or
 more; the A/B in the README found no difference). Copying Theano's whole
 ``cmodule_key_`` to avoid it would be a larger patch of Theano.
 """
+
 from __future__ import annotations
 
 import functools
@@ -29,6 +30,7 @@ import functools
 def versions(linker, fgraph) -> tuple:
     """The version entries of ``fgraph``'s key, as Theano builds them, minus empty ``__props__``."""
     from theano.link.c.interface import CLinkerObject
+
     out = []
     for node in linker.schedule(fgraph):
         op = node.op
@@ -36,13 +38,15 @@ def versions(linker, fgraph) -> tuple:
             out.append(op.c_code_cache_version_apply(node))
         if getattr(op, "__props__", ()):
             out.append(op.__props__)
-        out += [v.type.c_code_cache_version() for v in (*node.inputs, *node.outputs)
-                if isinstance(v.type, CLinkerObject)]
+        out += [
+            v.type.c_code_cache_version() for v in (*node.inputs, *node.outputs) if isinstance(v.type, CLinkerObject)
+        ]
     return tuple(out)
 
 
 def fixed(original):
     """``CLinker.cmodule_key_`` that versions a module whose only empty entries were ``__props__``."""
+
     @functools.wraps(original)
     def cmodule_key_(self, fgraph, *args, **kwargs):
         key = original(self, fgraph, *args, **kwargs)
@@ -50,6 +54,7 @@ def fixed(original):
             return key
         version = versions(self, fgraph)
         return (version, key[1]) if all(version) else key
+
     cmodule_key_.gradbench_fixed = True
     return cmodule_key_
 
@@ -57,6 +62,7 @@ def fixed(original):
 def apply() -> bool:
     """Patch Theano's CLinker in this process (idempotent); True once it is patched."""
     from theano.link.c.basic import CLinker
+
     if not getattr(CLinker.cmodule_key_, "gradbench_fixed", False):
         CLinker.cmodule_key_ = fixed(CLinker.cmodule_key_)
     return True

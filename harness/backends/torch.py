@@ -9,6 +9,7 @@ calls on one forward pass (``retain_graph``); ``per_param_separate`` = n
 forward+backward passes (compile mode: n separately compiled forwards, each
 with only its parameter requiring a gradient).
 """
+
 from __future__ import annotations
 
 import os
@@ -34,6 +35,7 @@ def _loss_function(model: Model) -> Callable:
         if model.loss == "softmax_cross_entropy":
             return F.cross_entropy(h, y)
         return torch.mean((h - y) ** 2)
+
     return loss
 
 
@@ -56,8 +58,9 @@ class TorchBackend:
         self.device = torch.device("cuda" if device == "gpu" else "cpu")
         self.params = [torch.tensor(v, requires_grad=True, device=self.device) for v in values]
         self.x = torch.from_numpy(x).to(self.device)
-        self.y = (torch.from_numpy(y.astype(np.int64)) if model.loss == "softmax_cross_entropy"
-                  else torch.from_numpy(y)).to(self.device)
+        self.y = (
+            torch.from_numpy(y.astype(np.int64)) if model.loss == "softmax_cross_entropy" else torch.from_numpy(y)
+        ).to(self.device)
         self.captured_nodes: list[int] = []  # FX graph nodes of what torch.compile captured
         self.sync()
 
@@ -79,6 +82,7 @@ class TorchBackend:
         def counting_backend(gm, example_inputs):
             self.captured_nodes.append(len(gm.graph.nodes))
             return compile_fx(gm, example_inputs)
+
         return torch.compile(loss, backend=counting_backend, fullgraph=True)
 
     def construct(self, strategy: str) -> list:
@@ -103,12 +107,14 @@ class TorchBackend:
             def call():
                 loss = f(p, x, y)
                 return [torch.autograd.grad(loss, q, retain_graph=i < n - 1)[0] for i, q in enumerate(p)]
+
             return self.synced(call)
         # per_param_separate: n functions, each its own forward pass and the gradient of one parameter.
         views = [[q if j == i else q.detach() for j, q in enumerate(p)] for i in range(n)]
         fs = [self._compiled(_loss_function(self.model)) for _ in range(n)]
-        return self.synced(lambda: [torch.autograd.grad(f(v, x, y), v[i])[0]
-                                    for i, (f, v) in enumerate(zip(fs, views))])
+        return self.synced(
+            lambda: [torch.autograd.grad(f(v, x, y), v[i])[0] for i, (f, v) in enumerate(zip(fs, views))]
+        )
 
     def forget_compiled(self) -> None:
         """Drop what torch.compile keeps in memory, so the next compile uses the disk cache only."""
@@ -125,27 +131,41 @@ class TorchBackend:
         def call():
             with torch.no_grad():
                 return [(A.T if ta else A) @ (B.T if tb else B)]
+
         return self.synced(call)
 
     def graph(self, strategy: str, losses: list, compiled) -> dict:
         n_functions = len(self.params) if strategy == "per_param_separate" else 1
         # The backward pass runs in autograd, op by op, in every mode: there is no compiled
         # gradient function to fingerprint (torch.compile captures the forward loss only).
-        out = {"n_functions": n_functions, "fingerprint_of": "none: gradients come from autograd, not a compiled function"}
+        out = {
+            "n_functions": n_functions,
+            "fingerprint_of": "none: gradients come from autograd, not a compiled function",
+        }
         if losses:
             out.update(nodes_unoptimized=autograd_nodes(losses), nodes_unoptimized_unit="autograd graph nodes")
         if self.captured_nodes:
-            out.update(nodes_optimized=sum(self.captured_nodes),
-                       nodes_optimized_unit="FX graph nodes captured by torch.compile")
+            out.update(
+                nodes_optimized=sum(self.captured_nodes),
+                nodes_optimized_unit="FX graph nodes captured by torch.compile",
+            )
         return out
 
     def info(self) -> dict:
-        info = {"torch_version": torch.__version__, "intra_op_threads": torch.get_num_threads(),
-                "inductor_cache_dir": os.environ.get("TORCHINDUCTOR_CACHE_DIR"), "device": str(self.device)}
+        info = {
+            "torch_version": torch.__version__,
+            "intra_op_threads": torch.get_num_threads(),
+            "inductor_cache_dir": os.environ.get("TORCHINDUCTOR_CACHE_DIR"),
+            "device": str(self.device),
+        }
         if self.device.type == "cuda":
-            info.update(gpu=torch.cuda.get_device_name(self.device), cuda=torch.version.cuda,
-                        tf32_matmul=torch.backends.cuda.matmul.allow_tf32, tf32_cudnn=torch.backends.cudnn.allow_tf32,
-                        float32_matmul_precision=torch.get_float32_matmul_precision())
+            info.update(
+                gpu=torch.cuda.get_device_name(self.device),
+                cuda=torch.version.cuda,
+                tf32_matmul=torch.backends.cuda.matmul.allow_tf32,
+                tf32_cudnn=torch.backends.cudnn.allow_tf32,
+                float32_matmul_precision=torch.get_float32_matmul_precision(),
+            )
         return info
 
 
@@ -159,11 +179,13 @@ def backend(model, values, x, y, mode: str, threads: int | None = None, device: 
         torch.set_float32_matmul_precision("highest")
     if mode == "compile":
         import torch._dynamo.config as dynamo
+
         # per_param_separate compiles one function per parameter (34 at depth 16): past dynamo's
         # default limit of 8 it would quietly run the rest eagerly.
         dynamo.recompile_limit = dynamo.accumulated_recompile_limit = 100_000
         # Donated buffers (AOTAutograd frees saved tensors in backward) forbid retain_graph, which
         # per_param's n backward calls on one forward need; off for every strategy, so all compare alike.
         import torch._functorch.config as functorch
+
         functorch.donated_buffer = False
     return TorchBackend(model, values, x, y, mode, device)

@@ -1,12 +1,19 @@
 """Expand a config's sweep into concrete, independent cases."""
+
 from __future__ import annotations
 
 import itertools
 from typing import TYPE_CHECKING
 
+from harness.config.validation import (
+    ConfigError,
+    check_device,
+    framework_value,
+    positive_int,
+    resolve_framework,
+    validate_model,
+)
 from harness.core.case import Case, label
-from harness.config.validation import (ConfigError, check_device, framework_value, positive_int, resolve_framework,
-                                      validate_model)
 
 if TYPE_CHECKING:  # only for annotations: config imports this module
     from harness.config.schema import Config
@@ -43,10 +50,14 @@ def expand(config: Config) -> list[Case]:
             model = validate_model(fields, config.source)
             framework_value(framework, config.source, framework_path)
             if "mode" in keys and ":" in str(framework):
-                raise ConfigError(config.source, "sweep", "a mode is given twice: in sweep.mode and in "
-                                  f"framework {framework!r} (give it in one place)")
-            framework, mode = resolve_framework(framework, mode, config.source,
-                                                framework_path if ":" in str(framework) else mode_path)
+                raise ConfigError(
+                    config.source,
+                    "sweep",
+                    f"a mode is given twice: in sweep.mode and in framework {framework!r} (give it in one place)",
+                )
+            framework, mode = resolve_framework(
+                framework, mode, config.source, framework_path if ":" in str(framework) else mode_path
+            )
             threads = positive_int(threads, config.source, "sweep.threads")
             device = check_device(framework, mode, device, config.source, device_path)
         except ConfigError as exc:
@@ -56,8 +67,15 @@ def expand(config: Config) -> list[Case]:
         if name in names:
             raise ConfigError(config.source, "sweep", f"two cases are both named {name!r}")
         names.add(name)
-        cases.append(Case(config=config.name, name=name, model=model, mode=mode,
-                          threads=threads, framework=framework,
-                          device=device))
+        cases.append(
+            Case(
+                config=config.name,
+                name=name,
+                model=model,
+                mode=mode,
+                threads=threads,
+                framework=framework,
+                device=device,
+            )
+        )
     return cases
-

@@ -5,13 +5,14 @@ Nothing here knows about whole configs, so config (which expands its cases
 to validate them) and cases both import this module, and neither imports the other's
 importer.
 """
+
 from __future__ import annotations
 
 import difflib
 from typing import Any
 
-from harness.core.registry import DEVICES, FRAMEWORKS
 from harness.core.model import Model
+from harness.core.registry import DEVICES, FRAMEWORKS
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
 LOSSES = ("softmax_cross_entropy", "mse")
@@ -32,11 +33,15 @@ def validate_model(fields: dict, source: str, prefix: str = "model.") -> Model:
     has_hidden = fields.get("hidden") is not None
     has_dw = fields.get("depth") is not None or fields.get("width") is not None
     if has_hidden and has_dw:
-        raise ConfigError(source, prefix + "hidden", "give either 'hidden' (a list of widths) or 'depth' and 'width', not both")
+        raise ConfigError(
+            source, prefix + "hidden", "give either 'hidden' (a list of widths) or 'depth' and 'width', not both"
+        )
     if has_hidden:
         hidden = fields["hidden"]
         if not isinstance(hidden, list) or not hidden:
-            raise ConfigError(source, prefix + "hidden", f"must be a non-empty list of positive integers (got {hidden!r})")
+            raise ConfigError(
+                source, prefix + "hidden", f"must be a non-empty list of positive integers (got {hidden!r})"
+            )
         hidden = tuple(positive_int(h, source, f"{prefix}hidden[{i}]") for i, h in enumerate(hidden))
     elif has_dw:
         for key in ("depth", "width"):
@@ -68,8 +73,11 @@ def validate_model(fields: dict, source: str, prefix: str = "model.") -> Model:
 def framework_value(value: Any, source: str, path: str) -> str:
     """``NAME`` or ``NAME:MODE``: a known framework, and one of its modes if a mode is given."""
     if not isinstance(value, str):
-        raise ConfigError(source, path, f"must be a framework name, or NAME:MODE (got {value!r}; "
-                                        f"allowed {', '.join(FRAMEWORK_NAMES)})")
+        raise ConfigError(
+            source,
+            path,
+            f"must be a framework name, or NAME:MODE (got {value!r}; allowed {', '.join(FRAMEWORK_NAMES)})",
+        )
     name, _, mode = value.partition(":")
     check_choice(name, FRAMEWORK_NAMES, source, path)
     if mode:
@@ -119,6 +127,22 @@ def check_device(framework: str, mode: str, device: Any, source: str, path: str)
     device = check_choice(device, DEVICES, source, path)
     if device == "gpu" and mode not in FRAMEWORKS[framework].gpu_modes:
         able = ", ".join(f"{name}:{m}" for name, f in FRAMEWORKS.items() for m in f.gpu_modes)
-        raise ConfigError(source, path, f"{framework}:{mode} runs on the CPU only (got 'gpu'; "
-                          f"the GPU is for {able})")
+        raise ConfigError(source, path, f"{framework}:{mode} runs on the CPU only (got 'gpu'; the GPU is for {able})")
     return device
+
+
+def mapping(value: Any, source: str, path: str) -> dict:
+    if not isinstance(value, dict):
+        raise ConfigError(source, path, f"must be a mapping (got {type(value).__name__})")
+    for key in value:
+        if not isinstance(key, str):
+            raise ConfigError(source, path, f"keys must be strings (got {key!r})")
+    return value
+
+
+def known_keys(mapping: dict, allowed: tuple, source: str, prefix: str) -> None:
+    for key in mapping:
+        if key not in allowed:
+            close = difflib.get_close_matches(key, allowed, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise ConfigError(source, prefix + key, f"unknown key (allowed: {', '.join(allowed)}){hint}")

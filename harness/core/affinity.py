@@ -14,15 +14,16 @@ the same core; the kernel drops a lock when its holder dies. Child side:
 ``GRADBENCH_CPUS``, before the framework is imported. Standard library only:
 the child side runs on every Python a measured release needs.
 """
+
 from __future__ import annotations
 
 import os
 import tempfile
 import time
 
-CPUS_VARIABLE = "GRADBENCH_CPUS"          # the cores a worker is given (parent -> worker)
-SWITCH_VARIABLE = "GRADBENCH_AFFINITY"    # "off": no pinning (an experiment; recorded in env.json)
-LOCKS_VARIABLE = "GRADBENCH_CPU_LOCKS"    # where the per-core lock files live
+CPUS_VARIABLE = "GRADBENCH_CPUS"  # the cores a worker is given (parent -> worker)
+SWITCH_VARIABLE = "GRADBENCH_AFFINITY"  # "off": no pinning (an experiment; recorded in env.json)
+LOCKS_VARIABLE = "GRADBENCH_CPU_LOCKS"  # where the per-core lock files live
 POLL_S = 0.05
 
 
@@ -34,7 +35,7 @@ def format_cpus(cpus) -> str:
         if start is None:
             start = c
         if i + 1 == len(cpus) or cpus[i + 1] != c + 1:
-            parts.append(str(start) if start == c else "{}-{}".format(start, c))
+            parts.append(str(start) if start == c else f"{start}-{c}")
             start = None
     return ",".join(parts)
 
@@ -71,15 +72,19 @@ def capability(environ=None) -> dict:
     cores = allowed()
     listed = format_cpus(cores) if cores else None
     if not enabled(environ):
-        return {"pinning": False, "reason": "{}=off".format(SWITCH_VARIABLE), "cpus_allowed": listed}
+        return {"pinning": False, "reason": f"{SWITCH_VARIABLE}=off", "cpus_allowed": listed}
     if cores is None or not hasattr(os, "sched_setaffinity"):
         return {"pinning": False, "reason": "this OS has no sched_setaffinity (not Linux)", "cpus_allowed": None}
     try:
         os.sched_setaffinity(0, cores)  # a no-op that fails where pinning is forbidden
     except OSError as exc:
-        return {"pinning": False, "reason": "sched_setaffinity refused: {}".format(exc), "cpus_allowed": listed}
-    return {"pinning": True, "method": "sched_setaffinity of every worker thread, before the framework's import",
-            "cpus_allowed": listed, "lock_dir": lock_dir(environ)}
+        return {"pinning": False, "reason": f"sched_setaffinity refused: {exc}", "cpus_allowed": listed}
+    return {
+        "pinning": True,
+        "method": "sched_setaffinity of every worker thread, before the framework's import",
+        "cpus_allowed": listed,
+        "lock_dir": lock_dir(environ),
+    }
 
 
 def lock_dir(environ=None) -> str:
@@ -102,7 +107,7 @@ class CoreLease:
         self.sleep = sleep
         self.cpus, self.short, self._held = None, False, []
 
-    def __enter__(self) -> "CoreLease":
+    def __enter__(self) -> CoreLease:
         if not self.cores or not hasattr(os, "sched_setaffinity"):
             return self
         want = min(self.threads, len(self.cores))
@@ -118,9 +123,10 @@ class CoreLease:
 
     def _claim(self, folder: str, want: int) -> list:
         import fcntl
+
         held = []
         for core in sorted(self.cores, reverse=True):
-            fh = _open_lock(os.path.join(folder, "cpu{}.lock".format(core)))
+            fh = _open_lock(os.path.join(folder, f"cpu{core}.lock"))
             try:
                 fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
@@ -157,7 +163,7 @@ def _usable(folder: str) -> str:
                 return candidate
         except OSError:
             continue
-    raise OSError("no writable folder for the CPU lock files ({}); set {}".format(folder, LOCKS_VARIABLE))
+    raise OSError(f"no writable folder for the CPU lock files ({folder}); set {LOCKS_VARIABLE}")
 
 
 def _open_lock(path: str):
@@ -182,7 +188,7 @@ def pin(cpus) -> str | None:
             except ProcessLookupError:  # a thread that ended meanwhile
                 pass
     except OSError as exc:
-        return "sched_setaffinity({}) failed: {}".format(format_cpus(cpus), exc)
+        return f"sched_setaffinity({format_cpus(cpus)}) failed: {exc}"
     return None
 
 

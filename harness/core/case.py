@@ -1,6 +1,8 @@
 """A case: one network to measure in one framework, mode and device, as plain data for a worker."""
+
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 from harness.core.model import Model
@@ -9,6 +11,7 @@ from harness.core.model import Model
 @dataclass(frozen=True)
 class Case:
     """One network to measure, with everything a worker needs as plain data."""
+
     config: str
     name: str
     model: Model
@@ -21,16 +24,42 @@ class Case:
         """The case's parameters as tidy-CSV columns (same set for every case)."""
         m = self.model
         uniform = len(set(m.hidden)) == 1
-        return {"input": m.input, "hidden": "-".join(map(str, m.hidden)),
-                "depth": m.depth, "width": m.hidden[0] if uniform else None,
-                "output": m.output, "activation": m.activation, "loss": m.loss,
-                "biases": m.biases, "floatX": m.floatX, "batch": m.batch,
-                "framework": self.framework, "mode": self.mode, "device": self.device, "threads": self.threads,
-                "n_params": m.n_params}
+        return {
+            "input": m.input,
+            "hidden": "-".join(map(str, m.hidden)),
+            "depth": m.depth,
+            "width": m.hidden[0] if uniform else None,
+            "output": m.output,
+            "activation": m.activation,
+            "loss": m.loss,
+            "biases": m.biases,
+            "floatX": m.floatX,
+            "batch": m.batch,
+            "framework": self.framework,
+            "mode": self.mode,
+            "device": self.device,
+            "threads": self.threads,
+            "n_params": m.n_params,
+        }
 
 
-PARAM_COLUMNS = ("input", "hidden", "depth", "width", "output", "activation", "loss",
-                 "biases", "floatX", "batch", "framework", "mode", "device", "threads", "n_params")
+PARAM_COLUMNS = (
+    "input",
+    "hidden",
+    "depth",
+    "width",
+    "output",
+    "activation",
+    "loss",
+    "biases",
+    "floatX",
+    "batch",
+    "framework",
+    "mode",
+    "device",
+    "threads",
+    "n_params",
+)
 
 
 def label(keys, values) -> str:
@@ -44,3 +73,13 @@ def case_label(assignment: dict) -> str:
 
 def format_value(v) -> str:
     return "-".join(map(str, v)) if isinstance(v, (tuple, list)) else str(v)
+
+
+def sweep_lines(sweep: dict):
+    """For each swept key, and each assignment of the other swept keys: (key, {other key: value},
+    [(value, case name)]): the cases along one line of the sweep, as ``expand`` names them."""
+    for key, values in sweep.items():
+        others = [k for k in sweep if k != key]
+        for combo in itertools.product(*(sweep[k] for k in others)):
+            fixed = dict(zip(others, combo))
+            yield key, fixed, [(v, case_label({k: ({**fixed, key: v})[k] for k in sweep})) for v in values]

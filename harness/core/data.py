@@ -1,4 +1,5 @@
 """Seeded parameters and batches, as NumPy arrays shared by Theano and NumPy code."""
+
 from __future__ import annotations
 
 import numpy as np

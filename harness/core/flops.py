@@ -5,6 +5,7 @@ costs 2 * batch * in * out operations. Each layer has one product forward and
 two backward (the weight gradient and the gradient of its input), except the
 first layer, whose input needs no gradient. Elementwise work is not counted.
 """
+
 from __future__ import annotations
 
 

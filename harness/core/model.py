@@ -3,6 +3,7 @@
 Workers of every framework import this (with data, timing and the NumPy
 reference), so it must run in any framework's environment with only NumPy.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Model:
     """One MLP: layer widths, activation, loss and data shape."""
+
     input: int
     hidden: tuple[int, ...]
     output: int
@@ -33,5 +35,5 @@ class Model:
         return (len(self.layer_sizes) - 1) * (2 if self.biases else 1)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Model":
+    def from_dict(cls, d: dict) -> Model:
         return cls(**{**d, "hidden": tuple(d["hidden"])})

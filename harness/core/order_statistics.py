@@ -1,4 +1,5 @@
 """The distribution-free CI of a median (NumPy only: workers import it to decide when to stop)."""
+
 from __future__ import annotations
 
 import math
@@ -21,12 +22,17 @@ def median_ci(values, confidence: float = CONFIDENCE) -> tuple[float, float]:
     a = np.sort(np.asarray(values, dtype=float))
     n = a.size
     alpha = 1.0 - confidence
-    cdf, l = 0.0, 0
+    cdf, rank = 0.0, 0
     for k in range(n + 1):
-        cdf += math.comb(n, k) / 2.0 ** n
+        cdf += _comb(n, k) / 2.0**n
         if 2 * cdf > alpha:
-            l = k  # P(B <= l - 1) is the last tail small enough
+            rank = k  # P(B <= rank - 1) is the last tail small enough
             break
-    if l < 1:
+    if rank < 1:
         return math.nan, math.nan
-    return float(a[l - 1]), float(a[n - l])
+    return float(a[rank - 1]), float(a[n - rank])
+
+
+def _comb(n: int, k: int) -> int:
+    """n choose k (math.comb is Python 3.8+; the child side runs on 3.7)."""
+    return math.factorial(n) // (math.factorial(k) * math.factorial(n - k))

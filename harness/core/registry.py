@@ -7,6 +7,7 @@ entry here, one module under ``harness/backends/`` and one requirements file
 under ``envs/``; adding a phase is one entry in ``ALL_PHASES`` (and the worker
 step that measures it).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ ALL_PHASES = ("construct", "compile", "first_call", "execute", "transfer", "matm
 DEVICES = ("cpu", "gpu")
 AUTO = "auto"  # repeats: as many as the stop rule asks for (harness.worker.timing.StopRule)
 DEFAULT_PRECISION = 0.02  # auto repeats: half-width of a process's median CI / median
-DEFAULT_BUDGET_S = 5.0    # auto repeats: seconds of timed repeats per phase and worker
+DEFAULT_BUDGET_S = 5.0  # auto repeats: seconds of timed repeats per phase and worker
 DEFAULT_FRAMEWORK = "theano"
 
 
@@ -34,18 +35,20 @@ class ExpectedFailure:
     """A failure a framework mode is known to have, declared so that it is data, not a red run
     (as GradBench declares each tool's expected outcomes). A worker whose error contains ``error``
     is recorded as ``expected failure``; one that succeeds is reported as an unexpected pass."""
+
     mode: str
-    error: str   # text the worker's error contains
+    error: str  # text the worker's error contains
     reason: str  # why, in words: what fails and where it was found
 
 
 @dataclass(frozen=True)
 class Framework:
     """One framework: its execution modes and how its workers are run."""
+
     name: str
     modes: tuple[str, ...]
     default_mode: str
-    distribution: str                 # the package whose version env.json records
+    distribution: str  # the package whose version env.json records
     # Modes whose compiled function is built when first called, not by the compile call:
     # there, first_call carries that compilation (the report and the README say so).
     lazy_modes: tuple[str, ...] = ()
@@ -82,8 +85,9 @@ class Framework:
 
     def cold_phases(self, mode: str) -> tuple[str, ...]:
         """What a cold worker (an empty compile cache) measures: the phases that compile."""
-        return (("compile",) if mode not in self.uncompiled_modes else ()) + \
-            (("first_call",) if mode in self.lazy_modes else ())
+        return (("compile",) if mode not in self.uncompiled_modes else ()) + (
+            ("first_call",) if mode in self.lazy_modes else ()
+        )
 
     def has_cold_cache(self, mode: str) -> bool:
         return bool(self.cache_variables) and bool(self.cold_phases(mode))
@@ -91,32 +95,52 @@ class Framework:
 
 FRAMEWORKS = {
     "theano": Framework(
-        name="theano", modes=("FAST_RUN", "FAST_COMPILE", "NO_OPT"), default_mode="FAST_RUN",
+        name="theano",
+        modes=("FAST_RUN", "FAST_COMPILE", "NO_OPT"),
+        default_mode="FAST_RUN",
         distribution="theano-pymc",
         cache_variables=("GRADBENCH_COMPILEDIR",),
-        cache_kind="Theano compiledir (C modules of the compiled ops)"),
+        cache_kind="Theano compiledir (C modules of the compiled ops)",
+    ),
     "pytensor": Framework(
-        name="pytensor", modes=("CVM", "C", "NUMBA", "JAX", "PYTORCH", "FAST_COMPILE"),
-        default_mode="NUMBA", distribution="pytensor",
+        name="pytensor",
+        modes=("CVM", "C", "NUMBA", "JAX", "PYTORCH", "FAST_COMPILE"),
+        default_mode="NUMBA",
+        distribution="pytensor",
         lazy_modes=("NUMBA", "JAX", "PYTORCH"),
         cache_variables=("GRADBENCH_COMPILEDIR", "NUMBA_CACHE_DIR"),
         cache_kind="PyTensor compiledir (C modules) and Numba's cache",
-        gpu_modes=("JAX",), copying_modes=("JAX",),  # its JAX backend; shared variables stay on the host
-        expected_failures=(ExpectedFailure(
-            "PYTORCH", "TypeError: 'bool' object is not subscriptable",
-            "PyTensor 3.0.7's PyTorch backend cannot compile this MLP's gradient (seen in every "
-            "results/frameworks run since 2026-11-28)"),)),
+        gpu_modes=("JAX",),
+        copying_modes=("JAX",),  # its JAX backend; shared variables stay on the host
+        expected_failures=(
+            ExpectedFailure(
+                "PYTORCH",
+                "TypeError: 'bool' object is not subscriptable",
+                "PyTensor 3.0.7's PyTorch backend cannot compile this MLP's gradient (seen in every "
+                "results/frameworks run since 2026-11-28)",
+            ),
+        ),
+    ),
     "jax": Framework(
-        name="jax", modes=("jit",), default_mode="jit", distribution="jax",
+        name="jax",
+        modes=("jit",),
+        default_mode="jit",
+        distribution="jax",
         cache_variables=("JAX_COMPILATION_CACHE_DIR",),
         cache_kind="JAX persistent compilation cache (XLA executables)",
-        gpu_modes=("jit",)),
+        gpu_modes=("jit",),
+    ),
     "torch": Framework(
-        name="torch", modes=("eager", "compile"), default_mode="eager", distribution="torch",
-        lazy_modes=("compile",), uncompiled_modes=("eager", "compile"),
+        name="torch",
+        modes=("eager", "compile"),
+        default_mode="eager",
+        distribution="torch",
+        lazy_modes=("compile",),
+        uncompiled_modes=("eager", "compile"),
         cache_variables=("TORCHINDUCTOR_CACHE_DIR",),
         cache_kind="TorchInductor cache (generated kernels, FX graph cache)",
-        gpu_modes=("eager", "compile")),
+        gpu_modes=("eager", "compile"),
+    ),
 }
 DEFAULT_FRAMEWORK = "theano"
 DEVICES = ("cpu", "gpu")

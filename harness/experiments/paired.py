@@ -11,6 +11,7 @@ beside the separate-process ratio of an ordinary run of the same config.
 
 The worker side is ``harness.worker.paired`` (task kind ``paired``).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -23,9 +24,21 @@ from harness.analysis.stats import t_interval
 from harness.core.registry import PAIRED_STRATEGIES as PAIR
 
 COLUMNS = ("config", "case", "framework", "mode", "slot", "pair", "position", "strategy", "seconds", "loops")
-SUMMARY_COLUMNS = ("config", "case", "framework", "mode", "processes", "pairs", "paired_ratio",
-                   "ci_low", "ci_high", "process_ratios", "same_function", "fingerprint_single",
-                   "fingerprint_per_param")
+SUMMARY_COLUMNS = (
+    "config",
+    "case",
+    "framework",
+    "mode",
+    "processes",
+    "pairs",
+    "paired_ratio",
+    "ci_low",
+    "ci_high",
+    "process_ratios",
+    "same_function",
+    "fingerprint_single",
+    "fingerprint_per_param",
+)
 
 
 def summarize(rows: pd.DataFrame, fingerprints: dict) -> pd.DataFrame:
@@ -38,12 +51,23 @@ def summarize(rows: pd.DataFrame, fingerprints: dict) -> pd.DataFrame:
         low, high = t_interval(per_process.to_numpy())
         fp = fingerprints.get(case, {})
         same = (fp.get("single") == fp.get("per_param")) if fp.get("single") else None
-        out.append({"config": config, "case": case, "framework": framework, "mode": mode,
-                    "processes": per_process.size, "pairs": int(ratio.groupby("slot").size().min()),
-                    "paired_ratio": float(np.exp(np.log(per_process).mean())), "ci_low": low, "ci_high": high,
-                    "process_ratios": " ".join(f"{r:.3f}" for r in per_process),
-                    "same_function": same, "fingerprint_single": fp.get("single"),
-                    "fingerprint_per_param": fp.get("per_param")})
+        out.append(
+            {
+                "config": config,
+                "case": case,
+                "framework": framework,
+                "mode": mode,
+                "processes": per_process.size,
+                "pairs": int(ratio.groupby("slot").size().min()),
+                "paired_ratio": float(np.exp(np.log(per_process).mean())),
+                "ci_low": low,
+                "ci_high": high,
+                "process_ratios": " ".join(f"{r:.3f}" for r in per_process),
+                "same_function": same,
+                "fingerprint_single": fp.get("single"),
+                "fingerprint_per_param": fp.get("per_param"),
+            }
+        )
     return pd.DataFrame(out, columns=list(SUMMARY_COLUMNS))
 
 
@@ -60,20 +84,35 @@ def measure(config, out_root: Path, processes: int = 3, pairs: int = 10, progres
     compiledir = theano_env.default_compiledir()
     for case in expand(config):
         for slot in range(processes):
-            task = {"kind": "paired", "model": dataclasses.asdict(case.model), "framework": case.framework, "mode": case.mode,
-                    "threads": case.threads, "device": case.device, "seed": config.run.seed, "pairs": pairs,
-                    "warmup": config.run.warmup["execute"], "min_time_s": config.run.min_time_s}
+            task = {
+                "kind": "paired",
+                "model": dataclasses.asdict(case.model),
+                "framework": case.framework,
+                "mode": case.mode,
+                "threads": case.threads,
+                "device": case.device,
+                "seed": config.run.seed,
+                "pairs": pairs,
+                "warmup": config.run.warmup["execute"],
+                "min_time_s": config.run.min_time_s,
+            }
             shared = environments.cache_dir(case.framework, compiledir)
-            env = environments.worker_env(case.framework, shared, case.model.floatX, case.threads,
-                                          device=case.device)
-            result = spawn.run_worker(task, env, config.run.timeouts,
-                                      command=environments.worker_command(case.framework))
+            env = environments.worker_env(case.framework, shared, case.model.floatX, case.threads, device=case.device)
+            result = spawn.run_worker(
+                task, env, config.run.timeouts, command=environments.worker_command(case.framework)
+            )
             if result["status"] != "ok":
-                raise RuntimeError(f"paired worker failed for {case.name}: {result.get('error')}\n"
-                                   f"{result.get('output_tail', '')}")
+                raise RuntimeError(
+                    f"paired worker failed for {case.name}: {result.get('error')}\n{result.get('output_tail', '')}"
+                )
             fingerprints[case.name] = result["fingerprints"]
-            base = {"config": case.config, "case": case.name, "framework": case.framework, "mode": case.mode,
-                    "slot": slot}
+            base = {
+                "config": case.config,
+                "case": case.name,
+                "framework": case.framework,
+                "mode": case.mode,
+                "slot": slot,
+            }
             rows += [{**base, **r} for r in result["measurements"]]
             progress(f"paired {case.name} #{slot + 1}: {len(result['measurements'])} timings")
     table = pd.DataFrame(rows, columns=list(COLUMNS))
@@ -81,8 +120,16 @@ def measure(config, out_root: Path, processes: int = 3, pairs: int = 10, progres
     summary = summarize(table, fingerprints)
     sep = pd.read_csv(separate / "summary.csv")
     sep = sep[(sep["phase"] == "execute") & (sep["strategy"] == "per_param")]
-    summary = summary.merge(sep[["case", "ratio_vs_single", "ratio_ci_low", "ratio_ci_high"]].rename(
-        columns={"ratio_vs_single": "separate_ratio", "ratio_ci_low": "separate_ci_low",
-                 "ratio_ci_high": "separate_ci_high"}), on="case", how="left")
+    summary = summary.merge(
+        sep[["case", "ratio_vs_single", "ratio_ci_low", "ratio_ci_high"]].rename(
+            columns={
+                "ratio_vs_single": "separate_ratio",
+                "ratio_ci_low": "separate_ci_low",
+                "ratio_ci_high": "separate_ci_high",
+            }
+        ),
+        on="case",
+        how="left",
+    )
     results.write_frame(separate / "paired_summary.csv", summary)
     return separate

@@ -1,4 +1,5 @@
 """Collect, once per run, everything about the environment that can change a number."""
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -23,29 +24,42 @@ def collect(blas_ldflags: str, blas_choice: str, theano_flags: dict, compiledir:
         "python_executable": sys.executable,
         "platform": platform.platform(),
         "hostname": host_name(),
-        "packages": {name: _version(name) for name in
-                     ("theano-pymc", "numpy", "scipy", "pandas", "matplotlib", "PyYAML")},
+        "packages": {
+            name: _version(name) for name in ("theano-pymc", "numpy", "scipy", "pandas", "matplotlib", "PyYAML")
+        },
         "theano_flags": theano_flags,  # by floatX: the exact value each worker got
-        "blas": {"ldflags": blas_ldflags, "choice": blas_choice, "library": blas_library(blas_ldflags),
-                 "numpy": numpy_blas()},
+        "blas": {
+            "ldflags": blas_ldflags,
+            "choice": blas_choice,
+            "library": blas_library(blas_ldflags),
+            "numpy": numpy_blas(),
+        },
         "compiledir": str(compiledir),
-        "compiledir_policy": ("warm: one shared compiledir, filled by each worker's untimed warm-up "
-                              "compile; cold: an empty compiledir per timed compile, in its own process; "
-                              "Theano workers with a warm cache keep modules of ops without __props__ "
-                              "(aesara-devs/aesara#1108, harness/backends/theano_cache_key.py)"),
+        "compiledir_policy": (
+            "warm: one shared compiledir, filled by each worker's untimed warm-up "
+            "compile; cold: an empty compiledir per timed compile, in its own process; "
+            "Theano workers with a warm cache keep modules of ops without __props__ "
+            "(aesara-devs/aesara#1108, harness/backends/theano_cache_key.py)"
+        ),
         "pythonhashseed": "0",
-        "threads_policy": ("each worker's OPENBLAS_NUM_THREADS, OMP_NUM_THREADS and MKL_NUM_THREADS "
-                           "(and its framework's own thread settings) are set to its case's threads (column "
-                           "threads), and the worker is pinned to that many cores of its own (affinity); "
-                           "workers.csv has os_threads and cpus, measurements.csv cpu_seconds"),
+        "threads_policy": (
+            "each worker's OPENBLAS_NUM_THREADS, OMP_NUM_THREADS and MKL_NUM_THREADS "
+            "(and its framework's own thread settings) are set to its case's threads (column "
+            "threads), and the worker is pinned to that many cores of its own (affinity); "
+            "workers.csv has os_threads and cpus, measurements.csv cpu_seconds"
+        ),
         "affinity": affinity.capability(),
-        "openblas_env": {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
-                                                     "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")
-                         if k in os.environ},
-        "cpu": {"model": cpu_model(), "count": os.cpu_count(), "governor": _read(
-            "/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor")},
-        "timer": {"name": "time.perf_counter",
-                  "resolution_s": time.get_clock_info("perf_counter").resolution},
+        "openblas_env": {
+            k: os.environ[k]
+            for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")
+            if k in os.environ
+        },
+        "cpu": {
+            "model": cpu_model(),
+            "count": os.cpu_count(),
+            "governor": _read("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor"),
+        },
+        "timer": {"name": "time.perf_counter", "resolution_s": time.get_clock_info("perf_counter").resolution},
         "loadavg_start": _loadavg(),
         "git": git_state(),
         "gpu": gpu_info(),
@@ -61,8 +75,12 @@ def host_name() -> str:
 def gpu_info(run=subprocess.run) -> list[dict] | None:
     """Each NVIDIA GPU: name, memory, driver and CUDA versions, from nvidia-smi (None without one)."""
     try:
-        query = run(["nvidia-smi", "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader"],
-                    capture_output=True, text=True, timeout=30)
+        query = run(
+            ["nvidia-smi", "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         header = run(["nvidia-smi"], capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired):
         return None
@@ -100,6 +118,7 @@ def numpy_blas() -> dict:
     """The BLAS NumPy itself was built with (its matmul is the throughput limit)."""
     try:
         import numpy
+
         config = numpy.__config__
         info = getattr(config, "blas_opt_info", None) or getattr(config, "blas_ilp64_opt_info", None) or {}
         return {"libraries": sorted(set(info.get("libraries") or [])), "numpy": numpy.__version__}
@@ -131,6 +150,7 @@ def git_state() -> dict:
         except (OSError, subprocess.TimeoutExpired):
             return None
         return out.stdout.strip() if out.returncode == 0 else None
+
     status = git("status", "--porcelain", "--untracked-files=no")
     return {"commit": git("rev-parse", "HEAD"), "dirty": bool(status) if status is not None else None}
 

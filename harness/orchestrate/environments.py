@@ -9,6 +9,7 @@ already has the framework and no package index). The orchestrator never
 imports a framework: it starts these interpreters, and asks each once, before
 anything is measured, what it has (:func:`probe`).
 """
+
 from __future__ import annotations
 
 import json
@@ -57,8 +58,9 @@ def xla_flags(threads: int) -> str:
     return f"--xla_cpu_multi_thread_eigen={eigen} intra_op_parallelism_threads={threads}"
 
 
-def worker_env(name: str, cache: Path, floatX: str, threads: int, base: dict | None = None,
-               device: str = "cpu") -> dict:
+def worker_env(
+    name: str, cache: Path, floatX: str, threads: int, base: dict | None = None, device: str = "cpu"
+) -> dict:
     """The full environment of one worker of framework ``name``.
 
     Every framework gets the BLAS/OpenMP thread cap and PYTHONHASHSEED=0 (as
@@ -79,15 +81,18 @@ def worker_env(name: str, cache: Path, floatX: str, threads: int, base: dict | N
     # JAX (and PyTensor's JAX backend) on the device the case asks for, nothing else.
     env["JAX_PLATFORMS"] = "cuda" if device == "gpu" else "cpu"
     # Every executable goes to JAX's persistent cache (its defaults skip fast compiles).
-    env.update({"JAX_COMPILATION_CACHE_DIR": str(cache / "jax"),
-                "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
-                "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0",
-                "TORCHINDUCTOR_CACHE_DIR": str(cache / "inductor"),
-                "NUMBA_CACHE_DIR": str(cache / "numba")})
+    env.update(
+        {
+            "JAX_COMPILATION_CACHE_DIR": str(cache / "jax"),
+            "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
+            "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0",
+            "TORCHINDUCTOR_CACHE_DIR": str(cache / "inductor"),
+            "NUMBA_CACHE_DIR": str(cache / "numba"),
+        }
+    )
     if name == "pytensor":
         ldflags, _ = theano_env.detect_blas()
-        env["PYTENSOR_FLAGS"] = ",".join([f"base_compiledir={cache}", f"floatX={floatX}",
-                                          f"blas__ldflags={ldflags}"])
+        env["PYTENSOR_FLAGS"] = ",".join([f"base_compiledir={cache}", f"floatX={floatX}", f"blas__ldflags={ldflags}"])
     return env
 
 
@@ -122,8 +127,12 @@ if sys.argv[1] == "torch":
     out["devices"] = ["cpu"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())]
 print("GRADBENCH-PROBE " + json.dumps(out))
 """
-PROBE_PACKAGES = {"theano": ("theano-pymc", "numpy"), "pytensor": ("pytensor", "numpy", "numba", "jax", "torch"),
-                  "jax": ("jax", "jaxlib", "numpy"), "torch": ("torch", "numpy")}
+PROBE_PACKAGES = {
+    "theano": ("theano-pymc", "numpy"),
+    "pytensor": ("pytensor", "numpy", "numba", "jax", "torch"),
+    "jax": ("jax", "jaxlib", "numpy"),
+    "torch": ("torch", "numpy"),
+}
 
 
 def gpu_problem(name: str, info: dict | None) -> str | None:
@@ -131,8 +140,10 @@ def gpu_problem(name: str, info: dict | None) -> str | None:
     if info is None:
         return f"{name}'s environment was not probed"
     if not info.get("gpus"):
-        return f"no GPU visible to {'jax' if name in ('jax', 'pytensor') else name} in its environment " \
-               f"({info.get('executable', interpreter(name))})"
+        return (
+            f"no GPU visible to {'jax' if name in ('jax', 'pytensor') else name} in its environment "
+            f"({info.get('executable', interpreter(name))})"
+        )
     return None
 
 
@@ -142,13 +153,21 @@ def probe(name: str) -> dict:
     Raises EnvironmentProblem, naming the make target or the variable to set.
     """
     python = interpreter(name)
-    how = (f"set {python_variable(name)} to a Python that has {FRAMEWORKS[name].distribution}, "
-           f"or run: make env-{name}") if name != "theano" else "run: make setup"
+    how = (
+        (f"set {python_variable(name)} to a Python that has {FRAMEWORKS[name].distribution}, or run: make env-{name}")
+        if name != "theano"
+        else "run: make setup"
+    )
     if not Path(python).exists() and os.sep in python:
         raise EnvironmentProblem(f"{name}: no environment at {python}; {how}")
     try:
-        proc = subprocess.run([python, "-c", _PROBE, *PROBE_PACKAGES[name]], capture_output=True, text=True,
-                              timeout=PROBE_TIMEOUT_S, stdin=subprocess.DEVNULL)
+        proc = subprocess.run(
+            [python, "-c", _PROBE, *PROBE_PACKAGES[name]],
+            capture_output=True,
+            text=True,
+            timeout=PROBE_TIMEOUT_S,
+            stdin=subprocess.DEVNULL,
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise EnvironmentProblem(f"{name}: cannot start {python} ({exc}); {how}") from None
     lines = [line for line in proc.stdout.splitlines() if line.startswith("GRADBENCH-PROBE ")]
@@ -156,6 +175,9 @@ def probe(name: str) -> dict:
         tail = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
         raise EnvironmentProblem(f"{name}: {python} cannot import {FRAMEWORKS[name].distribution} ({tail}); {how}")
     info = json.loads(lines[-1].split(" ", 1)[1])
-    info["interpreter_from"] = python_variable(name) if os.environ.get(python_variable(name)) else (
-        ".venv" if name == "theano" else f".envs/{name}")
+    info["interpreter_from"] = (
+        python_variable(name)
+        if os.environ.get(python_variable(name))
+        else (".venv" if name == "theano" else f".envs/{name}")
+    )
     return info

@@ -1,4 +1,5 @@
 """Launch one worker: decide whether it can run (environment, memory), then start it in its environment."""
+
 from __future__ import annotations
 
 import contextlib
@@ -12,19 +13,24 @@ from harness.orchestrate import environments, memory, theano_env
 from harness.orchestrate.plan import Job, make_task
 
 
-def run_job(config: Config, case: Case, job: Job, runner, compiledir: Path, display=None,
-             frameworks: dict | None = None) -> dict:
+def run_job(
+    config: Config, case: Case, job: Job, runner, compiledir: Path, display=None, frameworks: dict | None = None
+) -> dict:
     estimate = memory.estimate_mb(case.model, job.strategy)
     limit = memory.limit_mb(config.run.max_memory_mb)
     info = (frameworks or {}).get(case.framework)
     unusable = (info or {}).get("unusable") or (
-        environments.gpu_problem(case.framework, info) if case.device == "gpu" else None)
+        environments.gpu_problem(case.framework, info) if case.device == "gpu" else None
+    )
     if unusable:  # decided from the environment's probe: no worker starts
         result = {"status": "skipped", "measurements": [], "error": unusable}
     elif limit is not None and estimate > limit:
-        result = {"status": "skipped", "measurements": [],
-                  "error": f"estimated memory {estimate:.0f} MB > limit {limit:.0f} MB "
-                           "(set run.max_memory_mb, or shrink the case)"}
+        result = {
+            "status": "skipped",
+            "measurements": [],
+            "error": f"estimated memory {estimate:.0f} MB > limit {limit:.0f} MB "
+            "(set run.max_memory_mb, or shrink the case)",
+        }
     else:
         extra = {"on_phase": display.phase} if display is not None else {}
         if case.framework != "theano" or os.environ.get(environments.python_variable("theano")):
@@ -32,13 +38,10 @@ def run_job(config: Config, case: Case, job: Job, runner, compiledir: Path, disp
         # Cold: an empty cache of its own, so the compile has to build everything.
         shared = environments.cache_dir(case.framework, compiledir)
         shared.mkdir(parents=True, exist_ok=True)
-        cache_dir = (theano_env.fresh_compiledir(shared) if job.cache == "cold"
-                     else contextlib.nullcontext(shared))
+        cache_dir = theano_env.fresh_compiledir(shared) if job.cache == "cold" else contextlib.nullcontext(shared)
         with cache_dir as path:
-            env = environments.worker_env(case.framework, path, case.model.floatX, case.threads,
-                                          device=case.device)
-            result = runner(make_task(case, config, job), env,
-                            config.run.timeouts, **extra)
+            env = environments.worker_env(case.framework, path, case.model.floatX, case.threads, device=case.device)
+            result = runner(make_task(case, config, job), env, config.run.timeouts, **extra)
     result["memory_estimate_mb"] = round(estimate, 1)
     return expected_outcome(case, result)
 

@@ -1,4 +1,5 @@
 """Estimate a case's memory before anything is allocated, and what is available."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -27,11 +28,13 @@ def estimate_mb(model: Model, strategy: str) -> float:
     n_acts = model.batch * sum(sizes)
     item = ITEMSIZE[model.floatX]
     functions = model.n_params if strategy == "per_param_separate" else 1
-    total = (n_params * item            # parameter values (shared variables)
-             + n_params * 8 * 2         # reference: float64 copy and its gradients
-             + n_params * item * 2      # gradients returned, and the single check
-             + n_acts * item * 3 * functions  # forward and backward intermediates
-             + n_acts * 8 * 3)          # reference pass intermediates
+    total = (
+        n_params * item  # parameter values (shared variables)
+        + n_params * 8 * 2  # reference: float64 copy and its gradients
+        + n_params * item * 2  # gradients returned, and the single check
+        + n_acts * item * 3 * functions  # forward and backward intermediates
+        + n_acts * 8 * 3
+    )  # reference pass intermediates
     return total / 2**20 + PROCESS_OVERHEAD_MB
 
 

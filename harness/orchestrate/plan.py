@@ -2,6 +2,7 @@
 
 A task is plain JSON: the worker (``harness.worker``) needs nothing else.
 """
+
 from __future__ import annotations
 
 import random
@@ -24,6 +25,7 @@ class Job:
     Theano strategy: as many compiles as the warm jobs time. Jobs of the same
     strategy and cache are told apart by ``slot``.
     """
+
     strategy: str
     cache: str
     slot: int = 0
@@ -56,6 +58,7 @@ def case_jobs(config: Config, case_index: int, cold_cache: bool = True) -> list[
 @dataclass(frozen=True)
 class CaseWork:
     """One case of a run with its planned workers: the unit a shard or a cluster task gets."""
+
     config: Config
     index: int  # the case's position in its config (the seed of its job order)
     case: Case
@@ -68,9 +71,13 @@ class CaseWork:
 
 def plan(configs: list[Config]) -> list[CaseWork]:
     """Every case of the configs, in config and file order, with its planned workers."""
-    return [CaseWork(config, index, case,
-                     tuple(case_jobs(config, index, framework(case.framework).has_cold_cache(case.mode))))
-            for config in configs for index, case in enumerate(expand(config))]
+    return [
+        CaseWork(
+            config, index, case, tuple(case_jobs(config, index, framework(case.framework).has_cold_cache(case.mode)))
+        )
+        for config in configs
+        for index, case in enumerate(expand(config))
+    ]
 
 
 def rounds(jobs: tuple[Job, ...], processes: int) -> list[list[tuple[int, Job]]]:
@@ -83,13 +90,24 @@ def rounds(jobs: tuple[Job, ...], processes: int) -> list[list[tuple[int, Job]]]
 
 
 def make_task(case: Case, config: Config, job: Job) -> dict:
-    return {"config": case.config, "case": case.name, "model": asdict(case.model),
-            "framework": case.framework, "mode": case.mode, "threads": case.threads,
-            "strategy": job.strategy, "cache": job.cache,
-            "seed": config.run.seed, "repeats": dict(config.run.repeats),
-            "warmup": dict(config.run.warmup), "min_time_s": config.run.min_time_s,
-            "precision": config.run.precision, "budget_s": config.run.budget_s, "device": case.device,
-            "limit": measures_limit(config, job)}
+    return {
+        "config": case.config,
+        "case": case.name,
+        "model": asdict(case.model),
+        "framework": case.framework,
+        "mode": case.mode,
+        "threads": case.threads,
+        "strategy": job.strategy,
+        "cache": job.cache,
+        "seed": config.run.seed,
+        "repeats": dict(config.run.repeats),
+        "warmup": dict(config.run.warmup),
+        "min_time_s": config.run.min_time_s,
+        "precision": config.run.precision,
+        "budget_s": config.run.budget_s,
+        "device": case.device,
+        "limit": measures_limit(config, job),
+    }
 
 
 def measures_limit(config: Config, job: Job) -> bool:

@@ -3,6 +3,7 @@
 Off a terminal, or with --quiet, the run prints plain lines instead (one per
 worker) or nothing; the bar is only a view, the runner works the same.
 """
+
 from __future__ import annotations
 
 from tqdm import tqdm
@@ -17,8 +18,13 @@ class Bar:
         self._label = ""
 
     def start(self, total: int) -> None:
-        self._bar = tqdm(total=total, unit="worker", file=self._stream, dynamic_ncols=True,
-                         bar_format="{desc} |{bar}| {n_fmt}/{total_fmt} workers [{elapsed}<{remaining}]")
+        self._bar = tqdm(
+            total=total,
+            unit="worker",
+            file=self._stream,
+            dynamic_ncols=True,
+            bar_format="{desc} |{bar}| {n_fmt}/{total_fmt} workers [{elapsed}<{remaining}]",
+        )
 
     def grow(self, n: int) -> None:
         """``n`` more workers than planned (processes added where they disagree)."""

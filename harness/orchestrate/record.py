@@ -1,4 +1,5 @@
 """Record a run as it goes: each worker's rows land in the run folder whole, with progress lines."""
+
 from __future__ import annotations
 
 import contextlib
@@ -6,8 +7,8 @@ import json
 import signal
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from harness import results
 from harness.core.case import Case
@@ -19,12 +20,28 @@ Progress = Callable[[str], None]
 
 def worker_rows(case: Case, job: Job, order: int, result: dict) -> list[dict]:
     """measurements.csv rows of one worker; a failure or skip gives one row per phase."""
-    base = {"config": case.config, "case": case.name, **case.columns(),
-            "strategy": job.strategy, "cache": job.cache, "slot": job.slot, "order": order,
-            "host": result.get("host") or envinfo.host_name()}
+    base = {
+        "config": case.config,
+        "case": case.name,
+        **case.columns(),
+        "strategy": job.strategy,
+        "cache": job.cache,
+        "slot": job.slot,
+        "order": order,
+        "host": result.get("host") or envinfo.host_name(),
+    }
     if result["status"] != "ok":
-        return [{**base, "phase": p, "repeat": None, "seconds": None, "status": result["status"],
-                 "error": result.get("error")} for p in job_phases(case, job)]
+        return [
+            {
+                **base,
+                "phase": p,
+                "repeat": None,
+                "seconds": None,
+                "status": result["status"],
+                "error": result.get("error"),
+            }
+            for p in job_phases(case, job)
+        ]
     return [{**base, **m, "status": "ok", "error": None} for m in result["measurements"]]
 
 
@@ -98,18 +115,29 @@ def _store(files, case, job: Job, order, result, wall) -> list[dict]:
     files["limits.csv"].write([{**base, "slot": job.slot, **row} for row in result.get("limits", [])])
     check = result.get("check", {})
     # workers.csv last: a worker is complete once its row is there (see resume).
-    files["workers.csv"].write([{
-        **base, "cache": job.cache, "slot": job.slot, "order": order, "host": result.get("host") or envinfo.host_name(),
-        "status": result["status"],
-        "error": result.get("error"), "wall_seconds": round(wall, 3),
-        "pid": result.get("info", {}).get("pid"),
-        "import_seconds": result.get("info", {}).get("import_seconds"),
-        "os_threads": result.get("info", {}).get("os_threads"),
-        "cpus": result.get("info", {}).get("cpus"),
-        "memory_estimate_mb": result.get("memory_estimate_mb"),
-        "rel_err_vs_numpy": check.get("vs_numpy"), "rel_err_vs_single": check.get("vs_single"),
-        "backend_info": json.dumps(result["info"], default=str, sort_keys=True) if result.get("info") else None,
-        "output_tail": result.get("output_tail") if result["status"] != "ok" else None}])
+    files["workers.csv"].write(
+        [
+            {
+                **base,
+                "cache": job.cache,
+                "slot": job.slot,
+                "order": order,
+                "host": result.get("host") or envinfo.host_name(),
+                "status": result["status"],
+                "error": result.get("error"),
+                "wall_seconds": round(wall, 3),
+                "pid": result.get("info", {}).get("pid"),
+                "import_seconds": result.get("info", {}).get("import_seconds"),
+                "os_threads": result.get("info", {}).get("os_threads"),
+                "cpus": result.get("info", {}).get("cpus"),
+                "memory_estimate_mb": result.get("memory_estimate_mb"),
+                "rel_err_vs_numpy": check.get("vs_numpy"),
+                "rel_err_vs_single": check.get("vs_single"),
+                "backend_info": json.dumps(result["info"], default=str, sort_keys=True) if result.get("info") else None,
+                "output_tail": result.get("output_tail") if result["status"] != "ok" else None,
+            }
+        ]
+    )
     return rows
 
 
@@ -118,5 +146,7 @@ def _progress_line(done, total, started, case, job, result, wall) -> str:
     eta = elapsed / done * (total - done)
     status = "ok" if result["status"] == "ok" else f"{result['status'].upper()}: {result.get('error')}"
     cache = job_label(job)
-    return (f"[{done}/{total}] {case.config} {case.name} {job.strategy}{cache}: {wall:.1f} s, {status}"
-            f" (elapsed {elapsed:.0f} s, ETA {eta:.0f} s)")
+    return (
+        f"[{done}/{total}] {case.config} {case.name} {job.strategy}{cache}: {wall:.1f} s, {status}"
+        f" (elapsed {elapsed:.0f} s, ETA {eta:.0f} s)"
+    )

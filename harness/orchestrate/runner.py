@@ -4,20 +4,22 @@ The orchestrator never imports Theano and never times anything itself; it
 hands plain-data tasks to workers (see spawn and worker), and writes each
 worker's rows to the run folder as soon as they arrive.
 """
+
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pandas as pd
 
 from harness import results
 from harness.config.cases import expand
-from harness.config.schema import Config, config_from_dict
+from harness.config.recorded import config_from_dict
+from harness.config.schema import Config
 from harness.core.registry import framework
-from harness.orchestrate import environments, envinfo, spawn, theano_env
+from harness.orchestrate import envinfo, environments, spawn, theano_env
 from harness.orchestrate.plan import CaseWork, plan
 from harness.orchestrate.record import Progress, Recorder
 from harness.orchestrate.schedule import measure_cases
@@ -35,8 +37,9 @@ def frameworks_of(configs: list[Config]) -> list[str]:
     return list(dict.fromkeys(case.framework for config in configs for case in expand(config)))
 
 
-def check_environments(configs: list[Config], probe: Callable[[str], dict] | None = None,
-                       skip_missing: bool = False) -> dict:
+def check_environments(
+    configs: list[Config], probe: Callable[[str], dict] | None = None, skip_missing: bool = False
+) -> dict:
     """Each framework's environment, asked once what it has; EnvironmentProblem if one is unusable.
 
     Theano's is the orchestrator's own .venv (its versions come from envinfo);
@@ -62,10 +65,18 @@ def check_environments(configs: list[Config], probe: Callable[[str], dict] | Non
     return out
 
 
-def run(configs: list[Config], out_root: Path, progress: Progress = print,
-        runner: Callable[..., dict] | None = None, compiledir: Path | None = None,
-        display=None, probe=None, skip_missing: bool = False, shard: dict | None = None,
-        executor=None) -> Path:
+def run(
+    configs: list[Config],
+    out_root: Path,
+    progress: Progress = print,
+    runner: Callable[..., dict] | None = None,
+    compiledir: Path | None = None,
+    display=None,
+    probe=None,
+    skip_missing: bool = False,
+    shard: dict | None = None,
+    executor=None,
+) -> Path:
     """Measure every case of ``configs`` (or of one shard: see harness.scale.shards) into a new run
     folder; return it. ``executor``: who measures the cases (default: this machine, one after another)."""
     compiledir = compiledir or theano_env.default_compiledir()
@@ -74,8 +85,14 @@ def run(configs: list[Config], out_root: Path, progress: Progress = print,
     run_dir = results.new_run_dir(out_root)
     env = machine_env(configs, compiledir)
     env["frameworks"] = frameworks
-    env.update({"schema_version": results.SCHEMA_VERSION, "run_id": run_dir.name,
-                "files": results.FILES, "configs": [c.as_dict() for c in configs]})
+    env.update(
+        {
+            "schema_version": results.SCHEMA_VERSION,
+            "run_id": run_dir.name,
+            "files": results.FILES,
+            "configs": [c.as_dict() for c in configs],
+        }
+    )
     if shard is not None:
         env["shard"] = shard
     _measure(configs, run_dir, env, set(), progress, runner, compiledir, display, executor)
@@ -90,9 +107,16 @@ def machine_env(configs: list[Config], compiledir: Path) -> dict:
     return envinfo.collect(ldflags, choice, flags, compiledir)
 
 
-def resume(run_dir: Path, progress: Progress = print, runner: Callable[..., dict] | None = None,
-           retry_failed: bool = False, display=None, probe=None, skip_missing: bool = False,
-           executor=None) -> Path:
+def resume(
+    run_dir: Path,
+    progress: Progress = print,
+    runner: Callable[..., dict] | None = None,
+    retry_failed: bool = False,
+    display=None,
+    probe=None,
+    skip_missing: bool = False,
+    executor=None,
+) -> Path:
     """Run only the workers a run folder does not have yet (same configs, same order).
 
     Failed and skipped workers count as done (their failure is a result),
@@ -102,9 +126,11 @@ def resume(run_dir: Path, progress: Progress = print, runner: Callable[..., dict
     data = results.read_run(run_dir)
     env = data["env"]
     if env.get("schema_version") != results.SCHEMA_VERSION:
-        raise ValueError(f"{run_dir}: written in results schema {env.get('schema_version')}; this gradbench "
-                         f"appends schema {results.SCHEMA_VERSION} rows: resume it with the gradbench commit "
-                         f"recorded in env.json ({(env.get('git') or {}).get('commit')})")
+        raise ValueError(
+            f"{run_dir}: written in results schema {env.get('schema_version')}; this gradbench "
+            f"appends schema {results.SCHEMA_VERSION} rows: resume it with the gradbench commit "
+            f"recorded in env.json ({(env.get('git') or {}).get('commit')})"
+        )
     configs = [config_from_dict(d) for d in env["configs"]]
     env.setdefault("frameworks", {}).update(check_environments(configs, probe, skip_missing))
     workers = data["workers"]
@@ -112,24 +138,47 @@ def resume(run_dir: Path, progress: Progress = print, runner: Callable[..., dict
         workers = workers[workers["status"] == "ok"]
     done = {tuple(k) for k in workers[list(results.WORKER_KEY)].itertuples(index=False)}
     results.drop_rows_not_in(run_dir, done)
-    env.setdefault("resumed", []).append({"date": envinfo.collect_date(),
-                                          "loadavg": envinfo._loadavg(), "git": envinfo.git_state()})
+    env.setdefault("resumed", []).append(
+        {"date": envinfo.collect_date(), "loadavg": envinfo._loadavg(), "git": envinfo.git_state()}
+    )
     _measure(configs, Path(run_dir), env, done, progress, runner, Path(env["compiledir"]), display, executor)
     return Path(run_dir)
 
 
-def local_executor(work: list[CaseWork], done: set, measured: pd.DataFrame, recorder: Recorder,
-                   runner, compiledir: Path, env: dict) -> None:
+def local_executor(
+    work: list[CaseWork], done: set, measured: pd.DataFrame, recorder: Recorder, runner, compiledir: Path, env: dict
+) -> None:
     """Measure the cases on this machine, interleaved in rounds (``measure_cases``)."""
-    rows = {item.key: measured[(measured["config"] == item.case.config)
-                               & (measured["case"] == item.case.name)].to_dict("records") for item in work}
-    measure_cases(work, done, rows, runner, compiledir, env.get("frameworks"),
-                  on_worker=lambda item, order, job, result, wall: recorder.record(item.case, job, order, result, wall),
-                  on_more=recorder.grow, display=recorder.display)
+    rows = {
+        item.key: measured[(measured["config"] == item.case.config) & (measured["case"] == item.case.name)].to_dict(
+            "records"
+        )
+        for item in work
+    }
+    measure_cases(
+        work,
+        done,
+        rows,
+        runner,
+        compiledir,
+        env.get("frameworks"),
+        on_worker=lambda item, order, job, result, wall: recorder.record(item.case, job, order, result, wall),
+        on_more=recorder.grow,
+        display=recorder.display,
+    )
 
 
-def _measure(configs, run_dir: Path, env: dict, done: set, progress: Progress,
-             runner: Callable[..., dict] | None, compiledir: Path, display=None, executor=None) -> None:
+def _measure(
+    configs,
+    run_dir: Path,
+    env: dict,
+    done: set,
+    progress: Progress,
+    runner: Callable[..., dict] | None,
+    compiledir: Path,
+    display=None,
+    executor=None,
+) -> None:
     """Run the jobs not in ``done`` (of the run's shard, if it has one) and write the derived files.
 
     ``display`` (a progress.Bar) is told what runs, if given; ``executor``
@@ -167,11 +216,14 @@ def _measure(configs, run_dir: Path, env: dict, done: set, progress: Progress,
             try:
                 finish(run_dir)
             except Exception as exc:  # noqa: BLE001
-                progress(f"warning: report not written ({type(exc).__name__}: {exc}); "
-                         f"rerun: {sys.executable} -m harness report {run_dir}")
+                progress(
+                    f"warning: report not written ({type(exc).__name__}: {exc}); "
+                    f"rerun: {sys.executable} -m harness report {run_dir}"
+                )
 
 
 def finish(run_dir: Path) -> None:
     """Write summary.csv and the plots from the measurements on disk."""
     from harness.report.files import write_report
+
     write_report(run_dir)

@@ -1,4 +1,5 @@
 """Schedule a run's workers: cases interleaved in rounds, then added processes where a median needs them."""
+
 from __future__ import annotations
 
 import math
@@ -16,8 +17,17 @@ from harness.orchestrate.plan import CaseWork, Job, job_label, rounds
 from harness.orchestrate.record import worker_rows
 
 
-def measure_cases(work: list[CaseWork], done: set, rows: dict, runner, compiledir: Path,
-                  frameworks: dict | None, on_worker, on_more=None, display=None) -> None:
+def measure_cases(
+    work: list[CaseWork],
+    done: set,
+    rows: dict,
+    runner,
+    compiledir: Path,
+    frameworks: dict | None,
+    on_worker,
+    on_more=None,
+    display=None,
+) -> None:
     """Run the cases' workers that are not in ``done``, interleaved in rounds, then add processes
     where a case's medians need them, in rounds too.
 
@@ -65,12 +75,30 @@ def measure_cases(work: list[CaseWork], done: set, rows: dict, runner, compiledi
             run(item, order, job)
 
 
-def measure_case(work: CaseWork, done: set, rows: list[dict], runner, compiledir: Path,
-                 frameworks: dict | None, on_worker, on_more=None, display=None) -> None:
+def measure_case(
+    work: CaseWork,
+    done: set,
+    rows: list[dict],
+    runner,
+    compiledir: Path,
+    frameworks: dict | None,
+    on_worker,
+    on_more=None,
+    display=None,
+) -> None:
     """``measure_cases`` for one case (a cluster's task: a case never spans two machines, so its
     ratios never compare two machines); ``on_worker(order, job, result, wall)``."""
-    measure_cases([work], done, {work.key: rows}, runner, compiledir, frameworks,
-                  lambda _item, *args: on_worker(*args), on_more, display)
+    measure_cases(
+        [work],
+        done,
+        {work.key: rows},
+        runner,
+        compiledir,
+        frameworks,
+        lambda _item, *args: on_worker(*args),
+        on_more,
+        display,
+    )
 
 
 def more_processes(config: Config, case: Case, rows: pd.DataFrame, attempted: set) -> list[Job]:
@@ -86,8 +114,10 @@ def more_processes(config: Config, case: Case, rows: pd.DataFrame, attempted: se
         if len(slots) >= config.run.process_limit:
             continue
         d = ok[ok["strategy"] == strategy]
-        if any(run_to_run_change(g["seconds"].to_numpy(), g["slot"].to_numpy()) > config.run.process_precision
-               for _, g in d.groupby("phase")):
+        if any(
+            run_to_run_change(g["seconds"].to_numpy(), g["slot"].to_numpy()) > config.run.process_precision
+            for _, g in d.groupby("phase")
+        ):
             extra.append(Job(strategy, "warm", max(slots, default=-1) + 1))
     return extra
 

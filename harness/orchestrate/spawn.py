@@ -4,6 +4,7 @@ A worker that raises, crashes, is killed or runs past a phase's time limit
 becomes a failed result with its reason and the tail of its output; it never
 raises here (except on Ctrl-C, after killing the worker), so the run goes on.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,7 @@ OUTPUT_TAIL = 2000
 POLL_S = 0.1
 
 
-def run_worker(task: dict, env: dict | None, timeouts: dict,
-               command: list[str] | None = None, on_phase=None) -> dict:
+def run_worker(task: dict, env: dict | None, timeouts: dict, command: list[str] | None = None, on_phase=None) -> dict:
     """Send ``task`` to a fresh worker process; return its result as data.
 
     ``timeouts`` maps a phase name to seconds (key ``default`` for phases not
@@ -39,7 +39,11 @@ def run_worker(task: dict, env: dict | None, timeouts: dict,
             child_env.update(cores.environment())
             proc = subprocess.Popen(
                 [*command, str(paths["task.json"]), str(paths["result.json"]), str(paths["progress"])],
-                env=child_env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                env=child_env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
             try:
                 timed_out = _wait(proc, paths["progress"], timeouts, on_phase)
             except BaseException:  # Ctrl-C or SIGTERM: never leave a worker running
@@ -50,8 +54,9 @@ def run_worker(task: dict, env: dict | None, timeouts: dict,
         if timed_out:
             return _failed(timed_out, output)
         if proc.returncode != 0:
-            how = (f"killed by signal {-proc.returncode}" if proc.returncode < 0
-                   else f"exited with code {proc.returncode}")
+            how = (
+                f"killed by signal {-proc.returncode}" if proc.returncode < 0 else f"exited with code {proc.returncode}"
+            )
             return _failed(f"worker {how}", output)
         try:
             result = json.loads(paths["result.json"].read_text())

@@ -4,6 +4,7 @@ Nothing here imports Theano: these settings only take effect if they are in
 the environment before the first ``import theano`` of a process, so the parent
 decides them and passes them to each worker.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -20,7 +21,7 @@ OPENBLAS_FLAGS = "-lopenblas"
 _DGEMM_PROBE = "extern void dgemm_(void);\nint main(void) { dgemm_(); return 0; }\n"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def detect_blas() -> tuple[str, str]:
     """Return (ldflags, description): OpenBLAS when a C program links against it.
 
@@ -42,8 +43,7 @@ def _links(ldflags: str) -> bool:
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp, "probe.c")
         src.write_text(_DGEMM_PROBE)
-        proc = subprocess.run([cc, str(src), "-o", str(Path(tmp, "probe")), *ldflags.split()],
-                              capture_output=True)
+        proc = subprocess.run([cc, str(src), "-o", str(Path(tmp, "probe")), *ldflags.split()], capture_output=True)
         return proc.returncode == 0
 
 
@@ -69,16 +69,14 @@ def fresh_compiledir(compiledir: Path):
 
 def theano_flags(compiledir: Path, floatX: str, ldflags: str) -> str:
     """THEANO_FLAGS for a worker. Values may not contain commas."""
-    return ",".join([f"base_compiledir={compiledir}", f"floatX={floatX}",
-                     f"blas__ldflags={ldflags}", "device=cpu"])
+    return ",".join([f"base_compiledir={compiledir}", f"floatX={floatX}", f"blas__ldflags={ldflags}", "device=cpu"])
 
 
 # Read by OpenBLAS (Theano's and NumPy's), OpenMP and MKL when they load.
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
-def worker_env(compiledir: Path, floatX: str, base: dict | None = None,
-               threads: int | None = None) -> dict:
+def worker_env(compiledir: Path, floatX: str, base: dict | None = None, threads: int | None = None) -> dict:
     """The full environment of a worker process.
 
     PYTHONHASHSEED is fixed because some Theano ops' cache keys depend on
@@ -106,21 +104,24 @@ def set_default_flags() -> None:
     """
     if "THEANO_FLAGS" not in os.environ:
         ldflags, _ = detect_blas()
-        os.environ["THEANO_FLAGS"] = ",".join([f"base_compiledir={default_compiledir()}",
-                                               f"blas__ldflags={ldflags}"])
+        os.environ["THEANO_FLAGS"] = ",".join([f"base_compiledir={default_compiledir()}", f"blas__ldflags={ldflags}"])
 
 
 def install_pth(site_packages: Path | None = None) -> Path:
     """A .pth in the environment's site-packages that runs set_default_flags at start-up."""
     import sysconfig
+
     target = Path(site_packages or sysconfig.get_paths()["purelib"]) / PTH_NAME
-    target.write_text('import os; "THEANO_FLAGS" in os.environ or '
-                      '__import__("importlib").import_module("harness.orchestrate.theano_env").set_default_flags()\n')
+    target.write_text(
+        'import os; "THEANO_FLAGS" in os.environ or '
+        '__import__("importlib").import_module("harness.orchestrate.theano_env").set_default_flags()\n'
+    )
     return target
 
 
 if __name__ == "__main__":
     import sys
+
     if sys.argv[1:] != ["install-pth"]:
         sys.exit("usage: python -m harness.orchestrate.theano_env install-pth")
     print(f"installed {install_pth()}: import theano works in .venv without THEANO_FLAGS")

@@ -10,6 +10,7 @@ With one process on a side nothing can be tested, and the row says so. Runs
 measured in different environments are compared all the same, but the
 differences are said first.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -18,17 +19,36 @@ import numpy as np
 import pandas as pd
 
 from harness import results
+from harness.analysis.stats import ALPHA, UNTESTABLE, compare_samples, in_display_order
 from harness.core.case import PARAM_COLUMNS
 from harness.report.formatting import format_seconds
-from harness.analysis.stats import ALPHA, UNTESTABLE, compare_samples, in_display_order
 
 KEY = ["config", "case", "cache", "phase", "strategy"]
-COLUMNS = (*KEY, "n_base", "n_new", "processes_base", "processes_new", "median_base_s", "median_new_s",
-           "ratio", "p_value", "change")
+COLUMNS = (
+    *KEY,
+    "n_base",
+    "n_new",
+    "processes_base",
+    "processes_new",
+    "median_base_s",
+    "median_new_s",
+    "ratio",
+    "p_value",
+    "change",
+)
 # What must match for two runs' numbers to be comparable as they are.
-ENV_FIELDS = (("theano_flags",), ("blas", "ldflags"), ("blas", "library"), ("cpu", "model"),
-              ("cpu", "count"), ("gpu",), ("hostname",), ("python",), ("packages",),
-              ("affinity", "pinning"))  # workers pinned to their threads' cores, or not
+ENV_FIELDS = (
+    ("theano_flags",),
+    ("blas", "ldflags"),
+    ("blas", "library"),
+    ("cpu", "model"),
+    ("cpu", "count"),
+    ("gpu",),
+    ("hostname",),
+    ("python",),
+    ("packages",),
+    ("affinity", "pinning"),
+)  # workers pinned to their threads' cores, or not
 
 
 def environment_differences(base: dict, new: dict) -> list[str]:
@@ -57,8 +77,10 @@ def _without_compiledir(flags):
     """THEANO_FLAGS per floatX, without base_compiledir (two clones differ only there)."""
     if not isinstance(flags, dict):
         return flags
-    return {floatx: ",".join(f for f in str(value).split(",") if not f.startswith("base_compiledir="))
-            for floatx, value in flags.items()}
+    return {
+        floatx: ",".join(f for f in str(value).split(",") if not f.startswith("base_compiledir="))
+        for floatx, value in flags.items()
+    }
 
 
 def _comparable(measurements: pd.DataFrame) -> pd.DataFrame:
@@ -84,8 +106,12 @@ def compare_runs(base_dir: Path, new_dir: Path, factor: float = 1.10) -> tuple[p
         if key in groups_b:
             named = dict(zip(match, key))
             other = groups_b[key]
-            rows.append({**{k: named[k] for k in KEY}, **compare_samples(
-                g["seconds"], other["seconds"], factor, _processes(g), _processes(other))})
+            rows.append(
+                {
+                    **{k: named[k] for k in KEY},
+                    **compare_samples(g["seconds"], other["seconds"], factor, _processes(g), _processes(other)),
+                }
+            )
     table = pd.DataFrame(rows, columns=list(COLUMNS))
     if not table.empty:  # the summary's order
         table = in_display_order(table, a)
@@ -106,14 +132,15 @@ def format_comparison(table: pd.DataFrame, env_diff: list[str], factor: float) -
     t["new/base"] = t["ratio"].map(lambda r: f"{r:.2f}x")
     t["p"] = t["p_value"].map(lambda p: "n/a" if p != p else f"{p:.3f}")
     t["processes"] = t["processes_base"].astype(str) + "/" + t["processes_new"].astype(str)
-    lines.append(t[[*KEY, "n_base", "n_new", "processes", "base", "new", "new/base", "p", "change"]]
-                 .to_string(index=False))
+    lines.append(
+        t[[*KEY, "n_base", "n_new", "processes", "base", "new", "new/base", "p", "change"]].to_string(index=False)
+    )
     slower, faster = (t["change"] == "slower").sum(), (t["change"] == "faster").sum()
     untestable = (t["change"] == UNTESTABLE).sum()
     lines.append("")
-    lines.append(f"{slower} slower, {faster} faster, {len(t) - slower - faster - untestable} without a significant "
-                 f"change (beyond {factor:.2f}x and Welch p < {ALPHA} over process medians)"
-                 + (f", {untestable} untestable (one process on a side: measure with run.processes >= 2)"
-                    if untestable else ""))
+    lines.append(
+        f"{slower} slower, {faster} faster, {len(t) - slower - faster - untestable} without a significant "
+        f"change (beyond {factor:.2f}x and Welch p < {ALPHA} over process medians)"
+        + (f", {untestable} untestable (one process on a side: measure with run.processes >= 2)" if untestable else "")
+    )
     return "\n".join(lines)
-

@@ -1,18 +1,19 @@
 """Derived files of a run (summary, scaling, throughput, plots) and the printed table."""
+
 from __future__ import annotations
 
 from pathlib import Path
 
 import pandas as pd
 
-from harness.report import plots
 from harness import results
-from harness.config.schema import in_config_order
-from harness.report.formatting import format_seconds
-from harness.report.markdown import render
 from harness.analysis.scaling import scaling_table
 from harness.analysis.stats import summarize
 from harness.analysis.throughput import throughput_table
+from harness.config.recorded import in_config_order
+from harness.report import plots, sweep_plots
+from harness.report.formatting import format_ratio, format_seconds
+from harness.report.markdown import render
 
 
 def write_report(run_dir: Path) -> pd.DataFrame:
@@ -27,7 +28,7 @@ def write_report(run_dir: Path) -> pd.DataFrame:
     results.write_frame(run_dir / "summary.csv", summary)
     results.write_frame(run_dir / "scaling.csv", run["scaling"])
     results.write_frame(run_dir / "throughput.csv", run["throughput"])
-    plot_files = plots.plot_run(run, run_dir / "plots")
+    plot_files = plot_run(run, run_dir / "plots")
     results.write_atomic(run_dir / "report.md", render(run, plot_files))
     return summary
 
@@ -38,19 +39,42 @@ def format_table(summary: pd.DataFrame) -> str:
     if summary.empty:
         return "(no successful measurements)"
     t = summary.copy()
-    t["median (95% CI)"] = [f"{format_seconds(m)} ({format_seconds(lo)}..{format_seconds(hi)})" if lo == lo else format_seconds(m)
-                            for m, lo, hi in zip(t["median"], t["ci_low"], t["ci_high"])]
-    t["vs single (95% CI)"] = [_ratio(r, lo, hi) for r, lo, hi in
-                               zip(t["ratio_vs_single"], t["ratio_ci_low"], t["ratio_ci_high"])]
+    t["median (95% CI)"] = [
+        f"{format_seconds(m)} ({format_seconds(lo)}..{format_seconds(hi)})" if lo == lo else format_seconds(m)
+        for m, lo, hi in zip(t["median"], t["ci_low"], t["ci_high"])
+    ]
+    t["vs single (95% CI)"] = [
+        format_ratio(r, *((lo, hi) if strategy != "single" else ()), times="x", dash="..")
+        for r, lo, hi, strategy in zip(t["ratio_vs_single"], t["ratio_ci_low"], t["ratio_ci_high"], t["strategy"])
+    ]
     t["unstable"] = t["unstable"].fillna("").map(lambda u: "!" if u else "")
     used = t["cores_used"] if "cores_used" in t else pd.Series(float("nan"), index=t.index)
     t["cores used"] = [f"{c:.2f}" if c == c else "" for c in pd.to_numeric(used, errors="coerce")]
-    cols = ["config", "case", "cache", "phase", "strategy", "n", "median (95% CI)",
-            "vs single (95% CI)", "cores used", "unstable"]
+    cols = [
+        "config",
+        "case",
+        "cache",
+        "phase",
+        "strategy",
+        "n",
+        "median (95% CI)",
+        "vs single (95% CI)",
+        "cores used",
+        "unstable",
+    ]
     return t[cols].to_string(index=False)
 
 
-def _ratio(r: float, lo: float, hi: float) -> str:
-    if r != r:
-        return ""
-    return f"{r:.2f}x" + (f" ({lo:.2f}..{hi:.2f})" if lo == lo and not lo == hi == r else "")
+def plot_run(run: dict, out_dir: Path) -> list[Path]:
+    """Every figure of a run (as loaded by results.read_run)."""
+    q = plots.quartiles(run["measurements"])
+    paths = []
+    for config in run["env"]["configs"]:
+        if q[q["config"] == config["name"]].empty:
+            continue
+        paths += plots.plot_phases(config, q, out_dir)
+        paths += plots.plot_frameworks(config, run["summary"], out_dir)
+        if config.get("sweep"):
+            paths += sweep_plots.plot_sweep(config, q, run["graphs"], out_dir, run.get("scaling"))
+            paths += sweep_plots.plot_ratios(config, run["summary"], out_dir)
+    return paths

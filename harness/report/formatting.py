@@ -1,4 +1,5 @@
 """How numbers are written for people: one place, used by the printed tables, report.md and compare."""
+
 from __future__ import annotations
 
 
@@ -10,3 +11,18 @@ def format_seconds(s: float) -> str:
     if s >= 1e-3:
         return f"{s * 1e3:.2f} ms"
     return f"{s * 1e6:.1f} us"
+
+
+def format_ratio(
+    r: float, lo: float = float("nan"), hi: float = float("nan"), times: str = "×", dash: str = "–", label: str = ""
+) -> str:
+    """'1.23×', with its CI where it has one: '1.23× (95% CI 1.10–1.37)' (``label`` '95% CI '); '' for NaN."""
+    if r != r:
+        return ""
+    text = f"{r:.2f}{times}"
+    if lo == lo:
+        text += f" ({label}{lo:.2f}{dash}{hi:.2f})"
+    return text
+
+
+FRAMEWORK_NAMES = {"theano": "Theano", "pytensor": "PyTensor", "jax": "JAX", "torch": "PyTorch"}

@@ -10,11 +10,13 @@ A worker lost mid-case: Dask's scheduler gives the case to another worker
 (up to its ``allowed-failures``) and its partial work is discarded; a case it
 gives up on, or that raises, is recorded as failed with the reason.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
 
-from harness.orchestrate import envinfo, runner as runs, spawn, theano_env
+from harness.orchestrate import envinfo, spawn, theano_env
+from harness.orchestrate import runner as runs
 from harness.orchestrate.record import signals_deferred
 from harness.orchestrate.schedule import measure_case
 
@@ -33,8 +35,12 @@ def run_case(work, done: set, rows: list[dict], commit: str | None, runner=None)
     env = _host_env(work.config)
     mine = (env.get("git") or {}).get("commit")
     if commit and mine != commit:
-        return {"host": host, "env": env, "records": [],
-                "refused": f"Dask worker {host} runs gradbench commit {mine}, the client {commit}"}
+        return {
+            "host": host,
+            "env": env,
+            "records": [],
+            "refused": f"Dask worker {host} runs gradbench commit {mine}, the client {commit}",
+        }
     frameworks = _frameworks(work.config)
     env = {**env, "frameworks": frameworks}
     records = []
@@ -42,8 +48,8 @@ def run_case(work, done: set, rows: list[dict], commit: str | None, runner=None)
     def keep(order, job, result, wall):
         result["host"] = host
         records.append((order, job, result, wall))
-    measure_case(work, done, rows, runner or spawn.run_worker,
-                 Path(env["compiledir"]), frameworks, keep)
+
+    measure_case(work, done, rows, runner or spawn.run_worker, Path(env["compiledir"]), frameworks, keep)
     return {"host": host, "env": env, "records": records}
 
 
@@ -72,8 +78,9 @@ def connect(address: str, connect_timeout_s: float = 30):
     try:
         from distributed import Client
     except ImportError:
-        raise ClusterError("--dask needs Dask's distributed package: pip install -e '.[dask]' "
-                           "(make setup installs it into .venv)") from None
+        raise ClusterError(
+            "--dask needs Dask's distributed package: pip install -e '.[dask]' (make setup installs it into .venv)"
+        ) from None
     try:
         client = Client(address, timeout=connect_timeout_s)
     except OSError as exc:
@@ -93,8 +100,10 @@ def check_cluster(address: str, connect_timeout_s: float = 30) -> None:
 
 def executor(address: str, connect_timeout_s: float = 30, retries: int = 1):
     """An executor (see runner._measure) that sends each case to the Dask cluster at ``address``."""
+
     def execute(work, done, measured, recorder, runner, compiledir, env) -> None:
         from distributed import as_completed
+
         with connect(address, connect_timeout_s) as client:
             env["executor"] = "dask"
             env["dask"] = {"scheduler": address, "distributed": _version(), "retries": retries}
@@ -103,11 +112,21 @@ def executor(address: str, connect_timeout_s: float = 30, retries: int = 1):
             futures = {}
             for item in work:
                 pending = [job for job in item.jobs if job.key(item.case) not in done]
-                rows = measured[(measured["config"] == item.case.config)
-                                & (measured["case"] == item.case.name)].to_dict("records")
-                future = client.submit(run_case, item, {k for k in done if k[:2] == item.key}, rows, commit,
-                                       runner, resources={RESOURCE: 1}, retries=retries, pure=False,
-                                       key=f"gradbench-{item.case.config}-{item.case.name}-{id(item):x}")
+                rows = measured[
+                    (measured["config"] == item.case.config) & (measured["case"] == item.case.name)
+                ].to_dict("records")
+                future = client.submit(
+                    run_case,
+                    item,
+                    {k for k in done if k[:2] == item.key},
+                    rows,
+                    commit,
+                    runner,
+                    resources={RESOURCE: 1},
+                    retries=retries,
+                    pure=False,
+                    key=f"gradbench-{item.case.config}-{item.case.name}-{id(item):x}",
+                )
                 futures[future] = (item, pending)
             try:
                 for future in as_completed(futures):
@@ -116,6 +135,7 @@ def executor(address: str, connect_timeout_s: float = 30, retries: int = 1):
             except KeyboardInterrupt:
                 client.cancel(list(futures))
                 raise
+
     return execute
 
 
@@ -128,9 +148,16 @@ def _record(future, item, pending, recorder, env) -> None:
     if out.get("env"):
         env["hosts"][out["host"]] = dict(out["env"])
     if out.get("refused"):
-        records = [(order, job, {"status": "failed", "measurements": [], "error": out["refused"],
-                                 "host": out.get("host")}, 0.0)
-                   for order, job in enumerate(item.jobs) if job in pending]
+        records = [
+            (
+                order,
+                job,
+                {"status": "failed", "measurements": [], "error": out["refused"], "host": out.get("host")},
+                0.0,
+            )
+            for order, job in enumerate(item.jobs)
+            if job in pending
+        ]
     else:
         records = out["records"]
         if len(records) > len(pending):
@@ -145,12 +172,15 @@ def _check_workers(client, address: str, timeout_s: float) -> None:
     try:
         client.wait_for_workers(1, timeout=timeout_s)
     except TimeoutError:
-        raise ClusterError(f"the Dask scheduler at {address} has no worker; start one per machine: "
-                           f"{WORKER_COMMAND}") from None
+        raise ClusterError(
+            f"the Dask scheduler at {address} has no worker; start one per machine: {WORKER_COMMAND}"
+        ) from None
     workers = client.scheduler_info().get("workers", {})
     if not any(RESOURCE in (w.get("resources") or {}) for w in workers.values()):
-        raise ClusterError(f"no Dask worker at {address} has the resource {RESOURCE!r}, so no case could run; "
-                           f"start workers as: {WORKER_COMMAND}")
+        raise ClusterError(
+            f"no Dask worker at {address} has the resource {RESOURCE!r}, so no case could run; "
+            f"start workers as: {WORKER_COMMAND}"
+        )
 
 
 def _version() -> str | None:

@@ -6,6 +6,7 @@ every shard's rows (with their ``host``), env.json keeps every shard's
 environment (``shards``), and the derived files and report are computed anew
 from the merged measurements, as for a run measured on one machine.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -14,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from harness import results
-from harness.config.schema import config_from_dict, in_config_order
+from harness.config.recorded import config_from_dict, in_config_order
 from harness.orchestrate.runner import finish, plan
 
 # Fields of a shard's env.json that describe that shard's own measuring, not the run.
@@ -38,11 +39,15 @@ def check(shards: list[tuple[Path, dict]]) -> None:
         if not env.get("shard"):
             raise MergeError(f"{path}: not a shard (its run had no --shard)")
         if env.get("schema_version") != results.SCHEMA_VERSION:
-            raise MergeError(f"{path}: results schema {env.get('schema_version')}, this gradbench merges "
-                             f"schema {results.SCHEMA_VERSION}")
+            raise MergeError(
+                f"{path}: results schema {env.get('schema_version')}, this gradbench merges "
+                f"schema {results.SCHEMA_VERSION}"
+            )
         if env.get("status") != "complete":
-            raise MergeError(f"{path}: shard {env['shard']['index']}/{env['shard']['count']} is "
-                             f"{env.get('status')}; finish it first (gradbench run --resume {path})")
+            raise MergeError(
+                f"{path}: shard {env['shard']['index']}/{env['shard']['count']} is "
+                f"{env.get('status')}; finish it first (gradbench run --resume {path})"
+            )
     first_path, first = shards[0]
     for path, env in shards[1:]:
         if _configs_key(env["configs"]) != _configs_key(first["configs"]):
@@ -72,8 +77,10 @@ def check(shards: list[tuple[Path, dict]]) -> None:
     planned = {item.key for item in plan([config_from_dict(c) for c in first["configs"]])}
     lacking = planned - set(owner)
     if lacking or set(owner) - planned:
-        raise MergeError(f"the shards' cases are not the run's: {len(lacking)} case(s) of the configs in no "
-                         f"shard, {len(set(owner) - planned)} case(s) not in the configs")
+        raise MergeError(
+            f"the shards' cases are not the run's: {len(lacking)} case(s) of the configs in no "
+            f"shard, {len(set(owner) - planned)} case(s) not in the configs"
+        )
 
 
 def merge(shard_dirs: list[Path], out: Path) -> Path:
@@ -100,13 +107,25 @@ def merged_env(envs: list[dict], run_id: str, paths: list[Path]) -> dict:
     """env.json of the merged run: the first shard's environment at the top (what the report's
     environment section shows), every shard's own in ``shards``, and the run's own fields."""
     env = {k: v for k, v in envs[0].items() if k not in PER_SHARD}
-    env.update({
-        "run_id": run_id, "status": "complete",
-        "date": min(e.get("date") or "" for e in envs),
-        "merged": {"date": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-                   "from": [{"path": str(p), "run_id": e.get("run_id"), "shard": e["shard"]["index"],
-                             "hostname": e.get("hostname")} for p, e in zip(paths, envs)]},
-        "shards": [{k: v for k, v in e.items() if k not in ("configs", "files")} for e in envs],
-        "failures": [line for e in envs for line in e.get("failures") or []],
-    })
+    env.update(
+        {
+            "run_id": run_id,
+            "status": "complete",
+            "date": min(e.get("date") or "" for e in envs),
+            "merged": {
+                "date": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+                "from": [
+                    {
+                        "path": str(p),
+                        "run_id": e.get("run_id"),
+                        "shard": e["shard"]["index"],
+                        "hostname": e.get("hostname"),
+                    }
+                    for p, e in zip(paths, envs)
+                ],
+            },
+            "shards": [{k: v for k, v in e.items() if k not in ("configs", "files")} for e in envs],
+            "failures": [line for e in envs for line in e.get("failures") or []],
+        }
+    )
     return env

@@ -9,6 +9,7 @@ least loaded shard), whose longest shard is at most the average load plus
 the largest case; ties are broken by plan order, so every machine computes
 the same partition from the same configs.
 """
+
 from __future__ import annotations
 
 import os
@@ -25,10 +26,10 @@ from harness import results
 # for the others), plus execution.
 START_S = 1.6
 GRAPH_S = {"single": 0.0005, "per_param": 0.004, "per_param_separate": 0.009}
-REFERENCE_S = 0.7          # numpy_reference: no graph, a float64 pass or two
-COLD_START_S = 4.0          # a cold worker: start-up and one compile into an empty cache
-CALLS = 30                  # gradient evaluations a warm worker times, roughly
-FLOP_RATE = 50e9            # FLOP/s of a gradient evaluation on such a machine, roughly
+REFERENCE_S = 0.7  # numpy_reference: no graph, a float64 pass or two
+COLD_START_S = 4.0  # a cold worker: start-up and one compile into an empty cache
+CALLS = 30  # gradient evaluations a warm worker times, roughly
+FLOP_RATE = 50e9  # FLOP/s of a gradient evaluation on such a machine, roughly
 
 
 class ShardError(ValueError):
@@ -64,26 +65,32 @@ def from_environment(environ=None) -> tuple[int, int]:
             count = int(env["SLURM_ARRAY_TASK_COUNT"])
             step = int(env.get("SLURM_ARRAY_TASK_STEP", 1))
         except (KeyError, ValueError) as exc:
-            raise ShardError(f"--shard env: a SLURM array task needs integer SLURM_ARRAY_TASK_ID, "
-                             f"SLURM_ARRAY_TASK_MIN and SLURM_ARRAY_TASK_COUNT ({exc})") from None
+            raise ShardError(
+                f"--shard env: a SLURM array task needs integer SLURM_ARRAY_TASK_ID, "
+                f"SLURM_ARRAY_TASK_MIN and SLURM_ARRAY_TASK_COUNT ({exc})"
+            ) from None
         if step != 1:
             raise ShardError(f"--shard env: SLURM array step {step}; use a contiguous array (--array=1-N)")
         return parse(f"{task - first + 1}/{count}")
     if env.get("JOB_COMPLETION_INDEX") is not None:
         if not env.get("GRADBENCH_SHARDS"):
-            raise ShardError("--shard env: a Kubernetes Indexed Job needs GRADBENCH_SHARDS, "
-                             "set to the Job's completions")
+            raise ShardError(
+                "--shard env: a Kubernetes Indexed Job needs GRADBENCH_SHARDS, set to the Job's completions"
+            )
         try:
             return parse(f"{int(env['JOB_COMPLETION_INDEX']) + 1}/{int(env['GRADBENCH_SHARDS'])}")
         except ValueError as exc:
             raise ShardError(f"--shard env: {exc}") from None
-    raise ShardError("--shard env: no GRADBENCH_SHARD, SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX "
-                     "in the environment (give --shard I/N)")
+    raise ShardError(
+        "--shard env: no GRADBENCH_SHARD, SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX "
+        "in the environment (give --shard I/N)"
+    )
 
 
 def estimate_s(work) -> float:
     """Rough seconds of one case's planned workers (a runner.CaseWork), from its size."""
     from harness.core.flops import gradient_flops
+
     model = work.case.model
     p = model.n_params
     execute = gradient_flops(model.input, model.hidden, model.output, model.batch) * CALLS / FLOP_RATE
@@ -122,8 +129,9 @@ def costs(work: list, previous: list[Path] | None = None) -> tuple[dict, str]:
     scale = statistics.median(common) if common else 1.0
     out = {k: measured.get(k, sized[k] * scale) for k in sized}
     names = ", ".join(Path(d).name for d in previous)
-    return out, (f"workers.csv of {names} ({len(common)} of {len(sized)} cases; "
-                 f"the others by the size model x {scale:.2f})")
+    return out, (
+        f"workers.csv of {names} ({len(common)} of {len(sized)} cases; the others by the size model x {scale:.2f})"
+    )
 
 
 def makespan(cost: dict, count: int) -> tuple[float, list[float]]:
@@ -148,9 +156,14 @@ def select(work: list, index: int, count: int, previous: list[Path] | None = Non
     cost, source = costs(work, previous)
     shards = partition(cost, count)
     mine = shards[index - 1]
-    return {"index": index, "count": count, "cases": [list(k) for k in mine],
-            "estimated_s": round(sum(cost[k] for k in mine), 1),
-            "estimated_total_s": round(sum(cost.values()), 1), "balanced_by": source}
+    return {
+        "index": index,
+        "count": count,
+        "cases": [list(k) for k in mine],
+        "estimated_s": round(sum(cost[k] for k in mine), 1),
+        "estimated_total_s": round(sum(cost.values()), 1),
+        "balanced_by": source,
+    }
 
 
 def plan_table(work: list, cost: dict, machines: list[int], source: str) -> str:
@@ -158,12 +171,12 @@ def plan_table(work: list, cost: dict, machines: list[int], source: str) -> str:
     total = sum(cost.values())
     longest = max(cost, key=cost.get)
     workers = sum(len(item.jobs) for item in work)
-    lines = [f"{len(work)} cases, {workers} planned workers (more where processes disagree); "
-             f"estimated from: {source}",
-             f"one machine: {total / 60:.1f} min of workers ({len(work) / total * 3600:.0f} cases per hour)",
-             f"longest case: {longest[0]}/{longest[1]}, {cost[longest] / 60:.1f} min: no number of machines "
-             f"finishes sooner",
-             "machines  longest shard (min)  mean shard (min)  idle share"]
+    lines = [
+        f"{len(work)} cases, {workers} planned workers (more where processes disagree); estimated from: {source}",
+        f"one machine: {total / 60:.1f} min of workers ({len(work) / total * 3600:.0f} cases per hour)",
+        f"longest case: {longest[0]}/{longest[1]}, {cost[longest] / 60:.1f} min: no number of machines finishes sooner",
+        "machines  longest shard (min)  mean shard (min)  idle share",
+    ]
     for n in machines:
         count = min(n, len(work))
         span, loads = makespan(cost, count)

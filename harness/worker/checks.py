@@ -1,4 +1,5 @@
 """The checks a gradient passes before anything of it is timed."""
+
 from __future__ import annotations
 
 import numpy as np

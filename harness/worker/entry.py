@@ -9,6 +9,7 @@ per-phase time limits; any exception becomes a failed result with its
 traceback (a failure is data for the parent, not a crash); the result file
 is written whole or not at all.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,12 +26,15 @@ def measurement(kind: str):
     """The function that measures a task of ``kind``: ``f(task, on_phase) -> result``."""
     if kind == "gradient":
         from harness.worker.measure import run_task
+
         return lambda task, on_phase: run_task(task, on_phase=on_phase)
     if kind == "paired":
         from harness.worker.paired import paired_worker
+
         return lambda task, on_phase: paired_worker(task)
     if kind == "naive":
         from harness.worker.naive import naive_worker
+
         return lambda task, on_phase: naive_worker(task)
     raise ValueError(f"unknown task kind {kind!r} (gradient, paired or naive)")
 
@@ -53,8 +57,12 @@ def main(argv: list | None = None) -> int:
     try:
         result = measurement(task.get("kind", "gradient"))(task, on_phase)
     except Exception as exc:  # noqa: BLE001  (a failure is data for the parent, not a crash)
-        result = {"status": "failed", "error": f"{type(exc).__name__}: {exc}",
-                  "traceback": traceback.format_exc(), "measurements": []}
+        result = {
+            "status": "failed",
+            "error": f"{type(exc).__name__}: {exc}",
+            "traceback": traceback.format_exc(),
+            "measurements": [],
+        }
     info = result.setdefault("info", {})
     info.update(pinned)
     info.setdefault("cpus", affinity.current())  # a failed worker's cores too

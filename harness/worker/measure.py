@@ -9,6 +9,7 @@ caps, cache folders) are already in the environment. Each phase is a step
 below: setup, construct, compile, first call, check, execute (and transfer),
 then the matrix-product limit.
 """
+
 from __future__ import annotations
 
 import gc
@@ -22,7 +23,7 @@ import numpy as np
 from harness.backends import load as load_backend
 from harness.core import affinity
 from harness.core.data import init_params, make_batch
-from harness.core.flops import largest_layer, operands, products
+from harness.core.flops import operands, products
 from harness.core.model import Model
 from harness.core.registry import AUTO, DEFAULT_FRAMEWORK, Framework, framework
 from harness.worker import numpy_reference
@@ -32,12 +33,13 @@ from harness.worker.timing import Clock, CpuStamps, Recorder, StopRule, autorang
 LIMIT_REPEATS = 5  # timings of each matrix product of the limit when execute repeats are auto
 
 
-def run_task(task: dict, clock: Clock = time.perf_counter,
-             on_phase: Callable[[str], None] = lambda phase: None) -> dict:
+def run_task(
+    task: dict, clock: Clock = time.perf_counter, on_phase: Callable[[str], None] = lambda phase: None
+) -> dict:
     """Measure one strategy of one case; ``on_phase`` is told when each phase begins."""
     on_phase("setup")
     if task["strategy"] == "numpy_reference":
-        result = run_numpy_reference(task, clock, on_phase)
+        result = numpy_reference.run(task, clock, on_phase)
     else:
         result = run_framework(task, clock, on_phase)
     # Evidence of the thread cap: BLAS libraries and thread pools start their threads when loaded;
@@ -59,6 +61,7 @@ def os_threads() -> int | None:
 @dataclass
 class Setup:
     """One warm or cold worker of a framework strategy: its backend on the case's data, and its rows."""
+
     task: dict
     spec: Framework
     module: Any
@@ -70,7 +73,7 @@ class Setup:
     phases: tuple
     clock: Clock
     rule: StopRule
-    rec: "Recorder"
+    rec: Recorder
     info: dict
 
     @property
@@ -79,8 +82,9 @@ class Setup:
 
     def timed(self, phase: str, call: Callable, warmup: int, repeats, before: Callable | None = None):
         """Repeated timings of ``call`` (calibrated loops), recorded as ``phase``; the last value."""
-        return time_phase(self.rec, phase, call, warmup, repeats, self.rule, self.clock,
-                          self.task.get("min_time_s", 0.0), before)
+        return time_phase(
+            self.rec, phase, call, warmup, repeats, self.rule, self.clock, self.task.get("min_time_s", 0.0), before
+        )
 
     def done(self, result: dict) -> dict:
         return {**result, "status": "ok", "error": None, "measurements": self.rec.rows}
@@ -134,11 +138,29 @@ def setup(task: dict, clock: Clock) -> Setup:
     values = init_params(model, task["seed"])
     x, y = make_batch(model, task["seed"])
     b = module.backend(model, values, x, y, mode, threads=task.get("threads"), device=task.get("device", "cpu"))
-    info = {"pid": os.getpid(), "framework": name, "mode": mode, "import_seconds": import_seconds,
-            **prepared, **b.info()}
-    return Setup(task=task, spec=spec, module=module, backend=b, model=model, values=values, strategy=strategy,
-                 cold=cold, phases=spec.cold_phases(mode) if cold else spec.phases(mode, strategy), clock=clock,
-                 rule=stop_rule(task), rec=Recorder(), info=info)
+    info = {
+        "pid": os.getpid(),
+        "framework": name,
+        "mode": mode,
+        "import_seconds": import_seconds,
+        **prepared,
+        **b.info(),
+    }
+    return Setup(
+        task=task,
+        spec=spec,
+        module=module,
+        backend=b,
+        model=model,
+        values=values,
+        strategy=strategy,
+        cold=cold,
+        phases=spec.cold_phases(mode) if cold else spec.phases(mode, strategy),
+        clock=clock,
+        rule=stop_rule(task),
+        rec=Recorder(),
+        info=info,
+    )
 
 
 def construct(w: Setup, on_phase: Callable[[str], None]):
@@ -150,8 +172,7 @@ def construct(w: Setup, on_phase: Callable[[str], None]):
     # Each timing starts from a collected heap: building a graph leaves the last one's garbage, and
     # a full collection (50-80 ms at depth 8 in Theano) fell in every second or third timing, so
     # construct times were two-moded and their median jumped between runs (docs/methodology.md).
-    return w.timed("construct", build, w.task["warmup"]["construct"], w.task["repeats"]["construct"],
-                   before=gc.collect)
+    return w.timed("construct", build, w.task["warmup"]["construct"], w.task["repeats"]["construct"], before=gc.collect)
 
 
 def compile_phase(w: Setup, grads, on_phase: Callable[[str], None]):
@@ -244,33 +265,13 @@ def measure_limit(b, model: Model, seed: int, repeats: int, min_time: float, clo
     rows = []
     for kind, m, k, n, count in products(model.input, model.hidden, model.output, model.batch):
         shape_a, shape_b, ta, tb = operands(kind, m, k, n)
-        call = b.matmul(rng.standard_normal(shape_a).astype(model.floatX),
-                        rng.standard_normal(shape_b).astype(model.floatX), ta, tb)
+        call = b.matmul(
+            rng.standard_normal(shape_a).astype(model.floatX), rng.standard_normal(shape_b).astype(model.floatX), ta, tb
+        )
         loops = autorange(call, min_time, clock) if min_time else 1
         seconds, _ = timed(call, 1, repeats, clock, loops)
-        rows += [{"product": kind, "m": m, "k": k, "n": n, "count": count, "repeat": i, "seconds": t,
-                  "loops": loops} for i, t in enumerate(seconds)]
+        rows += [
+            {"product": kind, "m": m, "k": k, "n": n, "count": count, "repeat": i, "seconds": t, "loops": loops}
+            for i, t in enumerate(seconds)
+        ]
     return rows
-
-
-def run_numpy_reference(task: dict, clock: Clock, on_phase: Callable[[str], None]) -> dict:
-    """The hand-written NumPy pass in the case's floatX, and NumPy's matmul limit."""
-    model = Model.from_dict(task["model"])
-    values = init_params(model, task["seed"])
-    x, y = make_batch(model, task["seed"])
-    rec, rule = Recorder(), stop_rule(task)
-    warmup, repeats, min_time = task["warmup"]["execute"], task["repeats"]["execute"], task.get("min_time_s", 0.0)
-
-    on_phase("execute")
-    call = lambda: numpy_reference.loss_and_grads(model, values, x, y, dtype=model.floatX)  # noqa: E731
-    time_phase(rec, "execute", call, warmup, repeats, rule, clock, min_time)
-
-    on_phase("matmul")
-    fan_in, fan_out = largest_layer(model.input, model.hidden, model.output)
-    rng = np.random.default_rng(task["seed"])
-    a = rng.standard_normal((model.batch, fan_in)).astype(model.floatX)
-    b = rng.standard_normal((fan_in, fan_out)).astype(model.floatX)
-    time_phase(rec, "matmul", lambda: a @ b, warmup, repeats, rule, clock, min_time)
-    return {"status": "ok", "error": None, "measurements": rec.rows,
-            "info": {"pid": os.getpid(), "numpy_version": np.__version__,
-                     "matmul_shape": [model.batch, fan_in, fan_out]}}

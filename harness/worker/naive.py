@@ -1,5 +1,6 @@
 """The worker of the order-effect experiment (``harness.experiments.order_effect``): what naive timing
 does, each strategy's ``theano.function`` compiled in turn in one process, into an empty compiledir."""
+
 from __future__ import annotations
 
 import time
@@ -21,7 +22,12 @@ def naive_worker(task: dict) -> dict:
         before = b.c_stats()
         start = time.perf_counter()
         b.functions(strategy, grads)
-        rows.append({"strategy": strategy, "position": position,
-                     "seconds": time.perf_counter() - start,
-                     "c_compiled": b.c_stats()[2] - before[2]})
+        rows.append(
+            {
+                "strategy": strategy,
+                "position": position,
+                "seconds": time.perf_counter() - start,
+                "c_compiled": b.c_stats()[2] - before[2],
+            }
+        )
     return {"status": "ok", "error": None, "measurements": rows}

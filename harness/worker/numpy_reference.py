@@ -3,11 +3,18 @@
 It shares no code with the Theano graph, so it is an independent reference
 for every gradient strategy.
 """
+
 from __future__ import annotations
+
+import os
+from typing import Callable
 
 import numpy as np
 
+from harness.core.data import init_params, make_batch
+from harness.core.flops import largest_layer
 from harness.core.model import Model
+from harness.worker.timing import Clock, Recorder, stop_rule, time_phase
 
 _ACT = {
     "sigmoid": (lambda z: 1.0 / (1.0 + np.exp(-z)), lambda a, z: a * (1.0 - a)),
@@ -16,8 +23,9 @@ _ACT = {
 }
 
 
-def loss_and_grads(model: Model, params: list[np.ndarray], x: np.ndarray,
-                   y: np.ndarray, dtype: str = "float64") -> tuple[float, list[np.ndarray]]:
+def loss_and_grads(
+    model: Model, params: list[np.ndarray], x: np.ndarray, y: np.ndarray, dtype: str = "float64"
+) -> tuple[float, list[np.ndarray]]:
     """Return the mean loss over the batch and its gradient for every parameter.
 
     float64 (the default) makes it a reference for checking; the case's own
@@ -47,7 +55,7 @@ def loss_and_grads(model: Model, params: list[np.ndarray], x: np.ndarray,
         delta /= n
     else:
         diff = h - np.asarray(y, dtype=dtype)
-        loss = (diff ** 2).mean()
+        loss = (diff**2).mean()
         delta = 2.0 * diff / diff.size
     grads_w, grads_b = [], []
     for i in reversed(range(len(weights))):
@@ -65,3 +73,29 @@ def loss_and_grads(model: Model, params: list[np.ndarray], x: np.ndarray,
         if model.biases:
             grads.append(gb)
     return float(loss), grads
+
+
+def run(task: dict, clock: Clock, on_phase: Callable[[str], None]) -> dict:
+    """The hand-written NumPy pass in the case's floatX, and NumPy's matmul limit."""
+    model = Model.from_dict(task["model"])
+    values = init_params(model, task["seed"])
+    x, y = make_batch(model, task["seed"])
+    rec, rule = Recorder(), stop_rule(task)
+    warmup, repeats, min_time = task["warmup"]["execute"], task["repeats"]["execute"], task.get("min_time_s", 0.0)
+
+    on_phase("execute")
+    call = lambda: loss_and_grads(model, values, x, y, dtype=model.floatX)  # noqa: E731
+    time_phase(rec, "execute", call, warmup, repeats, rule, clock, min_time)
+
+    on_phase("matmul")
+    fan_in, fan_out = largest_layer(model.input, model.hidden, model.output)
+    rng = np.random.default_rng(task["seed"])
+    a = rng.standard_normal((model.batch, fan_in)).astype(model.floatX)
+    b = rng.standard_normal((fan_in, fan_out)).astype(model.floatX)
+    time_phase(rec, "matmul", lambda: a @ b, warmup, repeats, rule, clock, min_time)
+    return {
+        "status": "ok",
+        "error": None,
+        "measurements": rec.rows,
+        "info": {"pid": os.getpid(), "numpy_version": np.__version__, "matmul_shape": [model.batch, fan_in, fan_out]},
+    }

@@ -1,5 +1,6 @@
 """The worker of the paired experiment (``harness.experiments.paired``): ``single`` and ``per_param``
 compiled in one process, checked against each other, then timed in alternating pairs (AB, BA, ...)."""
+
 from __future__ import annotations
 
 import time
@@ -18,8 +19,14 @@ def paired_worker(task: dict, clock=time.perf_counter) -> dict:
     """Both strategies in this process: compile, check, then ``pairs`` alternating timings."""
     module = load(task["framework"])
     model = Model.from_dict(task["model"])
-    b = module.backend(model, init_params(model, task["seed"]), *make_batch(model, task["seed"]), task["mode"],
-                       threads=task.get("threads"), device=task.get("device", "cpu"))
+    b = module.backend(
+        model,
+        init_params(model, task["seed"]),
+        *make_batch(model, task["seed"]),
+        task["mode"],
+        threads=task.get("threads"),
+        device=task.get("device", "cpu"),
+    )
     calls, graphs, outputs = {}, {}, {}
     for strategy in PAIR:
         grads = b.construct(strategy)
@@ -29,8 +36,11 @@ def paired_worker(task: dict, clock=time.perf_counter) -> dict:
         graphs[strategy] = b.graph(strategy, grads, compiled)
     err = relative_error(outputs["per_param"], outputs["single"])
     if not err <= TOLERANCE["vs_single"][model.floatX]:
-        return {"status": "failed", "error": f"gradient mismatch: per_param vs single relative error {err:.3g}",
-                "measurements": []}
+        return {
+            "status": "failed",
+            "error": f"gradient mismatch: per_param vs single relative error {err:.3g}",
+            "measurements": [],
+        }
     for call in calls.values():  # warm both before either is timed
         timed(call, task["warmup"], 0, clock)
     loops = autorange(calls["single"], task["min_time_s"], clock) if task["min_time_s"] else 1
@@ -39,7 +49,12 @@ def paired_worker(task: dict, clock=time.perf_counter) -> dict:
         order = PAIR if pair % 2 == 0 else PAIR[::-1]
         for position, strategy in enumerate(order):
             seconds, _ = timed(calls[strategy], 0, 1, clock, loops)
-            rows.append({"pair": pair, "position": position, "strategy": strategy, "seconds": seconds[0],
-                         "loops": loops})
-    return {"status": "ok", "error": None, "measurements": rows,
-            "fingerprints": {s: graphs[s].get("fingerprint") for s in PAIR}}
+            rows.append(
+                {"pair": pair, "position": position, "strategy": strategy, "seconds": seconds[0], "loops": loops}
+            )
+    return {
+        "status": "ok",
+        "error": None,
+        "measurements": rows,
+        "fingerprints": {s: graphs[s].get("fingerprint") for s in PAIR},
+    }

@@ -1,4 +1,5 @@
 """Timing loops with an injectable clock, so the logic is testable without sleeping."""
+
 from __future__ import annotations
 
 import resource
@@ -15,10 +16,16 @@ Clock = Callable[[], float]
 MAX_LOOPS = 10**6
 
 
-def timed(fn: Callable[[], Any], warmup: int, repeats: int,
-          clock: Clock = time.perf_counter, loops: int = 1,
-          before: Callable[[], Any] | None = None, cpu: list | None = None,
-          cpu_clock: Clock = time.process_time) -> tuple[list[float], Any]:
+def timed(
+    fn: Callable[[], Any],
+    warmup: int,
+    repeats: int,
+    clock: Clock = time.perf_counter,
+    loops: int = 1,
+    before: Callable[[], Any] | None = None,
+    cpu: list | None = None,
+    cpu_clock: Clock = time.process_time,
+) -> tuple[list[float], Any]:
     """Call ``fn`` ``warmup`` times untimed, then time ``repeats`` raw timings.
 
     Each raw timing covers ``loops`` consecutive calls; the returned values
@@ -74,6 +81,7 @@ class StopRule:
     At least ``min_repeats`` are taken, whatever the budget; the CI exists
     from 6 values on.
     """
+
     precision: float = DEFAULT_PRECISION
     budget_s: float = DEFAULT_BUDGET_S
     min_repeats: int = 3
@@ -93,9 +101,16 @@ class StopRule:
         return ""
 
 
-def timed_until(fn: Callable[[], Any], warmup: int, rule: StopRule, clock: Clock = time.perf_counter,
-                loops: int = 1, before: Callable[[], Any] | None = None, cpu: list | None = None,
-                cpu_clock: Clock = time.process_time) -> tuple[list[float], Any, str]:
+def timed_until(
+    fn: Callable[[], Any],
+    warmup: int,
+    rule: StopRule,
+    clock: Clock = time.perf_counter,
+    loops: int = 1,
+    before: Callable[[], Any] | None = None,
+    cpu: list | None = None,
+    cpu_clock: Clock = time.process_time,
+) -> tuple[list[float], Any, str]:
     """Like ``timed``, with repeats until ``rule`` says stop; also returns why it stopped.
     The budget counts ``before``'s time too: it is the worker's time."""
     result = None
@@ -152,8 +167,16 @@ class Recorder:
             self.rows.append(row)
 
 
-def repeated(fn: Callable, warmup: int, repeats, rule: StopRule, clock: Clock, loops: int = 1,
-             before: Callable | None = None, cpu: list | None = None):
+def repeated(
+    fn: Callable,
+    warmup: int,
+    repeats,
+    rule: StopRule,
+    clock: Clock,
+    loops: int = 1,
+    before: Callable | None = None,
+    cpu: list | None = None,
+):
     """``repeats`` timings of ``fn`` (or, for ``auto``, as many as ``rule`` asks): seconds, last value,
     and why the repeats stopped ('' for a fixed count). ``before``: untimed, before each timing;
     ``cpu`` receives each timing's process CPU seconds per call."""
@@ -164,12 +187,22 @@ def repeated(fn: Callable, warmup: int, repeats, rule: StopRule, clock: Clock, l
 
 
 def stop_rule(task: dict) -> StopRule:
-    return StopRule(precision=task.get("precision", StopRule.precision),
-                    budget_s=task.get("budget_s", StopRule.budget_s))
+    return StopRule(
+        precision=task.get("precision", StopRule.precision), budget_s=task.get("budget_s", StopRule.budget_s)
+    )
 
 
-def time_phase(rec: Recorder, phase: str, call: Callable, warmup: int, repeats, rule: StopRule, clock: Clock,
-               min_time: float = 0.0, before: Callable | None = None):
+def time_phase(
+    rec: Recorder,
+    phase: str,
+    call: Callable,
+    warmup: int,
+    repeats,
+    rule: StopRule,
+    clock: Clock,
+    min_time: float = 0.0,
+    before: Callable | None = None,
+):
     """Repeated timings of ``call`` with calibrated loops, recorded in ``rec`` as ``phase``; the last value."""
     loops = autorange(call, min_time, clock) if min_time else 1
     cpu: list = []

@@ -1,0 +1,32 @@
+"""Command line: a thin layer over the functions that tests call directly (``harness.orchestrate.runner``,
+``harness.report``, ``harness.scale``, ``harness.experiments``)."""
+
+from __future__ import annotations
+
+from harness.cli import commands
+from harness.cli import run as running
+from harness.cli.parser import build_parser
+
+COMMANDS = {
+    "run": running.run,
+    "merge": commands.merge_shards,
+    "plan": commands.plan_run,
+    "order-effect": commands.order_effect,
+    "compare": commands.compare_runs,
+    "paired": commands.paired,
+    "report": commands.report,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        if bool(args.configs) == bool(args.resume):
+            parser.error("run takes config files, or --resume RUN_DIR (not both)")
+        if args.resume and args.shard:
+            parser.error("--resume resumes the shard its folder records; give no --shard")
+        if args.balance_from and not args.shard:
+            parser.error("--balance-from needs --shard")
+        return running.run(args)
+    return COMMANDS[args.command](args)
