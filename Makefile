@@ -14,7 +14,7 @@ FRAMEWORK_ENVS := pytensor jax torch
 upper = $(shell echo $(1) | tr a-z A-Z)
 FRAMEWORKS_SUITE := configs/frameworks.yaml configs/frameworks_depth.yaml
 
-.PHONY: bench bench-frameworks test report compare notebook order-effect paired gpu-check setup openblas envs clean-cache \
+.PHONY: bench bench-frameworks test test-fast lint lock-venv report compare notebook order-effect paired gpu-check setup openblas envs clean-cache \
 	$(addprefix env-,$(FRAMEWORK_ENVS))
 
 bench: setup openblas
@@ -24,8 +24,19 @@ bench: setup openblas
 bench-frameworks: setup openblas envs
 	$(PY) -m harness run $(FRAMEWORKS_SUITE) --out $(OUT)
 
-test: setup openblas envs
+# The whole suite (CI's command): the layer contracts, then every test.
+test: setup openblas envs lint
 	$(PY) -m pytest -q
+
+# The edit loop: .venv only, no framework environment, no real worker process, no cluster (under a minute).
+test-fast: setup
+	$(PY) -m pytest -q -m "not slow and not frameworks and not dask"
+
+# The layers (import-linter contracts in pyproject.toml) and ruff's checks and formatting.
+lint: setup
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/ruff check harness tests
+	$(VENV)/bin/ruff format --check harness tests
 
 report: setup
 	@test -n "$(RUN)" || { echo "usage: make report RUN=results/<run-id>"; exit 2; }
@@ -64,7 +75,16 @@ order-effect: setup openblas
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+# envs/venv.txt, the lock of .venv, written again from pyproject.toml's pins in a fresh environment.
+lock-venv:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet --upgrade pip
+	.lock-venv/bin/python -m pip install --quiet '.[test,dask]'
+	{ sed -n '1,3p' envs/venv.txt; .lock-venv/bin/python -m pip freeze --exclude gradbench; } > envs/venv.txt.new
+	mv envs/venv.txt.new envs/venv.txt && rm -rf .lock-venv
+	@echo "envs/venv.txt written; make setup rebuilds .venv from it"
+
+$(STAMP): pyproject.toml envs/venv.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { \
 	  echo "error: '$(PYTHON)' not found. gradbench needs Python 3.11 (Theano-PyMC 1.1.2 with numpy<1.24)."; \
 	  echo "Install it (e.g. 'apt-get install python3.11 python3.11-venv python3.11-dev' or 'pyenv install 3.11')"; \
@@ -74,7 +94,8 @@ $(STAMP): pyproject.toml
 	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,dask]'
+	$(PY) -m pip install --quiet -r envs/venv.txt
+	$(PY) -m pip install --quiet --no-deps -e .
 	$(PY) -m harness.orchestrate.theano_env install-pth
 	touch $(STAMP)
 
