@@ -14,7 +14,7 @@ FRAMEWORK_ENVS := pytensor jax torch
 upper = $(shell echo $(1) | tr a-z A-Z)
 FRAMEWORKS_SUITE := configs/frameworks.yaml configs/frameworks_depth.yaml
 
-.PHONY: bench bench-frameworks test test-fast lint lock-venv report compare notebook order-effect paired gpu-check setup openblas envs clean-cache \
+.PHONY: bench bench-frameworks test test-fast test-exhaustive lint lock-venv report compare notebook order-effect paired gpu-check setup openblas envs clean-cache \
 	$(addprefix env-,$(FRAMEWORK_ENVS))
 
 bench: setup openblas
@@ -30,7 +30,11 @@ test: setup openblas envs lint
 
 # The edit loop: .venv only, no framework environment, no real worker process, no cluster (under a minute).
 test-fast: setup
-	$(PY) -m pytest -q -m "not slow and not frameworks and not dask"
+	$(PY) -m pytest -q -m "not slow and not frameworks and not dask and not exhaustive"
+
+# The full statistical simulations (minutes), left out of make test.
+test-exhaustive: setup
+	$(PY) -m pytest -q -m exhaustive
 
 # The layers (import-linter contracts in pyproject.toml) and ruff's checks and formatting.
 lint: setup

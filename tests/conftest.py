@@ -4,9 +4,19 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from harness.orchestrate import theano_env
 
 os.environ.update(theano_env.worker_env(theano_env.default_compiledir(), "float64"))
+# Fake and tiny runs draw no figures unless a test looks at them (the `plots` fixture).
+os.environ["GRADBENCH_PLOTS"] = "off"
+
+
+@pytest.fixture
+def plots(monkeypatch):
+    """Runs in this test draw their figures, as a user's do."""
+    monkeypatch.setenv("GRADBENCH_PLOTS", "on")
 
 
 def pytest_sessionstart(session):
@@ -14,3 +24,13 @@ def pytest_sessionstart(session):
     open (a ResourceWarning, an error under this suite's warning filters). Importing it once in a
     child process first makes every test independent of which test imports Theano first."""
     subprocess.run([sys.executable, "-c", "import theano"], env=os.environ, capture_output=True, timeout=600)
+
+
+@pytest.fixture(autouse=True)
+def stock_theano_linker():
+    """A warm worker run in the test process patches Theano's CLinker for the whole process
+    (``theano_cache_key.apply``): undo it after every test, so that no later test runs patched Theano."""
+    yield
+    basic = sys.modules.get("theano.link.c.basic")
+    if basic is not None and getattr(basic.CLinker.cmodule_key_, "gradbench_fixed", False):
+        basic.CLinker.cmodule_key_ = basic.CLinker.cmodule_key_.__wrapped__

@@ -137,6 +137,7 @@ BUSY_WORKER = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 @needs_linux
 def test_a_one_thread_worker_that_starts_two_busy_threads_uses_one_core(tmp_path, monkeypatch):
     script = tmp_path / "busy.py"
@@ -153,6 +154,8 @@ def test_a_one_thread_worker_that_starts_two_busy_threads_uses_one_core(tmp_path
         assert max(free["cores_used"]) > 1.3, free
 
 
+@pytest.mark.slow
+@pytest.mark.frameworks
 def test_a_real_jax_worker_with_one_thread_uses_one_core(tmp_path):
     try:
         environments.probe("jax")
@@ -185,7 +188,7 @@ def test_a_real_jax_worker_with_one_thread_uses_one_core(tmp_path):
 
 
 def test_the_report_says_whether_workers_were_pinned_and_lists_values_on_too_many_cores():
-    from harness.report.markdown import cores_lines
+    from harness.report.environment import cores_lines
 
     summary = pd.DataFrame(
         {

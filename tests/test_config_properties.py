@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from harness.config.cases import expand
-from harness.config.schema import ConfigError, load_config, parse_config
+from harness.config.schema import DEFAULT_MODEL, ConfigError, load_config, parse_config
 
 VALID = {
     "name": "p",
@@ -60,13 +60,32 @@ values = st.recursive(
 )
 
 
-def loads_or_config_error(doc):
+def loads_or_config_error(doc, touched=None):
+    """Either a config that holds what the document says, or a ConfigError that names a field the document
+    got wrong. ``touched``: the sections a test changed in a valid document (the error must be in one of
+    them; a model and a sweep are checked together, case by case)."""
     try:
         config = parse_config(doc, source="prop.yaml")
     except ConfigError as exc:
         assert str(exc).startswith("prop.yaml")
+        if touched is not None:
+            section = exc.path.split(" ")[0].split(".")[0].split("[")[0]
+            allowed = set(touched) | ({"model", "sweep"} if {"model", "sweep"} & set(touched) else set())
+            assert section in allowed or (section == "(top" and "(top level)" in exc.path), (exc.path, touched)
         return None
     assert expand(config)
+    # What loaded is what the document says, with the documented defaults filled in.
+    assert config.name == doc.get("name", "config")
+    assert config.model == {**DEFAULT_MODEL, **doc["model"]}
+    sweep = doc.get("sweep") or {}
+    assert {k: list(v) for k, v in config.sweep.items()} == {k: list(v) for k, v in sweep.items()}
+    run = doc.get("run") or {}
+    if "strategies" in run:
+        assert list(config.run.strategies) == run["strategies"]
+    if "seed" in run:
+        assert config.run.seed == run["seed"]
+    if "mode" in run:
+        assert config.run.mode == run["mode"]
     return config
 
 
@@ -99,7 +118,7 @@ def test_mutations_of_a_valid_config(mutations):
                 target.pop(path[-1], None)
             else:
                 target[path[-1]] = value
-    loads_or_config_error(doc)
+    loads_or_config_error(doc, touched={path[0] for path, _ in mutations})
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -4,14 +4,17 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from harness import results
 from harness.cli import main
 
+pytestmark = pytest.mark.slow
+
 TINY = Path(__file__).resolve().parent.parent / "configs" / "tiny.yaml"
 
 
-def test_run_writes_every_file(tmp_path, capsys):
+def test_run_writes_every_file(tmp_path, capsys, plots):
     assert main(["run", str(TINY), "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     (run_dir,) = tmp_path.iterdir()

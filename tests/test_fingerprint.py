@@ -54,6 +54,7 @@ def compiled(strategy, **model_fields):
     return b.graph(strategy, grads, b.functions(strategy, grads))
 
 
+@pytest.mark.slow
 def test_theano_fingerprint_is_equal_for_equal_graphs_and_differs_with_one_op():
     first, again = compiled("single"), compiled("single")  # two compiles, new variables, same graph
     assert first["fingerprint"] == again["fingerprint"] and len(first["fingerprint"]) == 16
@@ -63,6 +64,7 @@ def test_theano_fingerprint_is_equal_for_equal_graphs_and_differs_with_one_op():
     assert compiled("per_param_separate")["fingerprint"] != first["fingerprint"]
 
 
+@pytest.mark.slow
 def test_report_says_in_words_whether_per_param_runs_singles_function():
     import pandas as pd
 

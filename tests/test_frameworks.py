@@ -104,6 +104,7 @@ def test_missing_environment_is_refused_before_anything_is_measured(tmp_path, ca
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_environment_without_the_framework_names_what_it_lacks(tmp_path, monkeypatch):
     monkeypatch.setenv("GRADBENCH_PYTHON_TORCH", sys.executable)  # .venv: no torch there
     with pytest.raises(environments.EnvironmentProblem, match=r"torch: .* cannot import torch \(ModuleNotFoundError"):
@@ -121,6 +122,7 @@ def test_worker_environment_caps_every_framework_threads(tmp_path):
     assert f"base_compiledir={tmp_path}" in pt["PYTENSOR_FLAGS"] and "floatX=float64" in pt["PYTENSOR_FLAGS"]
 
 
+@pytest.mark.slow
 def test_theano_imports_in_the_venv_without_flags():
     """A REPL or notebook kernel in .venv gets a working Theano (the .pth that make setup installs)."""
     env = {k: v for k, v in os.environ.items() if k != "THEANO_FLAGS"}
@@ -204,6 +206,8 @@ def every_mode_run(tmp_path_factory):
 KNOWN_FAILURE = ("pytensor", "PYTORCH", "TypeError: 'bool' object is not subscriptable")
 
 
+@pytest.mark.slow
+@pytest.mark.frameworks
 def test_every_framework_and_mode_measures_checked_gradients(every_mode_run):
     proc, run_dir = every_mode_run
     workers = pd.read_csv(run_dir / "workers.csv", dtype=results.TEXT_COLUMNS)
@@ -221,6 +225,8 @@ def test_every_framework_and_mode_measures_checked_gradients(every_mode_run):
     assert ok["os_threads"].notna().all() and workers["pid"].dropna().is_unique
 
 
+@pytest.mark.slow
+@pytest.mark.frameworks
 def test_each_mode_measures_exactly_its_phases(every_mode_run):
     _, run_dir = every_mode_run
     m = pd.read_csv(run_dir / "measurements.csv", dtype=results.TEXT_COLUMNS)
@@ -233,6 +239,8 @@ def test_each_mode_measures_exactly_its_phases(every_mode_run):
     assert not ((m["framework"] == "torch") & (m["mode"] == "compile") & (m["phase"] == "construct")).any()
 
 
+@pytest.mark.slow
+@pytest.mark.frameworks
 def test_graph_evidence_says_what_it_counted(every_mode_run):
     _, run_dir = every_mode_run
     g = pd.read_csv(run_dir / "graphs.csv", dtype=results.TEXT_COLUMNS).set_index(["framework", "mode", "strategy"])
@@ -252,6 +260,8 @@ def test_graph_evidence_says_what_it_counted(every_mode_run):
     )
 
 
+@pytest.mark.slow
+@pytest.mark.frameworks
 def test_env_json_records_every_framework_environment(every_mode_run):
     _, run_dir = every_mode_run
     env = json.loads((run_dir / "env.json").read_text())
@@ -266,6 +276,8 @@ def test_env_json_records_every_framework_environment(every_mode_run):
     assert "jax" in report and "PyTorch" in report
 
 
+@pytest.mark.slow
+@pytest.mark.frameworks
 def test_cold_caches_of_the_other_frameworks(tmp_path):
     require_environments()
     path = tmp_path / "cold.yaml"
@@ -298,6 +310,8 @@ def test_cold_caches_of_the_other_frameworks(tmp_path):
     assert (m["cache"] == "cold").all()
 
 
+@pytest.mark.slow
+@pytest.mark.frameworks
 @pytest.mark.parametrize("framework", ["jax", "torch:compile", "pytensor:CVM"])
 def test_a_wrong_gradient_is_caught_and_never_timed(tmp_path, framework):
     """As a stale torch.compile cache would serve: gradients off by 1% fail the check."""
@@ -327,6 +341,8 @@ def test_a_wrong_gradient_is_caught_and_never_timed(tmp_path, framework):
 # --- devices (issue 11), in the real environments of this CPU machine ------------------------------
 
 
+@pytest.mark.slow
+@pytest.mark.frameworks
 @pytest.mark.parametrize("name", ["jax", "torch", "pytensor"])
 def test_each_environment_lists_its_devices_and_no_gpu_here(name):
     info = environments.probe(name)
@@ -336,6 +352,8 @@ def test_each_environment_lists_its_devices_and_no_gpu_here(name):
     )
 
 
+@pytest.mark.slow
+@pytest.mark.frameworks
 def test_a_gpu_config_on_a_cpu_machine_runs_its_cpu_cases_and_skips_the_rest(tmp_path):
     doc = {
         "name": "dev",
@@ -355,6 +373,8 @@ def test_a_gpu_config_on_a_cpu_machine_runs_its_cpu_cases_and_skips_the_rest(tmp
     assert "device" in pd.read_csv(run_dir / "summary.csv").columns
 
 
+@pytest.mark.slow
+@pytest.mark.frameworks
 def test_torch_waits_for_its_device_inside_every_call():
     script = """
 import numpy as np
@@ -384,6 +404,8 @@ print(len(log))
     assert out.stdout.strip() == "7"  # one wait per timed call: 3 strategies x 2 calls, and the product
 
 
+@pytest.mark.slow
+@pytest.mark.frameworks
 def test_make_gpu_check_on_a_machine_without_a_gpu_records_every_case_as_skipped(tmp_path):
     # As on a GPU machine: the orchestrator and the workers run with named interpreters, nothing
     # is built (no .venv target), and every case is skipped here, before any worker starts.

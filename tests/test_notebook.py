@@ -3,11 +3,14 @@
 from pathlib import Path
 
 import nbformat
+import pytest
 from helpers import fake_worker
 from nbclient import NotebookClient
 
 from harness.config.schema import parse_config
 from harness.orchestrate import runner
+
+pytestmark = pytest.mark.slow
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "explore.ipynb"
 CONFIG = {
@@ -18,7 +21,7 @@ CONFIG = {
 }
 
 
-def test_notebook_executes(tmp_path, monkeypatch):
+def test_notebook_executes(tmp_path, monkeypatch, plots):
     config = parse_config(CONFIG, source="nb.yaml")
     for _ in range(2):
         runner.run(

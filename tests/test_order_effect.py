@@ -4,9 +4,12 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+import pytest
 from helpers import tiny_model
 
 from harness.orchestrate import spawn, theano_env
+
+pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parent.parent
 

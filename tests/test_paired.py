@@ -8,6 +8,8 @@ import pytest
 from harness.config.schema import parse_config
 from harness.experiments import paired
 
+pytestmark = pytest.mark.slow
+
 
 def test_summary_takes_each_process_median_ratio_and_a_ci_over_processes():
     rows = []

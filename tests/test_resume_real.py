@@ -17,6 +17,8 @@ import pytest
 
 from harness import results
 
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parent.parent
 # No sweep, as configs/question.yaml; 4 warm workers and 3 cold compiles.
 CONFIG = {

@@ -120,6 +120,7 @@ SIGTERM_SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
 def test_signal_saves_rows_and_prints_how_to_resume(tmp_path, signum):
     config_path = tmp_path / "fake.yaml"
@@ -220,6 +221,7 @@ def fake_cli(tmp_path, worker="fake_worker"):
     return [sys.executable, "-c", script]
 
 
+@pytest.mark.slow
 def test_failed_worker_run_goes_on_exits_nonzero_and_can_be_retried(tmp_path):
     proc = subprocess.run(fake_cli(tmp_path, "failing_worker"), cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 1
@@ -248,6 +250,7 @@ def test_failed_worker_run_goes_on_exits_nonzero_and_can_be_retried(tmp_path):
     assert json.loads((run_dir / "env.json").read_text())["failures"] == []
 
 
+@pytest.mark.slow
 def test_concurrent_runs_use_separate_folders(tmp_path):
     procs = [
         subprocess.Popen(fake_cli(tmp_path), cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -261,6 +264,7 @@ def test_concurrent_runs_use_separate_folders(tmp_path):
     assert all(json.loads((d / "env.json").read_text())["status"] == "complete" for d in dirs)
 
 
+@pytest.mark.slow
 def test_concurrent_workers_share_an_empty_compile_cache(tmp_path):
     """Two real workers compiling the same case into one new compiledir at once."""
     from dataclasses import asdict

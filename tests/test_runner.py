@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from helpers import fake_worker
 
 from harness import results
@@ -49,7 +50,8 @@ def test_cold_cache_adds_one_job_per_compile_repeat_for_theano_strategies():
     assert len([j for j in jobs if j.cache == "warm"]) == 4
 
 
-def test_run_writes_every_row_and_file(tmp_path):
+@pytest.mark.slow  # draws the figures (seconds)
+def test_run_writes_every_row_and_file(tmp_path, plots):
     config = parse_config(CONFIG, source="fake.yaml")
     worker = recording()
     run_dir = runner.run([config], tmp_path, progress=lambda line: None, runner=worker, compiledir=tmp_path / "cc")
@@ -165,7 +167,8 @@ def test_run_ids_sort_by_time_and_are_unique(tmp_path):
     assert a != b and a.name.startswith("20260102-030405-") and sorted([c.name, a.name])[1] == c.name
 
 
-def test_report_md_answers_with_this_runs_numbers(tmp_path):
+@pytest.mark.slow  # draws the figures (seconds)
+def test_report_md_answers_with_this_runs_numbers(tmp_path, plots):
     config = parse_config({**CONFIG, "run": {**CONFIG["run"], "processes": 2}}, source="fake.yaml")
     run_dir = runner.run([config], tmp_path, progress=lambda line: None, runner=recording(), compiledir=tmp_path / "cc")
     text = (run_dir / "report.md").read_text()

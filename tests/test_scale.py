@@ -75,7 +75,7 @@ def _workers(run_dir) -> pd.DataFrame:
 
 
 def _files(run_dir) -> list[str]:
-    """The run folder's files, plots included: a merged or Dask run must have a local run's."""
+    """The run folder's files (the plots too, where drawn): a merged or Dask run must have a local run's."""
     return sorted(str(p.relative_to(run_dir)) for p in Path(run_dir).rglob("*") if p.is_file())
 
 
@@ -250,6 +250,7 @@ def local_run(tmp_path_factory):
     return runner.run([_config()], out, _quiet)
 
 
+@pytest.mark.slow
 def test_three_shards_merged_equal_the_unsharded_run(local_run, tmp_path, capsys):
     config = _write_config(tmp_path)
     dirs = []
@@ -375,11 +376,13 @@ def _kill(proc):
         proc.wait()
 
 
-@pytest.fixture
-def cluster(tmp_path):
-    """A real scheduler and two single-threaded workers with the gradbench resource (as the README
-    starts them), each in its own process group; yields (address, {name: Popen})."""
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """A real scheduler and two single-threaded workers with the gradbench resource (as docs/scaling-out.md
+    starts them), each in its own process group, shared by this module's cluster tests (the one that kills a
+    worker runs last); yields (address, {name: Popen})."""
     pytest.importorskip("distributed")
+    tmp_path = tmp_path_factory.mktemp("cluster")
     scheduler_file = tmp_path / "scheduler.json"
     procs = {
         "scheduler": _dask(
@@ -425,6 +428,24 @@ def cluster(tmp_path):
             _kill(proc)
 
 
+def _measuring(dask_worker: subprocess.Popen) -> bool:
+    """Whether a gradbench worker process (``python -m harness.worker``) runs under this Dask worker: its case
+    is under way, mid-case."""
+    import psutil
+
+    try:
+        children = psutil.Process(dask_worker.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return False
+    for child in children:
+        try:
+            if "harness.worker" in child.cmdline():
+                return True
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return False
+
+
 def _dask_run(tmp_path, address, stderr=subprocess.STDOUT):
     """``gradbench run`` of the tiny config on the cluster, as a user starts it; (process, out folder)."""
     config, out = _write_config(tmp_path), tmp_path / "out"
@@ -437,6 +458,38 @@ def _dask_run(tmp_path, address, stderr=subprocess.STDOUT):
     ), out
 
 
+@pytest.mark.slow
+@pytest.mark.dask
+def test_a_dask_run_interrupted_resumes_on_the_cluster_from_the_printed_command(cluster, tmp_path):
+    import shlex
+
+    address, _ = cluster
+    run, out = _dask_run(tmp_path, address, stderr=subprocess.PIPE)
+    for line in run.stdout:  # the first case's workers land together, when the case ends
+        if line.startswith("[1/"):
+            break
+    else:
+        pytest.fail(f"the run ended before a case: {run.communicate()}")
+    run.send_signal(signal.SIGTERM)
+    _, err = run.communicate(timeout=120)
+    assert run.returncode == 130, err
+    (run_dir,) = out.iterdir()
+    before = _workers(run_dir)
+    assert json.loads((run_dir / "env.json").read_text())["status"] == "interrupted"
+    assert 3 <= len(before) < 9 and (before["status"] == "ok").all()
+    (command,) = [line.split("resume with: ", 1)[1] for line in err.splitlines() if "resume with: " in line]
+    assert f"--dask {address}" in command
+    resumed = subprocess.run(shlex.split(command) + ["--quiet"], cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    workers = _workers(run_dir)
+    key = list(results.WORKER_KEY)
+    assert len(workers) == 9 and workers[key].apply(tuple, axis=1).is_unique and (workers["status"] == "ok").all()
+    assert set(map(tuple, before[key].values)) <= set(map(tuple, workers[key].values))
+    assert set(workers["pid"]) >= set(before["pid"])  # what landed before was not measured again
+
+
+@pytest.mark.slow
+@pytest.mark.dask
 def test_a_dask_cluster_with_a_worker_killed_mid_case_measures_every_case_once(cluster, local_run, tmp_path):
     from distributed import Client
 
@@ -446,15 +499,14 @@ def test_a_dask_cluster_with_a_worker_killed_mid_case_measures_every_case_once(c
     with Client(address, timeout=30) as client:
         deadline = time.monotonic() + 120
         while killed is None and time.monotonic() < deadline and run.poll() is None:
-            busy = {addr: keys for addr, keys in client.processing().items() if keys}
-            if busy:
-                addr = sorted(busy)[0]
-                time.sleep(1.5)  # inside the case: its first worker process has started
+            for addr in sorted(a for a, keys in client.processing().items() if keys):
                 name = client.scheduler_info()["workers"][addr]["name"]
-                _kill(procs[name])
-                killed = name
-            time.sleep(0.1)
-    assert killed, "no case was ever seen running on the cluster"
+                if _measuring(procs[name]):  # evidence, not a guess: a gradbench worker process runs there
+                    _kill(procs[name])
+                    killed = name
+                    break
+            time.sleep(0.05)
+    assert killed, "no case was ever seen measuring on the cluster"
     output, _ = run.communicate(timeout=600)
     assert run.returncode == 0, output
     (run_dir,) = out.iterdir()
@@ -476,6 +528,7 @@ def test_a_dask_cluster_with_a_worker_killed_mid_case_measures_every_case_once(c
     assert "on a Dask cluster" in (run_dir / "report.md").read_text()
 
 
+@pytest.mark.dask
 def test_dask_without_a_scheduler_or_without_the_resource_is_refused_before_a_folder(tmp_path, capsys):
     pytest.importorskip("distributed")
     from harness.scale import dask_cluster
@@ -492,6 +545,7 @@ def test_dask_without_a_scheduler_or_without_the_resource_is_refused_before_a_fo
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.dask
 def test_a_case_dask_gives_up_on_is_recorded_failed_with_the_reason_and_a_worker_of_another_commit_refuses(tmp_path):
     pytest.importorskip("distributed")
     from distributed import KilledWorker
@@ -521,34 +575,6 @@ def test_a_case_dask_gives_up_on_is_recorded_failed_with_the_reason_and_a_worker
     mine = (out["env"].get("git") or {}).get("commit")
     ok = dask_cluster.run_case(item, set(), [], mine, runner=fake_worker)
     assert len(ok["records"]) == len(item.jobs) and all(r[2]["host"] == ok["host"] for r in ok["records"])
-
-
-def test_a_dask_run_interrupted_resumes_on_the_cluster_from_the_printed_command(cluster, tmp_path):
-    import shlex
-
-    address, _ = cluster
-    run, out = _dask_run(tmp_path, address, stderr=subprocess.PIPE)
-    for line in run.stdout:  # the first case's workers land together, when the case ends
-        if line.startswith("[1/"):
-            break
-    else:
-        pytest.fail(f"the run ended before a case: {run.communicate()}")
-    run.send_signal(signal.SIGTERM)
-    _, err = run.communicate(timeout=120)
-    assert run.returncode == 130, err
-    (run_dir,) = out.iterdir()
-    before = _workers(run_dir)
-    assert json.loads((run_dir / "env.json").read_text())["status"] == "interrupted"
-    assert 3 <= len(before) < 9 and (before["status"] == "ok").all()
-    (command,) = [line.split("resume with: ", 1)[1] for line in err.splitlines() if "resume with: " in line]
-    assert f"--dask {address}" in command
-    resumed = subprocess.run(shlex.split(command) + ["--quiet"], cwd=REPO, capture_output=True, text=True, timeout=600)
-    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
-    workers = _workers(run_dir)
-    key = list(results.WORKER_KEY)
-    assert len(workers) == 9 and workers[key].apply(tuple, axis=1).is_unique and (workers["status"] == "ok").all()
-    assert set(map(tuple, before[key].values)) <= set(map(tuple, workers[key].values))
-    assert set(workers["pid"]) >= set(before["pid"])  # what landed before was not measured again
 
 
 def test_plan_prints_the_run_on_n_machines_as_the_partition_computes_it(tmp_path, capsys):

@@ -10,6 +10,8 @@ from harness.worker.numpy_reference import loss_and_grads
 theano = pytest.importorskip("theano")
 from harness.backends import theano as theano_backend  # noqa: E402
 
+pytestmark = pytest.mark.slow
+
 STRATEGIES = ["single", "per_param", "per_param_separate"]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -11,7 +12,6 @@ from harness.analysis.scaling import scaling_table
 from harness.analysis.stats import summarize
 from harness.analysis.throughput import throughput_table
 from harness.config.recorded import in_config_order
-from harness.report import plots, sweep_plots
 from harness.report.formatting import format_ratio, format_seconds
 from harness.report.markdown import render
 
@@ -28,9 +28,15 @@ def write_report(run_dir: Path) -> pd.DataFrame:
     results.write_frame(run_dir / "summary.csv", summary)
     results.write_frame(run_dir / "scaling.csv", run["scaling"])
     results.write_frame(run_dir / "throughput.csv", run["throughput"])
-    plot_files = plot_run(run, run_dir / "plots")
+    plot_files = plot_run(run, run_dir / "plots") if plots_wanted() else []
     results.write_atomic(run_dir / "report.md", render(run, plot_files))
     return summary
+
+
+def plots_wanted() -> bool:
+    """``GRADBENCH_PLOTS=off`` skips the plots (report.md then has none): a quick look at a run, a machine
+    without a display library's fonts, the test suite's fake runs."""
+    return os.environ.get("GRADBENCH_PLOTS", "on").lower() not in ("off", "0", "no")
 
 
 def format_table(summary: pd.DataFrame) -> str:
@@ -67,6 +73,8 @@ def format_table(summary: pd.DataFrame) -> str:
 
 def plot_run(run: dict, out_dir: Path) -> list[Path]:
     """Every figure of a run (as loaded by results.read_run)."""
+    from harness.report import plots, sweep_plots  # matplotlib: only when figures are drawn
+
     q = plots.quartiles(run["measurements"])
     paths = []
     for config in run["env"]["configs"]:
