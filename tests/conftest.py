@@ -13,6 +13,26 @@ os.environ.update(theano_env.worker_env(theano_env.default_compiledir(), "float6
 os.environ["GRADBENCH_PLOTS"] = "off"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def probe_once():
+    """Each framework environment is probed once per test run (starting its interpreter and importing its
+    framework takes seconds), not once per run a test makes; a test that points a framework at another
+    interpreter (GRADBENCH_PYTHON_NAME) gets that one probed."""
+    from harness.orchestrate import environments
+
+    probe, cache = environments.probe, {}
+
+    def cached(name):
+        key = (name, environments.interpreter(name))
+        if key not in cache:
+            cache[key] = probe(name)
+        return dict(cache[key])
+
+    environments.probe = cached
+    yield
+    environments.probe = probe
+
+
 @pytest.fixture
 def plots(monkeypatch):
     """Runs in this test draw their figures, as a user's do."""

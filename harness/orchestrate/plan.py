@@ -13,6 +13,7 @@ from harness.config.cases import expand
 from harness.config.schema import Config
 from harness.core.case import Case
 from harness.core.registry import framework
+from harness.core.task import Task
 
 
 @dataclass(frozen=True)
@@ -90,24 +91,25 @@ def rounds(jobs: tuple[Job, ...], processes: int) -> list[list[tuple[int, Job]]]
 
 
 def make_task(case: Case, config: Config, job: Job) -> dict:
-    return {
-        "config": case.config,
-        "case": case.name,
-        "model": asdict(case.model),
-        "framework": case.framework,
-        "mode": case.mode,
-        "threads": case.threads,
-        "strategy": job.strategy,
-        "cache": job.cache,
-        "seed": config.run.seed,
-        "repeats": dict(config.run.repeats),
-        "warmup": dict(config.run.warmup),
-        "min_time_s": config.run.min_time_s,
-        "precision": config.run.precision,
-        "budget_s": config.run.budget_s,
-        "device": case.device,
-        "limit": measures_limit(config, job),
-    }
+    """The JSON a worker receives for ``job`` of ``case`` (``harness.core.task.Task``)."""
+    return Task(
+        config=case.config,
+        case=case.name,
+        model=asdict(case.model),
+        framework=case.framework,
+        mode=case.mode,
+        threads=case.threads,
+        strategy=job.strategy,
+        cache=job.cache,
+        seed=config.run.seed,
+        repeats=dict(config.run.repeats),
+        warmup=dict(config.run.warmup),
+        min_time_s=config.run.min_time_s,
+        precision=config.run.precision,
+        budget_s=config.run.budget_s,
+        device=case.device,
+        limit=measures_limit(config, job),
+    ).to_json()
 
 
 def measures_limit(config: Config, job: Job) -> bool:

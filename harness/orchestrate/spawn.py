@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from harness.core import affinity
+from harness.core.task import Result
 
 OUTPUT_TAIL = 2000
 POLL_S = 0.1
@@ -59,8 +60,8 @@ def run_worker(task: dict, env: dict | None, timeouts: dict, command: list[str] 
             )
             return _failed(f"worker {how}", output)
         try:
-            result = json.loads(paths["result.json"].read_text())
-        except (OSError, ValueError) as exc:
+            result = Result.from_json(json.loads(paths["result.json"].read_text())).to_json()
+        except (OSError, ValueError, TypeError) as exc:
             return _failed(f"worker wrote no readable result ({exc})", output)
         result["output_tail"] = _tail(output)
         return result

@@ -18,6 +18,7 @@ import sys
 import traceback
 
 from harness.core import affinity
+from harness.core.task import Result, Task
 
 USAGE = "usage: python -m harness.worker TASK.json RESULT.json [PROGRESS]"
 
@@ -36,7 +37,7 @@ def measurement(kind: str):
         from harness.worker.naive import naive_worker
 
         return lambda task, on_phase: naive_worker(task)
-    raise ValueError(f"unknown task kind {kind!r} (gradient, paired or naive)")
+    raise ValueError(f"unknown task kind {kind!r}")  # Task.from_json refuses it first
 
 
 def main(argv: list | None = None) -> int:
@@ -47,7 +48,7 @@ def main(argv: list | None = None) -> int:
     pinned = affinity.apply_from_environment()  # first: before anything imports a framework
     task_path, result_path = argv[:2]
     with open(task_path, encoding="utf-8") as fh:
-        task = json.load(fh)
+        raw = json.load(fh)
 
     def on_phase(phase: str) -> None:
         if len(argv) == 3:
@@ -55,14 +56,10 @@ def main(argv: list | None = None) -> int:
                 fh.write(phase + "\n")
 
     try:
-        result = measurement(task.get("kind", "gradient"))(task, on_phase)
+        task = Task.from_json(raw)
+        result = Result.from_json(measurement(task.kind)(task.to_json(), on_phase)).to_json()
     except Exception as exc:  # noqa: BLE001  (a failure is data for the parent, not a crash)
-        result = {
-            "status": "failed",
-            "error": f"{type(exc).__name__}: {exc}",
-            "traceback": traceback.format_exc(),
-            "measurements": [],
-        }
+        result = Result("failed", f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc()).to_json()
     info = result.setdefault("info", {})
     info.update(pinned)
     info.setdefault("cpus", affinity.current())  # a failed worker's cores too

@@ -208,7 +208,7 @@ def check_gradients(w: Setup, got) -> dict:
     against ``single`` in the same framework and mode."""
     b, model = w.backend, w.model
     got = b.to_numpy(got)
-    fault = w.task.get("fault", {}).get("perturb_gradient")
+    fault = (w.task.get("fault") or {}).get("perturb_gradient")
     if fault:  # fault injection for the tests: a wrong gradient must be caught, never timed
         got = [g * (1 + fault) for g in got]
     x, y = make_batch(model, w.task["seed"])
