@@ -6,9 +6,9 @@ import sys
 
 import pytest
 
-from harness.orchestrate import theano_env
+from harness.orchestrate import environments, theano_env
 
-os.environ.update(theano_env.worker_env(theano_env.default_compiledir(), "float64"))
+os.environ.update(environments.worker_env("theano", theano_env.default_compiledir(), "float64", None))
 # Fake and tiny runs draw no figures unless a test looks at them (the `plots` fixture).
 os.environ["GRADBENCH_PLOTS"] = "off"
 
@@ -18,7 +18,6 @@ def probe_once():
     """Each framework environment is probed once per test run (starting its interpreter and importing its
     framework takes seconds), not once per run a test makes; a test that points a framework at another
     interpreter (GRADBENCH_PYTHON_NAME) gets that one probed."""
-    from harness.orchestrate import environments
 
     probe, cache = environments.probe, {}
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from helpers import tiny_model
 
-from harness.orchestrate import spawn, theano_env
+from harness.orchestrate import environments, spawn
 
 pytestmark = pytest.mark.slow
 
@@ -22,7 +22,7 @@ def test_second_compile_in_one_process_reuses_the_first_ones_c_code(tmp_path):
         "seed": 0,
         "order": ["per_param", "single"],
     }
-    env = theano_env.worker_env(tmp_path / "empty", "float64")
+    env = environments.worker_env("theano", tmp_path / "empty", "float64", None)
     result = spawn.run_worker(task, env, {"default": 300}, command=[sys.executable, "-m", "harness.worker"])
     assert result["status"] == "ok", result
     first, second = result["measurements"]

@@ -269,7 +269,7 @@ def test_concurrent_workers_share_an_empty_compile_cache(tmp_path):
     """Two real workers compiling the same case into one new compiledir at once."""
     from dataclasses import asdict
 
-    from harness.orchestrate import spawn, theano_env
+    from harness.orchestrate import environments, spawn
 
     task = {
         "model": asdict(tiny_model()),
@@ -280,7 +280,7 @@ def test_concurrent_workers_share_an_empty_compile_cache(tmp_path):
         "repeats": {"construct": 1, "compile": 1, "execute": 1},
     }
     env = {
-        **theano_env.worker_env(tmp_path / "cc", "float64"),
+        **environments.worker_env("theano", tmp_path / "cc", "float64", None),
         "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""),
     }
     out = []

@@ -117,11 +117,11 @@ def test_relative_error():
 def test_thread_cap_reaches_the_blas_libraries(strategy):
     """A worker started with threads=1 runs on one OS thread and one core; with 2, on two of each."""
     from harness.core.affinity import allowed, parse_cpus
-    from harness.orchestrate import spawn, theano_env
+    from harness.orchestrate import environments, spawn, theano_env
 
     counts, cores = {}, {}
     for threads in (1, 2):
-        env = theano_env.worker_env(theano_env.default_compiledir(), "float64", threads=threads)
+        env = environments.worker_env("theano", theano_env.default_compiledir(), "float64", threads)
         result = spawn.run_worker({**task(strategy), "threads": threads}, env, {"default": 300})
         assert result["status"] == "ok", result.get("output_tail")
         counts[threads] = result["info"]["os_threads"]

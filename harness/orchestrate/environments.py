@@ -59,7 +59,7 @@ def xla_flags(threads: int) -> str:
 
 
 def worker_env(
-    name: str, cache: Path, floatX: str, threads: int, base: dict | None = None, device: str = "cpu"
+    name: str, cache: Path, floatX: str, threads: int | None, base: dict | None = None, device: str = "cpu"
 ) -> dict:
     """The full environment of one worker of framework ``name``.
 
@@ -67,15 +67,19 @@ def worker_env(
     Theano does); its own thread settings (XLA_FLAGS, NUMBA_NUM_THREADS; PyTorch
     is told by the worker: torch.set_num_threads); its compile cache in ``cache``;
     JAX's platform for ``device``; and the repository on PYTHONPATH, since
-    gradbench is not installed there.
+    gradbench is not installed there. Theano's worker gets THEANO_FLAGS (its compiledir is ``cache``; see
+    theano_env). PYTHONHASHSEED is fixed because some Theano ops' cache keys depend on hashing; with a
+    random seed they are recompiled in every process. ``threads`` None leaves the thread caps as inherited.
     """
-    if name == "theano":
-        return theano_env.worker_env(cache, floatX, base=base, threads=threads)
     env = dict(os.environ if base is None else base)
-    env.pop("THEANO_FLAGS", None)
     env["PYTHONHASHSEED"] = "0"
+    if threads is not None:
+        env.update(dict.fromkeys(theano_env.THREAD_VARIABLES, str(threads)))
+    if name == "theano":
+        env["THEANO_FLAGS"] = theano_env.theano_flags(cache, floatX, theano_env.detect_blas()[0])
+        return env
+    env.pop("THEANO_FLAGS", None)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
-    env.update(dict.fromkeys(theano_env.THREAD_VARIABLES, str(threads)))
     env["NUMBA_NUM_THREADS"] = str(threads)
     env["XLA_FLAGS"] = xla_flags(threads)
     # JAX (and PyTensor's JAX backend) on the device the case asks for, nothing else.

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import random
 from dataclasses import asdict, dataclass
+from typing import NamedTuple
+
+import pandas as pd
 
 from harness import results
 from harness.config.cases import expand
@@ -14,6 +17,16 @@ from harness.config.schema import Config
 from harness.core.case import Case
 from harness.core.registry import framework
 from harness.core.task import Task
+
+
+class WorkerKey(NamedTuple):
+    """Which worker a row belongs to (results.WORKER_KEY): equal to the plain tuple read back from a file."""
+
+    config: str
+    case: str
+    strategy: str
+    cache: str
+    slot: int
 
 
 @dataclass(frozen=True)
@@ -31,8 +44,8 @@ class Job:
     cache: str
     slot: int = 0
 
-    def key(self, case: Case) -> tuple:
-        return (case.config, case.name, self.strategy, self.cache, self.slot)
+    def key(self, case: Case) -> WorkerKey:
+        return WorkerKey(case.config, case.name, self.strategy, self.cache, self.slot)
 
 
 def case_jobs(config: Config, case_index: int, cold_cache: bool = True) -> list[Job]:
@@ -68,6 +81,16 @@ class CaseWork:
     @property
     def key(self) -> tuple[str, str]:
         return (self.case.config, self.case.name)
+
+    def done_in(self, done: set) -> set:
+        """The keys of this case's workers among ``done`` (as WorkerKey)."""
+        return {WorkerKey(*k) for k in done if tuple(k[:2]) == self.key}
+
+    def rows_in(self, measured: pd.DataFrame) -> list[dict]:
+        """This case's rows of a measurements.csv frame."""
+        return measured[(measured["config"] == self.case.config) & (measured["case"] == self.case.name)].to_dict(
+            "records"
+        )
 
 
 def plan(configs: list[Config]) -> list[CaseWork]:

@@ -149,12 +149,7 @@ def local_executor(
     work: list[CaseWork], done: set, measured: pd.DataFrame, recorder: Recorder, runner, compiledir: Path, env: dict
 ) -> None:
     """Measure the cases on this machine, interleaved in rounds (``measure_cases``)."""
-    rows = {
-        item.key: measured[(measured["config"] == item.case.config) & (measured["case"] == item.case.name)].to_dict(
-            "records"
-        )
-        for item in work
-    }
+    rows = {item.key: item.rows_in(measured) for item in work}
     measure_cases(
         work,
         done,

@@ -40,7 +40,7 @@ def measure_cases(
     job, result, wall)`` is called as each worker ends, ``on_more(n)`` when n
     more workers are added.
     """
-    attempted = {item.key: {k for k in done if k[:2] == item.key} for item in work}
+    attempted = {item.key: item.done_in(done) for item in work}
 
     def run(item: CaseWork, order: int, job: Job) -> None:
         case = item.case
@@ -64,7 +64,7 @@ def measure_cases(
         extra = []
         for item in work:
             config = item.config
-            added = sum(1 for k in attempted[item.key] if k[3] == "warm" and k[4] >= config.run.processes)
+            added = sum(1 for k in attempted[item.key] if k.cache == "warm" and k.slot >= config.run.processes)
             jobs = more_processes(config, item.case, pd.DataFrame(rows[item.key]), attempted[item.key])
             extra += [(item, len(item.jobs) + added + i, job) for i, job in enumerate(jobs)]
         if not extra:
@@ -110,7 +110,11 @@ def more_processes(config: Config, case: Case, rows: pd.DataFrame, attempted: se
     ok = rows[(rows["status"] == "ok") & (rows["cache"] == "warm") & rows["phase"].isin(["construct", "execute"])]
     extra = []
     for strategy in config.run.strategies:
-        slots = [k[4] for k in attempted if k[:4] == (case.config, case.name, strategy, "warm")]
+        slots = [
+            k.slot
+            for k in attempted
+            if (k.config, k.case, k.strategy, k.cache) == (case.config, case.name, strategy, "warm")
+        ]
         if len(slots) >= config.run.process_limit:
             continue
         d = ok[ok["strategy"] == strategy]

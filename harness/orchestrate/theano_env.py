@@ -76,22 +76,6 @@ def theano_flags(compiledir: Path, floatX: str, ldflags: str) -> str:
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
-def worker_env(compiledir: Path, floatX: str, base: dict | None = None, threads: int | None = None) -> dict:
-    """The full environment of a worker process.
-
-    PYTHONHASHSEED is fixed because some Theano ops' cache keys depend on
-    hashing; with a random seed they are recompiled in every process.
-    ``threads`` caps the BLAS/OpenMP threads (None: leave them as inherited).
-    """
-    ldflags, _ = detect_blas()
-    env = dict(os.environ if base is None else base)
-    env["THEANO_FLAGS"] = theano_flags(compiledir, floatX, ldflags)
-    env["PYTHONHASHSEED"] = "0"
-    if threads is not None:
-        env.update(dict.fromkeys(THREAD_VARIABLES, str(threads)))
-    return env
-
-
 PTH_NAME = "zz-gradbench-theano-flags.pth"  # after the editable install's own .pth
 
 

@@ -112,14 +112,11 @@ def executor(address: str, connect_timeout_s: float = 30, retries: int = 1):
             futures = {}
             for item in work:
                 pending = [job for job in item.jobs if job.key(item.case) not in done]
-                rows = measured[
-                    (measured["config"] == item.case.config) & (measured["case"] == item.case.name)
-                ].to_dict("records")
                 future = client.submit(
                     run_case,
                     item,
-                    {k for k in done if k[:2] == item.key},
-                    rows,
+                    item.done_in(done),
+                    item.rows_in(measured),
                     commit,
                     runner,
                     resources={RESOURCE: 1},
