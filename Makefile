@@ -24,13 +24,15 @@ bench: setup openblas
 bench-frameworks: setup openblas envs
 	$(PY) -m harness run $(FRAMEWORKS_SUITE) --out $(OUT)
 
-# The whole suite (CI's command): the layer contracts, then every test.
+# The whole suite (CI's command): the layer contracts, then every test, one test file per core at a time
+# (a file's module fixtures run once), then the few that measure cores with the machine to themselves.
 test: setup openblas envs lint
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto --dist loadfile -m "not serial and not exhaustive"
+	$(PY) -m pytest -q -m "serial and not exhaustive"
 
 # The edit loop: .venv only, no framework environment, no real worker process, no cluster (under a minute).
 test-fast: setup
-	$(PY) -m pytest -q -m "not slow and not frameworks and not dask and not exhaustive"
+	$(PY) -m pytest -q -m "not slow and not frameworks and not dask and not serial and not exhaustive"
 
 # The full statistical simulations (minutes), left out of make test.
 test-exhaustive: setup

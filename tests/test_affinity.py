@@ -139,6 +139,7 @@ BUSY_WORKER = textwrap.dedent("""
 
 @pytest.mark.slow
 @needs_linux
+@pytest.mark.serial  # its control needs a second core nothing else uses
 def test_a_one_thread_worker_that_starts_two_busy_threads_uses_one_core(tmp_path, monkeypatch):
     script = tmp_path / "busy.py"
     script.write_text(BUSY_WORKER)
