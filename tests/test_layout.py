@@ -69,3 +69,18 @@ def test_the_child_side_uses_no_syntax_newer_than_its_oldest_python():
                 "positional-only" for node in ast.walk(tree) if isinstance(node, ast.arguments) and node.posonlyargs
             ]
             assert newer == [], path
+
+
+def test_every_backend_has_the_interface_the_worker_calls():
+    """Each framework's backend class defines every method of ``harness.backends.Backend`` (read from the
+    source: importing JAX or PyTorch needs their environments)."""
+    from harness.backends import Backend
+
+    wanted = {name for name, value in vars(Backend).items() if callable(value) and not name.startswith("_")}
+    assert wanted == {"construct", "compile", "executable", "to_numpy", "matmul", "graph", "info"}
+    classes = {"symbolic.py": "SymbolicBackend", "jax.py": "JaxBackend", "torch.py": "TorchBackend"}
+    for module, cls in classes.items():
+        tree = ast.parse((REPO / "harness" / "backends" / module).read_text())
+        (node,) = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == cls]
+        defined = {n.name for n in node.body if isinstance(n, ast.FunctionDef)}
+        assert wanted <= defined, (module, wanted - defined)

@@ -20,6 +20,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from harness.backends import Backend
 from harness.backends import load as load_backend
 from harness.core import affinity
 from harness.core.data import init_params, make_batch
@@ -65,7 +66,7 @@ class Setup:
     task: dict
     spec: Framework
     module: Any
-    backend: Any  # a harness.backends.Backend
+    backend: Backend
     model: Model
     values: list
     strategy: str
