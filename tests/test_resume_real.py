@@ -46,6 +46,9 @@ def test_interrupted_run_without_sweep_resumes_from_the_printed_command(tmp_path
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        # Ctrl-C as a terminal delivers it: a process started by a test runner's worker may inherit SIGINT
+        # ignored (pytest-xdist's workers ignore it), and an ignored SIGINT stays ignored across exec.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # its own process group, as a terminal's job
     for line in proc.stdout:
         if line.startswith(f"[{STOP_AFTER}/{TOTAL}]"):

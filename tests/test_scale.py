@@ -538,7 +538,8 @@ def test_dask_without_a_scheduler_or_without_the_resource_is_refused_before_a_fo
     config = _write_config(tmp_path)
     from distributed import LocalCluster
 
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as local:
+    # Any free port for its dashboard: a test running beside this one may hold the default 8787.
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0") as local:
         assert cli.main(["run", str(config), "--dask", local.scheduler_address, "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert "resource 'gradbench'" in err and "--resources gradbench=1" in err
