@@ -69,6 +69,7 @@ class Setup:
     backend: Backend
     model: Model
     values: list
+    batch: tuple  # (x, y): the case's data, as the backend got it
     strategy: str
     cold: bool
     phases: tuple
@@ -154,6 +155,7 @@ def setup(task: dict, clock: Clock) -> Setup:
         backend=b,
         model=model,
         values=values,
+        batch=(x, y),
         strategy=strategy,
         cold=cold,
         phases=spec.cold_phases(mode) if cold else spec.phases(mode, strategy),
@@ -167,7 +169,8 @@ def setup(task: dict, clock: Clock) -> Setup:
 def construct(w: Setup, on_phase: Callable[[str], None]):
     """The strategy's gradient graph; timed where the strategy has a construct phase."""
     on_phase("construct")
-    build = lambda: w.backend.construct(w.strategy)  # noqa: E731
+    b, strategy = w.backend, w.strategy  # locals: nothing but the construction inside the timed call
+    build = lambda: b.construct(strategy)  # noqa: E731
     if "construct" not in w.phases:
         return build()
     # Each timing starts from a collected heap: building a graph leaves the last one's garbage, and
@@ -212,7 +215,7 @@ def check_gradients(w: Setup, got) -> dict:
     fault = (w.task.get("fault") or {}).get("perturb_gradient")
     if fault:  # fault injection for the tests: a wrong gradient must be caught, never timed
         got = [g * (1 + fault) for g in got]
-    x, y = make_batch(model, w.task["seed"])
+    x, y = w.batch
     check = {"vs_numpy": relative_error(got, numpy_reference.loss_and_grads(model, w.values, x, y)[1])}
     if w.strategy != "single":
         single = b.executable("single", b.construct("single"), None)
