@@ -8,7 +8,7 @@ applied to each simulated run exactly as the summary and compare apply them,
 and the fraction of intervals that contain the true value, and of A/A
 comparisons flagged as a change, is counted.
 
-``python -m harness.analysis.coverage`` prints the table the README quotes.
+``python -m harness.analysis.coverage`` prints the table docs/methodology.md quotes.
 """
 
 from __future__ import annotations

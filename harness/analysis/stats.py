@@ -5,8 +5,8 @@ process share that process's luck (memory placement, what else ran), so
 intervals are built from one number per process, its median: a t interval
 on the log of the process medians, and for a ratio a Welch interval on the
 difference of two such sets. This covers at its nominal rate however much
-processes differ (``harness.analysis.coverage`` simulates it; README, "How
-to read the numbers"). One process cannot say what another would measure:
+processes differ (``harness.analysis.coverage`` simulates it; docs/methodology.md,
+"How to read the numbers"). One process cannot say what another would measure:
 its values get no interval, and say so.
 """
 

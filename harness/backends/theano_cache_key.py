@@ -18,7 +18,7 @@ never call it: they measure stock Theano compiling into an empty compiledir.
 The one piece of this inside a timed region: a warm timed compile still asks for
 the key of each such op's module, and the wrapper then lists that one-node
 graph's versions a second time (microseconds, against a compile of 40 ms or
-more; the A/B in the README found no difference). Copying Theano's whole
+more; the A/B in docs/methodology.md found no difference). Copying Theano's whole
 ``cmodule_key_`` to avoid it would be a larger patch of Theano.
 """
 

@@ -50,7 +50,7 @@ class Framework:
     default_mode: str
     distribution: str  # the package whose version env.json records
     # Modes whose compiled function is built when first called, not by the compile call:
-    # there, first_call carries that compilation (the report and the README say so).
+    # there, first_call carries that compilation (the report and docs/frameworks.md say so).
     lazy_modes: tuple[str, ...] = ()
     # Modes with no compile call to time (PyTorch eager has nothing to compile;
     # torch.compile only wraps the function): no compile phase.

@@ -68,7 +68,7 @@ def collect(blas_ldflags: str, blas_choice: str, theano_flags: dict, compiledir:
 
 def host_name() -> str:
     """The measuring machine's name: GRADBENCH_HOST where set (a Kubernetes pod is named for itself,
-    not for its node: the README's Job sets it to the node's name), else the host name."""
+    not for its node: the Kubernetes Job in docs/scaling-out.md sets it to the node's name), else the host name."""
     return os.environ.get("GRADBENCH_HOST") or platform.node()
 
 

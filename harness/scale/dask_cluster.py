@@ -5,7 +5,7 @@ folder as a local run does; each Dask worker measures whole cases with the
 same code as a local run (``schedule.measure_case``: fresh worker processes,
 checks, added processes), on its own machine, and sends the rows back. Two
 cases never share a machine: workers are started with one thread and the
-resource ``gradbench=1``, which every task asks for (README, "Scaling out").
+resource ``gradbench=1``, which every task asks for (docs/scaling-out.md).
 A worker lost mid-case: Dask's scheduler gives the case to another worker
 (up to its ``allowed-failures``) and its partial work is discarded; a case it
 gives up on, or that raises, is recorded as failed with the reason.
