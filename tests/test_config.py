@@ -78,6 +78,7 @@ def test_sweep_over_hidden_replaces_depth_width():
             "sweep.mode (in case mode=SLOW)",
             "allowed",
         ),
+        ({"model": {**VALID["model"]}, "sweep": {"mode": [[]]}}, "sweep.mode", "must be a list of mode names"),
         ({"modle": {}}, "modle", "did you mean 'model'"),
         ([1, 2], "(top level)", "must be a mapping"),
     ],

@@ -60,6 +60,15 @@ values = st.recursive(
 )
 
 
+def _plain(value):
+    """Lists for tuples, all the way down (a config keeps its sweep's values as tuples)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
 def loads_or_config_error(doc, touched=None):
     """Either a config that holds what the document says, or a ConfigError that names a field the document
     got wrong. ``touched``: the sections a test changed in a valid document (the error must be in one of
@@ -78,7 +87,7 @@ def loads_or_config_error(doc, touched=None):
     assert config.name == doc.get("name", "config")
     assert config.model == {**DEFAULT_MODEL, **doc["model"]}
     sweep = doc.get("sweep") or {}
-    assert {k: list(v) for k, v in config.sweep.items()} == {k: list(v) for k, v in sweep.items()}
+    assert _plain(config.sweep) == _plain(sweep)
     run = doc.get("run") or {}
     if "strategies" in run:
         assert list(config.run.strategies) == run["strategies"]

@@ -138,6 +138,9 @@ def _parse_sweep(raw: Any, source: str) -> dict:
             raise ConfigError(source, f"sweep.{key}", f"must be a non-empty list of values (got {values!r})")
         if key != "hidden" and len(set(map(repr, values))) != len(values):
             raise ConfigError(source, f"sweep.{key}", f"lists a value twice (got {values!r})")
+        if key == "mode" and not all(isinstance(v, str) and v for v in values):
+            # An empty or non-text mode would fall back to the framework's default mode unnoticed.
+            raise ConfigError(source, "sweep.mode", f"must be a list of mode names (got {values!r})")
         sweep[key] = tuple(tuple(v) if isinstance(v, list) else v for v in values)
     if "hidden" in sweep and ("depth" in sweep or "width" in sweep):
         raise ConfigError(source, "sweep", "cannot sweep 'hidden' together with 'depth' or 'width'")
