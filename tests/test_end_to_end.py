@@ -18,18 +18,18 @@ def test_run_writes_every_file(tmp_path, capsys, plots):
     assert main(["run", str(TINY), "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     (run_dir,) = tmp_path.iterdir()
-    assert f"results: {run_dir}" in out and "[14/14]" in out  # 2 cases x (4 warm + 3 cold)
+    assert f"results: {run_dir}" in out and "[10/10]" in out  # 2 cases x (3 warm + 2 cold)
 
     m = pd.read_csv(run_dir / "measurements.csv")
     assert tuple(m.columns) == results.MEASUREMENT_COLUMNS
     assert (m["status"] == "ok").all() and (m["seconds"] > 0).all()
     counts = m.groupby(["case", "cache", "strategy", "phase"]).size()
     assert counts[("depth=2", "warm", "single", "construct")] == 3
-    assert counts[("depth=2", "warm", "per_param_separate", "execute")] == 3
+    assert counts[("depth=2", "warm", "per_param", "execute")] == 3
     assert counts[("depth=2", "warm", "per_param", "first_call")] == 1
     assert counts[("depth=2", "cold", "per_param", "compile")] == 1
     assert counts[("depth=2", "warm", "numpy_reference", "matmul")] == 3
-    assert ("depth=2", "warm", "per_param_separate", "construct") not in counts
+    assert ("depth=2", "cold", "single", "construct") not in counts  # a cold worker compiles only
     compiles = m[m["phase"] == "compile"].groupby("cache")["c_compiled"]
     assert compiles.min()["warm"] == 0 and compiles.max()["warm"] == 0  # only cache look-ups
     assert (m[(m["phase"] == "compile") & (m["cache"] == "cold")]["c_compiled"] > 0).all()
@@ -73,7 +73,7 @@ def test_run_writes_every_file(tmp_path, capsys, plots):
     assert (w["status"] == "ok").all()
     theano_warm = w[(w["cache"] == "warm") & (w["strategy"] != "numpy_reference")]
     assert (theano_warm["rel_err_vs_numpy"] < 1e-8).all()
-    assert len(set(w["order"])) == 7
+    assert len(set(w["order"])) == 5
     assert w["pid"].nunique() == len(w)  # a fresh process for every worker
 
     env = json.loads((run_dir / "env.json").read_text())

@@ -84,3 +84,43 @@ def test_every_backend_has_the_interface_the_worker_calls():
         (node,) = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == cls]
         defined = {n.name for n in node.body if isinstance(n, ast.FunctionDef)}
         assert wanted <= defined, (module, wanted - defined)
+
+
+GROUPED = """
+import os
+import pytest
+
+GROUP = pytest.mark.xdist_group("shared")
+
+
+@pytest.fixture(scope="module")
+def shared():
+    return os.environ["PYTEST_XDIST_WORKER"]
+
+
+@GROUP
+@pytest.mark.parametrize("i", range(4))
+def test_grouped(shared, i):
+    assert shared == os.environ["PYTEST_XDIST_WORKER"]
+
+
+@pytest.mark.parametrize("i", range(4))
+def test_free(i):
+    pass
+"""
+
+
+@pytest.mark.slow
+def test_make_tests_xdist_groups_keep_a_module_fixture_on_one_worker(tmp_path):
+    """make test runs `--dist loadgroup`: the tests reading one expensive module fixture (the every-mode
+    run, the Dask cluster) must share one worker, or the fixture runs on each (pytest 9.2 broke this)."""
+    (tmp_path / "test_grouped.py").write_text(GROUPED)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-n", "2", "--dist", "loadgroup", "-p", "no:cacheprovider", "-rA"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert proc.stdout.count("@shared") == 4, proc.stdout[-3000:]  # xdist names grouped tests test@group
