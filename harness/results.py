@@ -17,11 +17,11 @@ from pathlib import Path
 import pandas as pd
 
 from harness.core.case import PARAM_COLUMNS
-from harness.core.registry import FRAMEWORKS
+from harness.core.registry import FRAMEWORKS, GRADIENT_STRATEGIES
 
 # What each version added, and how older folders are read: docs/results-files.md, "Schema versions".
-SCHEMA_VERSION = 8
-READABLE_VERSIONS = (3, 4, 5, 6, 7, 8)
+SCHEMA_VERSION = 9
+READABLE_VERSIONS = (3, 4, 5, 6, 7, 8, 9)
 
 CASE_COLUMNS = ("config", "case", *PARAM_COLUMNS)
 MEASUREMENT_COLUMNS = (
@@ -107,7 +107,8 @@ FILES = {
     "time per call, all threads), slot = which worker process, host = which "
     "machine; failed workers as status=failed rows",
     "summary.csv": "one row per config x case x cache x phase x strategy: n, min, median, mean, std, iqr, "
-    "median CI (seconds), cv, cpu_median (seconds), cores_used (CPU over wall), unstable, ratio_vs_single with CI",
+    "median CI (seconds), cv, cpu_median (seconds), cores_used (CPU over wall), unstable, ratio_vs_single with CI, "
+    "ratio_vs_primal with CI (first_call and execute over the primal's: derivative / primal)",
     "graphs.csv": "size of the gradient graphs before and after the framework's rewriting/compilation; "
     "the _unit columns say what was counted (Apply nodes, jaxpr equations, HLO instructions, "
     "autograd or FX graph nodes)",
@@ -121,6 +122,10 @@ FILES = {
     "scaling.csv": "log-log slopes of time and node counts against each numeric sweep",
     "throughput.csv": "GFLOP/s of each strategy's gradient evaluation, against the framework's own matrix "
     "products at the pass's shapes (limit) and NumPy's matmul at the largest layer",
+    "primal.csv": "each strategy's warm execute over its primal's (the loss alone; the NumPy reference's pass "
+    "over its forward pass) with CI, first_call's ratio, the arithmetic expectation (flop_ratio; "
+    "product_time_ratio at the framework's measured product times), peak RSS (MiB) beside the primal's, "
+    "and why a ratio is suspect",
     "report.md": "one page: the question, this run's answer with its figures, tables, plots, environment",
     "plots/": "PNG and SVG figures",
 }
@@ -181,7 +186,7 @@ def read_run(run_dir: Path) -> dict:
     """Load a run folder's files; refuse another schema version with advice.
 
     ``summary`` is summary.csv as written (None before the run's report is written:
-    ``harness.analysis.stats.summarize`` derives it from the measurements)."""
+    ``harness.analysis.summary.summarize`` derives it from the measurements)."""
     run_dir = Path(run_dir)
     env_path = run_dir / "env.json"
     if not env_path.exists():
@@ -254,9 +259,10 @@ def failures(workers: pd.DataFrame) -> list[str]:
 
 
 def unexpected_passes(workers: pd.DataFrame) -> list[str]:
-    """One line per framework mode declared to fail (``core.registry``) whose workers all succeeded."""
+    """One line per framework mode declared to fail (``core.registry``) whose gradient workers all succeeded
+    (a declared failure is the gradient's: the primal, the loss alone, may well run)."""
     lines = []
-    gradients = workers[workers["strategy"] != "numpy_reference"] if not workers.empty else workers
+    gradients = workers[workers["strategy"].isin(GRADIENT_STRATEGIES)] if not workers.empty else workers
     if gradients.empty:
         return lines
     for (name, mode), d in gradients.groupby(["framework", "mode"], sort=False):

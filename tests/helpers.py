@@ -28,7 +28,7 @@ def fake_worker(task, env, timeouts):
     def count(phase):  # as the real worker: one first call, matmul repeated like execute
         if task.get("cache") == "cold" or phase == "first_call":
             return 1
-        n = task["repeats"]["execute" if phase in ("matmul", "transfer") else phase]
+        n = task["repeats"]["execute" if phase in ("forward", "matmul", "transfer") else phase]
         return 6 if n == "auto" else n
 
     rows = [{"phase": p, "repeat": i, "seconds": 0.01 * (i + 1), "loops": 1} for p in phases for i in range(count(p))]

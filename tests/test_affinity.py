@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from helpers import tiny_model
 
-from harness.analysis import stats
+from harness.analysis import summary
 from harness.core import affinity
 from harness.orchestrate import environments, spawn
 from harness.worker import timing
@@ -99,12 +99,12 @@ def test_summary_flags_a_value_that_used_more_cores_than_its_threads():
         (2.0, 2, False),
         (2.3, 2, True),
     ):
-        s = stats.summarize(pd.DataFrame(rows(cores, threads))).iloc[0]
+        s = summary.summarize(pd.DataFrame(rows(cores, threads))).iloc[0]
         assert s["cores_used"] == pytest.approx(cores)
         assert s["cpu_median"] == pytest.approx(0.1 * cores)
         assert ("cores used" in s["unstable"]) == flagged, (cores, threads, s["unstable"])
     old = pd.DataFrame(rows(1.0, 1)).drop(columns="cpu_seconds")  # schema < 8: no CPU time
-    s = stats.summarize(old).iloc[0]
+    s = summary.summarize(old).iloc[0]
     assert s["cores_used"] != s["cores_used"] and s["unstable"] == ""
 
 

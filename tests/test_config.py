@@ -33,7 +33,7 @@ def test_defaults_and_depth_width():
     assert case.model.n_params == 6  # 3 layers x (W, b)
     assert case.mode == "FAST_RUN"
     assert config.run.repeats == {"construct": 2, "compile": "auto", "execute": "auto"}  # auto: until precise
-    assert config.run.strategies == ("single", "per_param", "per_param_separate", "numpy_reference")
+    assert config.run.strategies == ("single", "per_param", "per_param_separate", "primal", "numpy_reference")
     assert config.run.caches == ("warm",) and config.run.min_time_s == 0.02
     assert config.run.timeouts == {"default": 900.0}
 

@@ -18,7 +18,7 @@ def test_run_writes_every_file(tmp_path, capsys, plots):
     assert main(["run", str(TINY), "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     (run_dir,) = tmp_path.iterdir()
-    assert f"results: {run_dir}" in out and "[10/10]" in out  # 2 cases x (3 warm + 2 cold)
+    assert f"results: {run_dir}" in out and "[12/12]" in out  # 2 cases x (4 warm + 2 cold)
 
     m = pd.read_csv(run_dir / "measurements.csv")
     assert tuple(m.columns) == results.MEASUREMENT_COLUMNS
@@ -29,6 +29,9 @@ def test_run_writes_every_file(tmp_path, capsys, plots):
     assert counts[("depth=2", "warm", "per_param", "first_call")] == 1
     assert counts[("depth=2", "cold", "per_param", "compile")] == 1
     assert counts[("depth=2", "warm", "numpy_reference", "matmul")] == 3
+    assert counts[("depth=2", "warm", "numpy_reference", "forward")] == 3
+    assert counts[("depth=2", "warm", "primal", "execute")] == 3
+    assert ("depth=2", "cold", "primal", "compile") not in counts  # the primal is held against warm gradients
     assert ("depth=2", "cold", "single", "construct") not in counts  # a cold worker compiles only
     compiles = m[m["phase"] == "compile"].groupby("cache")["c_compiled"]
     assert compiles.min()["warm"] == 0 and compiles.max()["warm"] == 0  # only cache look-ups
@@ -49,6 +52,9 @@ def test_run_writes_every_file(tmp_path, capsys, plots):
         "ratio_vs_single",
         "ratio_ci_low",
         "ratio_ci_high",
+        "ratio_vs_primal",
+        "ratio_vs_primal_ci_low",
+        "ratio_vs_primal_ci_high",
     } <= set(s.columns)
     sc = pd.read_csv(run_dir / "scaling.csv")
     assert {"slope", "slope_stderr", "slope_ci_low", "slope_ci_high"} <= set(sc.columns)
@@ -73,7 +79,7 @@ def test_run_writes_every_file(tmp_path, capsys, plots):
     assert (w["status"] == "ok").all()
     theano_warm = w[(w["cache"] == "warm") & (w["strategy"] != "numpy_reference")]
     assert (theano_warm["rel_err_vs_numpy"] < 1e-8).all()
-    assert len(set(w["order"])) == 5
+    assert len(set(w["order"])) == 6
     assert w["pid"].nunique() == len(w)  # a fresh process for every worker
 
     env = json.loads((run_dir / "env.json").read_text())
@@ -94,13 +100,22 @@ def test_run_writes_every_file(tmp_path, capsys, plots):
         assert env[key], key
     assert env["packages"]["theano-pymc"] == "1.1.2"
     assert env["cpu"]["count"] >= 1 and env["status"] == "complete"
-    for stem in ("tiny-phases", "tiny-sweep-depth"):
+    for stem in ("tiny-phases", "tiny-sweep-depth", "tiny-primal-depth"):
         for ext in ("png", "svg"):
             assert (run_dir / "plots" / f"{stem}.{ext}").stat().st_size > 1000
+
+    p = pd.read_csv(run_dir / "primal.csv").set_index(["case", "strategy"])
+    assert set(p.index.get_level_values("strategy")) == {"single", "per_param", "primal", "numpy_reference"}
+    gradients = p.drop(index="primal", level="strategy")
+    assert (p["ratio_vs_primal"] > 0).all() and (gradients["flop_ratio"] > 2).all()
+    assert (p.xs("primal", level="strategy")[["ratio_vs_primal", "flop_ratio"]] == 1).all().all()
+    assert p["product_time_ratio"].drop(index="numpy_reference", level="strategy").notna().all()
+    assert (s.loc[s["strategy"] == "single", "ratio_vs_primal"].dropna() > 0).all()
 
     report = (run_dir / "report.md").read_text()
     assert "**Answer for depth=2**" in report and "Apply nodes before the compiler:" in report
     assert "Apply nodes after rewriting:" in report
+    assert "**Gradient ÷ primal**" in report and "| depth=2 | Theano FAST_RUN |" in report
 
     # report redraws from the files alone
     (run_dir / "summary.csv").unlink()

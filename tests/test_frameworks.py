@@ -19,7 +19,7 @@ from harness.cli import main
 from harness.config.cases import expand
 from harness.config.schema import ConfigError, parse_config
 from harness.core.registry import FRAMEWORKS
-from harness.orchestrate import environments
+from harness.orchestrate import environments, theano_env
 from harness.orchestrate import plan as planning
 
 REPO = Path(__file__).resolve().parent.parent
@@ -202,7 +202,7 @@ def every_mode_configs() -> list[dict]:
         {
             "name": "every",
             "model": MODEL,
-            "run": {**RUN, "strategies": ["single", "per_param", "per_param_separate"]},
+            "run": {**RUN, "strategies": ["single", "per_param", "per_param_separate", "primal"]},
             "sweep": {"framework": SEPARATE_MODES},
         },
         {
@@ -245,7 +245,7 @@ KNOWN_FAILURE = ("pytensor", "PYTORCH", "TypeError: 'bool' object is not subscri
 def test_every_framework_and_mode_measures_checked_gradients(every_mode_run):
     proc, run_dir = every_mode_run
     workers = pd.read_csv(run_dir / "workers.csv", dtype=results.TEXT_COLUMNS)
-    assert len(workers) == 2 * (len(EVERY_MODE) - 1) + len(SEPARATE_MODES) + 1  # see every_mode_configs
+    assert len(workers) == 2 * (len(EVERY_MODE) - 1) + 2 * len(SEPARATE_MODES) + 1  # see every_mode_configs
     failed = workers[workers["status"] != "ok"]
     assert set(zip(failed["framework"], failed["mode"])) <= {KNOWN_FAILURE[:2]}, failed[["case", "error"]]
     assert failed["error"].str.contains(KNOWN_FAILURE[2], regex=False).all()
@@ -254,8 +254,10 @@ def test_every_framework_and_mode_measures_checked_gradients(every_mode_run):
     assert proc.returncode == 0 and "EXPECTED FAILURE" in proc.stderr and "UNEXPECTED PASS" not in proc.stderr
     ok = workers[(workers["status"] == "ok") & (workers["strategy"] != "numpy_reference")]
     assert len(ok) == len(workers) - 1  # every other mode, every gradient strategy it ran
-    assert (ok["rel_err_vs_numpy"] < 2e-3).all()  # float32 against the float64 NumPy reference
-    assert (ok.loc[ok["strategy"] != "single", "rel_err_vs_single"] < 1e-5).all()
+    assert (ok["rel_err_vs_numpy"] < 2e-3).all()  # float32 against the float64 NumPy reference (the primal: its loss)
+    primal = ok[ok["strategy"] == "primal"]
+    assert set(primal["framework"] + ":" + primal["mode"]) == set(SEPARATE_MODES)
+    assert (ok.loc[~ok["strategy"].isin(["single", "primal"]), "rel_err_vs_single"] < 1e-5).all()
     assert ok["os_threads"].notna().all() and workers["pid"].dropna().is_unique
 
 
@@ -356,7 +358,7 @@ def test_a_wrong_gradient_is_caught_and_never_timed(tmp_path, framework):
     require_environments()
     from dataclasses import asdict
 
-    from harness.orchestrate import spawn, theano_env
+    from harness.orchestrate import spawn
 
     cfg = parse_config(
         {
@@ -427,7 +429,7 @@ m = Model(input=6, hidden=(5,), output=3, activation="sigmoid", loss="softmax_cr
 b = tb.backend(m, init_params(m, 0), *make_batch(m, 0), "eager")
 log = []
 b.sync = lambda: log.append("sync")
-for strategy in ("single", "per_param", "per_param_separate"):
+for strategy in ("single", "per_param", "per_param_separate", "primal"):
     call = b.executable(strategy, b.construct(strategy), None)
     call(); call()
 a = np.ones((4, 6), np.float32)
@@ -438,11 +440,13 @@ print(len(log))
         [environments.interpreter("torch"), "-c", script],
         capture_output=True,
         text=True,
-        env=environments.worker_env("torch", REPO / ".cache" / "torch", "float32", 1),
+        env=environments.worker_env(
+            "torch", environments.cache_dir("torch", theano_env.default_compiledir()), "float32", 1
+        ),
         cwd=REPO,
     )
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "7"  # one wait per timed call: 3 strategies x 2 calls, and the product
+    assert out.stdout.strip() == "9"  # one wait per timed call: 4 strategies x 2 calls, and the product
 
 
 @pytest.mark.slow

@@ -24,7 +24,13 @@ REPO = Path(__file__).resolve().parent.parent
 CONFIG = {
     "name": "nosweep",
     "model": {"input": 6, "hidden": [5, 4], "output": 3, "batch": 4},
-    "run": {"cache": "warm", "repeats": {"construct": 2, "compile": 1, "execute": 2}, "warmup": 0, "min_time_s": 0.001},
+    "run": {
+        "cache": "warm",
+        "strategies": ["single", "per_param", "per_param_separate", "numpy_reference"],
+        "repeats": {"construct": 2, "compile": 1, "execute": 2},
+        "warmup": 0,
+        "min_time_s": 0.001,
+    },
 }
 TOTAL = 4
 STOP_AFTER = 2

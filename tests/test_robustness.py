@@ -341,7 +341,7 @@ def test_a_run_that_measured_nothing_exits_1(tmp_path, capsys):
     )
     assert main(["run", str(path), "--out", str(tmp_path / "out"), "--quiet"]) == 1
     err = capsys.readouterr().err
-    assert "error: nothing was measured: all 4 worker(s) skipped (exit code 1)" in err
+    assert "error: nothing was measured: all 5 worker(s) skipped (exit code 1)" in err
     assert "estimated memory" in err
 
 

@@ -46,8 +46,8 @@ def test_cold_cache_adds_one_job_per_compile_repeat_for_theano_strategies():
     jobs = planning.case_jobs(parse_config(doc, source="x"), 0)
     cold = [j for j in jobs if j.cache == "cold"]
     assert len(cold) == 3 * 4 and {j.slot for j in cold} == {0, 1, 2, 3}
-    assert "numpy_reference" not in {j.strategy for j in cold}
-    assert len([j for j in jobs if j.cache == "warm"]) == 4
+    assert {j.strategy for j in cold} == {"single", "per_param", "per_param_separate"}  # the gradients
+    assert len([j for j in jobs if j.cache == "warm"]) == 5  # and the primal and the NumPy reference, warm
 
 
 @pytest.mark.slow  # draws the figures (seconds)
@@ -55,7 +55,7 @@ def test_run_writes_every_row_and_file(tmp_path, plots):
     config = parse_config(CONFIG, source="fake.yaml")
     worker = recording()
     run_dir = runner.run([config], tmp_path, progress=lambda line: None, runner=worker, compiledir=tmp_path / "cc")
-    assert len(worker.calls) == 2 * 4
+    assert len(worker.calls) == 2 * 5
     task, env = worker.calls[0]
     assert env["PYTHONHASHSEED"] == "0" and "blas__ldflags=" in env["THEANO_FLAGS"]
     assert f"base_compiledir={tmp_path / 'cc'}" in env["THEANO_FLAGS"]
@@ -63,8 +63,8 @@ def test_run_writes_every_row_and_file(tmp_path, plots):
 
     m = pd.read_csv(run_dir / "measurements.csv")
     assert tuple(m.columns) == results.MEASUREMENT_COLUMNS
-    # per case: single 2+1+1+3, per_param 7, separate 1+1+3, numpy_reference 3+3
-    assert len(m) == 2 * (7 + 7 + 5 + 6)
+    # per case: single 2+1+1+3, per_param 7, separate 1+1+3, primal 1+1+3, numpy_reference 3+3+3
+    assert len(m) == 2 * (7 + 7 + 5 + 5 + 9)
     assert set(m["depth"]) == {1, 2} and set(m["n_params"]) == {4, 6}
     orders = m.groupby(["case", "strategy"])["order"].first()
     for index, case in enumerate(["depth=1", "depth=2"]):
@@ -90,7 +90,7 @@ def test_run_writes_every_row_and_file(tmp_path, plots):
     ):
         assert col in s.columns
     g = pd.read_csv(run_dir / "graphs.csv")
-    assert list(g.columns[:2]) == ["config", "case"] and len(g) == 6
+    assert list(g.columns[:2]) == ["config", "case"] and len(g) == 8  # every strategy but the NumPy reference
     env = json.loads((run_dir / "env.json").read_text())
     assert env["schema_version"] == results.SCHEMA_VERSION and env["status"] == "complete"
     assert env["configs"][0]["sweep"] == {"depth": [1, 2]}
@@ -179,7 +179,10 @@ def test_report_md_answers_with_this_runs_numbers(tmp_path, plots):
     assert f"`per_param` builds its gradients in {row['median'] * 1e3:.2f} ms" in text
     assert f"{row['ratio_vs_single']:.2f}× (95% CI {row['ratio_ci_low']:.2f}–{row['ratio_ci_high']:.2f})" in text
     assert "Apply nodes before the compiler: 9 (`single`) vs 9 (`per_param`)" in text
-    assert "| case | cache | phase | `single` | `per_param` | `per_param_separate` | `numpy_reference` |" in text
+    assert (
+        "| case | cache | phase | `single` | `per_param` | `per_param_separate` | `primal` | `numpy_reference` |"
+        in text
+    )
     assert "![fake-phases](plots/fake-phases.png)" in text and "![fake-sweep-depth](plots/fake-sweep-depth.png)" in text
     assert "## Environment" in text and "theano-pymc" in text
 
@@ -233,8 +236,8 @@ def test_display_follows_workers_and_their_phases(tmp_path):
         display=display,
     )
     events = display.events
-    assert events[0] == ("start", 8) and events[-1] == ("close",)
-    assert events.count(("end",)) == 8 and events.count(("phase", "construct")) == 8
+    assert events[0] == ("start", 10) and events[-1] == ("close",)  # 2 cases x 5 strategies
+    assert events.count(("end",)) == 10 and events.count(("phase", "construct")) == 10
     assert ("begin", "fake depth=1 per_param") in events
     failures = [e for e in events if e[0] == "write"]
     assert len(failures) == 2 and all("FAILED: boom" in e[1] for e in failures)
@@ -265,16 +268,16 @@ def test_processes_pool_several_warm_workers_per_strategy(tmp_path):
     assert sorted((j.strategy, j.slot) for j in jobs) == sorted((s, k) for s in config.run.strategies for k in range(3))
     worker = recording()
     run_dir = runner.run([config], tmp_path, progress=lambda line: None, runner=worker, compiledir=tmp_path / "cc")
-    assert len(worker.calls) == 4 * 3
+    assert len(worker.calls) == 5 * 3
     m = pd.read_csv(run_dir / "measurements.csv")
     assert set(m["slot"]) == {0, 1, 2}
     single = m[(m["strategy"] == "single") & (m["phase"] == "execute")]
     assert single.groupby("slot").size().tolist() == [3, 3, 3]  # repeats are per process
-    assert len(pd.read_csv(run_dir / "graphs.csv")) == 3  # one graph per Theano strategy
+    assert len(pd.read_csv(run_dir / "graphs.csv")) == 4  # one graph per Theano strategy, the primal's too
     s = pd.read_csv(run_dir / "summary.csv")
     row = s[(s["strategy"] == "single") & (s["phase"] == "execute")].iloc[0]
     assert row["n"] == 9 and row["ci_method"] == "t over process medians"
-    assert len(pd.read_csv(run_dir / "workers.csv")) == 12
+    assert len(pd.read_csv(run_dir / "workers.csv")) == 15
 
 
 def test_threads_reach_the_worker_environment_and_sweep(tmp_path):

@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 
 from harness.analysis import coverage
-from harness.analysis.stats import describe, instability, process_medians, ratio_ci, summarize, welch, welch_p_value
+from harness.analysis.stats import describe, instability, process_medians, ratio_ci, welch, welch_p_value
+from harness.analysis.summary import summarize
 from harness.core.order_statistics import median_ci
 from harness.worker.timing import autorange, timed
 

@@ -78,9 +78,28 @@ def test_separate_worker_has_no_construct_phase_and_n_functions():
 def test_numpy_reference_worker_times_the_pass_and_the_matmul_limit():
     result = worker.run_task(task("numpy_reference"))
     assert result["status"] == "ok"
-    assert phases(result) == {"execute": [0, 1, 2, 3], "matmul": [0, 1, 2, 3]}
+    assert phases(result) == {"execute": [0, 1, 2, 3], "forward": [0, 1, 2, 3], "matmul": [0, 1, 2, 3]}
     assert result["info"]["matmul_shape"] == [4, 5, 4]  # batch x (largest layer: 5 -> 4)
     assert "theano" not in result["info"]
+
+
+def test_primal_worker_checks_its_loss_then_times_the_loss_alone():
+    seen = []
+    result = worker.run_task(task("primal"), on_phase=seen.append)
+    assert result["status"] == "ok", result.get("error")
+    assert phases(result) == {"compile": [0, 1], "first_call": [0], "execute": [0, 1, 2, 3]}
+    assert seen == ["setup", "construct", "compile", "first_call", "check", "execute"]  # construct: untimed
+    assert result["check"]["vs_numpy"] < 1e-12 and set(result["check"]) == {"vs_numpy"}
+    single = worker.run_task(task("single"))
+    # the loss alone is a smaller function than the loss and its gradient
+    assert result["graph"]["nodes_optimized"] < single["graph"]["nodes_optimized"]
+    assert "limits" not in result  # the matmul limit belongs to the first gradient worker
+
+
+def test_a_wrong_loss_is_caught_and_never_timed():
+    result = worker.run_task({**task("primal"), "fault": {"perturb_gradient": 1e-6}})
+    assert result["status"] == "failed" and result["measurements"] == []
+    assert result["error"].startswith("loss mismatch: vs_numpy relative error")
 
 
 def test_gradient_mismatch_is_a_failure_without_timings(monkeypatch):

@@ -15,12 +15,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pandas as pd
 from scipy.stats import t as student_t
 
-from harness.core.case import PARAM_COLUMNS
 from harness.core.order_statistics import CONFIDENCE
-from harness.core.registry import ALL_PHASES, STRATEGIES
 
 SUMMARY_STATS = ("n", "processes", "min", "median", "mean", "std", "iqr", "ci_low", "ci_high", "ci_method", "cv")
 T_OVER_PROCESSES = "t over process medians"
@@ -171,78 +168,6 @@ def ratio_ci(num, den, confidence: float = CONFIDENCE, num_slots=None, den_slots
         return ratio, math.nan, math.nan
     half = student_t.ppf(0.5 + confidence / 2, df) * se if se > 0 else 0.0
     return ratio, math.exp(diff - half), math.exp(diff + half)
-
-
-def summarize(measurements: pd.DataFrame) -> pd.DataFrame:
-    """One row per config × case × cache × phase × strategy, from successful rows."""
-    keys = ["config", "case", *PARAM_COLUMNS, "cache", "phase", "strategy"]
-    columns = [
-        *keys,
-        *SUMMARY_STATS,
-        "cpu_median",
-        "cores_used",
-        "unit",
-        "unstable",
-        "ratio_vs_single",
-        "ratio_ci_low",
-        "ratio_ci_high",
-    ]
-    ok = measurements[measurements["status"] == "ok"]
-    if ok.empty:
-        return pd.DataFrame(columns=columns)
-    rows, samples = [], {}
-    for key, group in ok.groupby(keys, sort=False, dropna=False):
-        stats = describe(group["seconds"], group["slot"])
-        raw = (group["seconds"] * group["loops"].fillna(1)).min()
-        on_budget = "stopped" in group and bool((group["stopped"] == "budget").any())
-        cpu = group["cpu_seconds"] if "cpu_seconds" in group else pd.Series(math.nan, index=group.index)
-        used = cores_used(group["seconds"], cpu)
-        cpu_median = float(np.nanmedian(cpu.astype(float))) if cpu.notna().any() else math.nan
-        rows.append(
-            {
-                **dict(zip(keys, key)),
-                **stats,
-                "cpu_median": cpu_median,
-                "cores_used": used,
-                "unit": "s",
-                "unstable": instability(stats, raw, on_budget, over_cores(used, dict(zip(keys, key)).get("threads"))),
-            }
-        )
-        samples[_ratio_key(rows[-1])] = (group["seconds"].to_numpy(), group["slot"].to_numpy())
-    summary = in_display_order(pd.DataFrame(rows), ok)
-    return add_ratios(summary, samples)[columns]
-
-
-def in_display_order(table: pd.DataFrame, measurements: pd.DataFrame) -> pd.DataFrame:
-    """Rows of ``table`` with cases in the order they were measured, then cache, phase, strategy."""
-    first_seen = {k: i for i, k in enumerate(dict.fromkeys(zip(measurements["config"], measurements["case"])))}
-    order = [
-        (first_seen[(r.config, r.case)], r.cache, ALL_PHASES.index(r.phase), STRATEGIES.index(r.strategy))
-        for r in table.itertuples()
-    ]
-    return table.iloc[sorted(range(len(order)), key=order.__getitem__)].reset_index(drop=True)
-
-
-def _ratio_key(row: dict) -> tuple:
-    return (row["config"], row["case"], row["cache"], row["phase"], row["strategy"])
-
-
-def add_ratios(summary: pd.DataFrame, samples: dict) -> pd.DataFrame:
-    """Each strategy's median / single's (same case, cache, phase), with a Welch CI over processes."""
-    out = []
-    for row in summary.to_dict("records"):
-        key = _ratio_key(row)
-        base = samples.get((*key[:-1], "single"))
-        if row["strategy"] == "single":
-            out.append((1.0, 1.0, 1.0))
-        elif base is None:
-            out.append((math.nan, math.nan, math.nan))
-        else:
-            (num, num_slots), (den, den_slots) = samples[key], base
-            out.append(ratio_ci(num, den, num_slots=num_slots, den_slots=den_slots))
-    summary = summary.copy()
-    summary[["ratio_vs_single", "ratio_ci_low", "ratio_ci_high"]] = out
-    return summary
 
 
 def compare_samples(base, new, factor: float, base_slots=None, new_slots=None) -> dict:

@@ -1,6 +1,6 @@
 """JAX: ``jax.grad`` traced to a jaxpr, compiled ahead of time with ``lower().compile()``.
 
-Phases: construct = tracing the gradient function to a jaxpr (``jit(f).trace``);
+Phases: construct = tracing the gradient function (the primal: the loss) to a jaxpr (``jit(f).trace``);
 compile = lowering to StableHLO and XLA's compile (``.lower().compile()``);
 first_call and execute call the compiled executable. JAX dispatches
 asynchronously, on the CPU too: every call waits for its results
@@ -39,7 +39,8 @@ def _loss_function(model: Model) -> Callable:
 
 
 def _gradient_functions(model: Model, strategy: str, n: int) -> list[Callable]:
-    """The functions a strategy jits: one returning all n gradients, or n returning one each."""
+    """The functions a strategy jits: one returning all n gradients, or n returning one each; for the
+    primal, the loss alone."""
 
     def grad_of(i, loss):
         def grad_i(params, x, y):
@@ -50,6 +51,8 @@ def _gradient_functions(model: Model, strategy: str, n: int) -> list[Callable]:
 
         return grad_i
 
+    if strategy == "primal":
+        return [_loss_function(model)]
     if strategy == "single":
         loss = _loss_function(model)
         return [lambda params, x, y: jax.grad(loss)(params, x, y)]

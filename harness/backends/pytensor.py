@@ -11,7 +11,8 @@ has no C code either: a one-hot product picks them). Every mode gets the same
 graph. PyTensor 3.0.7's ``PYTORCH`` mode fails on this MLP: the gradient of a
 broadcast addition (a bias added to every row) hands ``scalar_from_tensor`` a
 Python bool (``TypeError: 'bool' object is not subscriptable``); the gradient of
-``max`` fails the same way. gradbench records those workers as failed.
+``max`` fails the same way, and so does the loss alone (the ``primal``). gradbench
+records those workers as expected failures (``core.registry``).
 """
 
 from __future__ import annotations

@@ -61,7 +61,10 @@ class SymbolicBackend:
         return [self.xv, self.yv]
 
     def construct(self, strategy: str) -> list:
-        """The n gradient variables: one grad call over all parameters, or one per parameter."""
+        """The n gradient variables: one grad call over all parameters, or one per parameter; for the
+        primal, the loss (built with the model: there is nothing more to construct)."""
+        if strategy == "primal":
+            return [self.loss]
         grad = self.lib.module.grad
         if strategy == "single":
             return list(grad(self.loss, self.params))
@@ -69,7 +72,7 @@ class SymbolicBackend:
         return [grad(self.loss, p) for p in self.params]
 
     def functions(self, strategy: str, grads: list, profiles: list | None = None) -> list:
-        """One function of all gradients, or n functions of one gradient each (untimed).
+        """One function of all gradients (or of the loss alone), or n functions of one gradient each (untimed).
 
         With ``profiles`` (a list), each function gets a ProfileStats, appended to it.
         """

@@ -7,7 +7,8 @@ mode, and there is no compile phase. Strategies: ``single`` = one
 ``autograd.grad`` over all parameters; ``per_param`` = n ``autograd.grad``
 calls on one forward pass (``retain_graph``); ``per_param_separate`` = n
 forward+backward passes (compile mode: n separately compiled forwards, each
-with only its parameter requiring a gradient).
+with only its parameter requiring a gradient); ``primal`` = the forward pass and
+loss under ``no_grad`` (compile mode: compiled so), no graph recorded.
 """
 
 from __future__ import annotations
@@ -89,6 +90,8 @@ class TorchBackend:
         """The forward pass(es) that record the autograd graph: the losses (eager in every mode:
         in compile mode, only the evidence of what the gradients walk through)."""
         p, x, y = self.params, self.x, self.y
+        if strategy == "primal":
+            return []  # no autograd graph: the primal runs under no_grad
         if strategy == "per_param_separate":
             return [_loss_function(self.model)(p, x, y) for _ in p]
         return [_loss_function(self.model)(p, x, y)]
@@ -98,6 +101,14 @@ class TorchBackend:
 
     def executable(self, strategy: str, losses: list, compiled) -> Callable[[], list]:
         p, x, y, n = self.params, self.x, self.y, len(self.params)
+        if strategy == "primal":
+            f = self._compiled(_loss_function(self.model))
+
+            def primal():
+                with torch.no_grad():
+                    return [f(p, x, y)]
+
+            return self.synced(primal)
         if strategy == "single":
             f = self._compiled(_loss_function(self.model))
             return self.synced(lambda: list(torch.autograd.grad(f(p, x, y), p)))

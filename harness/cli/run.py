@@ -47,7 +47,7 @@ def run_exit_code(workers) -> tuple[int, str]:
 def conclude(run_dir: Path) -> int:
     """Print a finished run's table and problems; its exit code (``run_exit_code``)."""
     from harness import results
-    from harness.analysis.stats import summarize
+    from harness.analysis.summary import summarize
     from harness.report.files import format_table
 
     data = results.read_run(run_dir)

@@ -23,6 +23,48 @@ def gradient_flops(input: int, hidden: tuple[int, ...], output: int, batch: int)
     return total
 
 
+def primal_flops(input: int, hidden: tuple[int, ...], output: int, batch: int) -> int:
+    """Operations of the forward pass alone (the primal): one product per layer."""
+    return sum(2 * batch * fan_in * fan_out for fan_in, fan_out in layer_shapes(input, hidden, output))
+
+
+def strategy_products(
+    strategy: str, input: int, hidden: tuple[int, ...], output: int, batch: int, biases: bool
+) -> dict[tuple[str, int, int, int], int]:
+    """The least set of matrix products a strategy's call computes, {(kind, m, k, n): count}.
+
+    primal: each layer's forward product. single and per_param: one forward
+    and backward pass (``products``; per_param's n gradients share it once a
+    framework merges them). per_param_separate: a function per parameter, each
+    its own forward pass and the backward pass down to that parameter (the
+    input gradients of the layers above it, and a weight's own product; a bias
+    gradient is a sum, no product).
+    """
+    if strategy not in ("primal", "per_param_separate"):
+        return {(kind, m, k, n): count for kind, m, k, n, count in products(input, hidden, output, batch)}
+    shapes = layer_shapes(input, hidden, output)
+    forward = [("forward", batch, fan_in, fan_out) for fan_in, fan_out in shapes]
+    if strategy == "primal":
+        return {shape: 1 for shape in forward}
+    counts: dict[tuple[str, int, int, int], int] = {}
+    for i, (fan_in, fan_out) in enumerate(shapes):
+        above = [("input_grad", batch, b, a) for a, b in shapes[i + 1 :]]
+        pieces = [forward + above + [("weight_grad", fan_in, batch, fan_out)]]
+        if biases:
+            pieces.append(forward + above)
+        for shape in (s for piece in pieces for s in piece):
+            counts[shape] = counts.get(shape, 0) + 1
+    return counts
+
+
+def strategy_flops(strategy: str, input: int, hidden: tuple[int, ...], output: int, batch: int, biases: bool) -> int:
+    """Operations of ``strategy_products``."""
+    return sum(
+        count * 2 * m * k * n
+        for (_, m, k, n), count in strategy_products(strategy, input, hidden, output, batch, biases).items()
+    )
+
+
 # How a product's operands are laid out, as the gradient graph has them:
 #   forward      h[batch, in] @ W[in, out]             A[m, k] @ B[k, n]
 #   weight_grad  h[batch, in].T @ delta[batch, out]    A[k, m].T @ B[k, n]

@@ -14,12 +14,19 @@ from dataclasses import dataclass
 
 # The gradient strategies, in every framework.
 GRADIENT_STRATEGIES = ("single", "per_param", "per_param_separate")
+# primal: the loss alone (forward pass and loss, no gradient), built and compiled as the framework builds
+# its gradient: what every gradient is held against (derivative / primal, as ADBench and GradBench report).
+PRIMAL = "primal"
 # numpy_reference: a hand-written NumPy forward and backward pass, timed as a
-# baseline, with NumPy's matrix-product throughput as the hardware limit.
-STRATEGIES = (*GRADIENT_STRATEGIES, "numpy_reference")
+# baseline (and its forward pass alone), with NumPy's matrix-product throughput as the hardware limit.
+NUMPY_REFERENCE = "numpy_reference"
+STRATEGIES = (*GRADIENT_STRATEGIES, PRIMAL, NUMPY_REFERENCE)
+FRAMEWORK_STRATEGIES = (*GRADIENT_STRATEGIES, PRIMAL)  # those measured in the case's framework
 PAIRED_STRATEGIES = ("single", "per_param")  # the paired experiment: compiled in one process, timed alternately
 REPEATED_PHASES = ("construct", "compile", "execute")  # the phases with repeats and warmup
-ALL_PHASES = ("construct", "compile", "first_call", "execute", "transfer", "matmul")
+# forward: the NumPy reference's forward pass and loss alone (the hand-written primal).
+ALL_PHASES = ("construct", "compile", "first_call", "execute", "forward", "transfer", "matmul")
+RATIO_PHASES = ("first_call", "execute")  # the phases a gradient is held against its primal in
 DEVICES = ("cpu", "gpu")
 AUTO = "auto"  # repeats: as many as the stop rule asks for (harness.worker.timing.StopRule)
 DEFAULT_PRECISION = 0.02  # auto repeats: half-width of a process's median CI / median
@@ -61,6 +68,9 @@ class Framework:
     cache_kind: str = ""
     # Modes that can run on a GPU (device: gpu); the others are CPU-only.
     gpu_modes: tuple[str, ...] = ()
+    # Whether building the loss alone is work of its own to time (JAX traces it; Theano-like frameworks build
+    # the loss with the model, before any gradient; PyTorch's primal records no graph).
+    primal_construct: bool = False
     # Modes that copy the parameters from the host to the device at every call (PyTensor's JAX
     # backend: shared variables are NumPy arrays): that copy is timed alone too (phase transfer).
     copying_modes: tuple[str, ...] = ()
@@ -72,8 +82,15 @@ class Framework:
 
     def phases(self, mode: str, strategy: str) -> tuple[str, ...]:
         """The phases a warm worker of this mode and strategy measures, in order."""
-        if strategy == "numpy_reference":
-            return ("execute", "matmul")
+        if strategy == NUMPY_REFERENCE:
+            return ("execute", "forward", "matmul")
+        if strategy == PRIMAL:
+            return (
+                *(("construct",) if self.primal_construct else ()),
+                *(("compile",) if mode not in self.uncompiled_modes else ()),
+                "first_call",
+                "execute",
+            )
         phases = []
         # per_param_separate builds exactly what per_param builds; torch.compile's forward
         # pass runs a compiled function, which is no construction of a gradient graph.
@@ -116,8 +133,9 @@ FRAMEWORKS = {
             ExpectedFailure(
                 "PYTORCH",
                 "TypeError: 'bool' object is not subscriptable",
-                "PyTensor 3.0.7's PyTorch backend cannot compile this MLP's gradient (seen in every "
-                "results/frameworks run since 2026-11-28)",
+                "PyTensor 3.0.7's PyTorch backend cannot run this MLP's loss, so neither its gradient: "
+                "scalar_from_tensor is handed a Python bool (the gradient seen failing in every "
+                "results/frameworks run since 2026-11-28, the loss alone since 2026-12-02)",
             ),
         ),
     ),
@@ -129,6 +147,7 @@ FRAMEWORKS = {
         cache_variables=("JAX_COMPILATION_CACHE_DIR",),
         cache_kind="JAX persistent compilation cache (XLA executables)",
         gpu_modes=("jit",),
+        primal_construct=True,
     ),
     "torch": Framework(
         name="torch",
@@ -142,8 +161,6 @@ FRAMEWORKS = {
         gpu_modes=("eager", "compile"),
     ),
 }
-DEFAULT_FRAMEWORK = "theano"
-DEVICES = ("cpu", "gpu")
 
 
 def framework(name: str) -> Framework:

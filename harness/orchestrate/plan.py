@@ -15,7 +15,7 @@ from harness import results
 from harness.config.cases import expand
 from harness.config.schema import Config
 from harness.core.case import Case
-from harness.core.registry import framework
+from harness.core.registry import GRADIENT_STRATEGIES, framework
 from harness.core.task import Task
 
 
@@ -58,9 +58,10 @@ def case_jobs(config: Config, case_index: int, cold_cache: bool = True) -> list[
     for strategy in config.run.strategies:
         if "warm" in config.run.caches:
             jobs += [Job(strategy, "warm", k) for k in range(config.run.processes)]
-        if "cold" in config.run.caches and strategy != "numpy_reference" and cold_cache:
+        if "cold" in config.run.caches and strategy in GRADIENT_STRATEGIES and cold_cache:
             # As many cold compiles as warm ones: every process times repeats.compile
-            # (with auto repeats, one cold compile per warm process).
+            # (with auto repeats, one cold compile per warm process). The primal is held against the
+            # gradients warm only; the NumPy reference compiles nothing.
             per_process = config.run.repeats["compile"]
             n_cold = config.run.processes * (per_process if isinstance(per_process, int) else 1)
             jobs += [Job(strategy, "cold", k) for k in range(n_cold)]
@@ -138,7 +139,7 @@ def make_task(case: Case, config: Config, job: Job) -> dict:
 def measures_limit(config: Config, job: Job) -> bool:
     """Whether this job also times the framework's matrix products (limits.csv): once per case,
     in the first warm worker of the first gradient strategy."""
-    gradient = [s for s in config.run.strategies if s != "numpy_reference"]
+    gradient = [s for s in config.run.strategies if s in GRADIENT_STRATEGIES]
     return bool(gradient) and job == Job(gradient[0], "warm", 0)
 
 

@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 
 from harness import results
-from harness.analysis.stats import ALPHA, UNTESTABLE, compare_samples, in_display_order
+from harness.analysis.stats import ALPHA, UNTESTABLE, compare_samples
+from harness.analysis.summary import in_display_order
 from harness.core.case import PARAM_COLUMNS
 from harness.report.formatting import format_seconds
 

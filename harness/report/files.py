@@ -1,4 +1,4 @@
-"""Derived files of a run (summary, scaling, throughput, plots) and the printed table."""
+"""Derived files of a run (summary, scaling, throughput, primal, plots) and the printed table."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from pathlib import Path
 import pandas as pd
 
 from harness import results
+from harness.analysis.primal import primal_table
 from harness.analysis.scaling import scaling_table
-from harness.analysis.stats import summarize
+from harness.analysis.summary import summarize
 from harness.analysis.throughput import throughput_table
 from harness.config.recorded import in_config_order
 from harness.report.formatting import format_ratio, format_seconds
@@ -25,9 +26,11 @@ def write_report(run_dir: Path) -> pd.DataFrame:
     run["summary"] = summary
     run["scaling"] = scaling_table(run["env"]["configs"], summary, run["graphs"])
     run["throughput"] = throughput_table(summary, run["limits"])
+    run["primal"] = primal_table(summary, run["measurements"], run["limits"])
     results.write_frame(run_dir / "summary.csv", summary)
     results.write_frame(run_dir / "scaling.csv", run["scaling"])
     results.write_frame(run_dir / "throughput.csv", run["throughput"])
+    results.write_frame(run_dir / "primal.csv", run["primal"])
     plot_files = plot_run(run, run_dir / "plots") if plots_wanted() else []
     results.write_atomic(run_dir / "report.md", render(run, plot_files))
     return summary
@@ -85,4 +88,6 @@ def plot_run(run: dict, out_dir: Path) -> list[Path]:
         if config.get("sweep"):
             paths += sweep_plots.plot_sweep(config, q, run["graphs"], out_dir, run.get("scaling"))
             paths += sweep_plots.plot_ratios(config, run["summary"], out_dir)
+            if run.get("primal") is not None:
+                paths += sweep_plots.plot_primal(config, run["primal"], out_dir)
     return paths

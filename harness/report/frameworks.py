@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from harness.core.registry import EXPECTED_FAILURE
+from harness.core.registry import EXPECTED_FAILURE, GRADIENT_STRATEGIES
 from harness.report.formatting import FRAMEWORK_NAMES, format_ratio
 
 TABLE_PHASES = (
@@ -59,7 +59,7 @@ def framework_table(
     lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     failed = {}  # case -> errors, where no gradient strategy succeeded
     if workers is not None and not workers.empty:
-        w = workers[(workers["config"] == config) & (workers["strategy"] != "numpy_reference")]
+        w = workers[(workers["config"] == config) & workers["strategy"].isin(GRADIENT_STRATEGIES)]
         for case, d in w.groupby("case", sort=False):
             if (d["status"] != "ok").all():
                 expected = "as expected: " if (d["status"] == EXPECTED_FAILURE).all() else ""

@@ -10,6 +10,7 @@ from harness.core.registry import STRATEGIES
 from harness.report.environment import environment_section, outcome_section
 from harness.report.formatting import format_ratio, format_seconds
 from harness.report.frameworks import count_text, framework_table, identical_function, lazy_note, pick, unit
+from harness.report.primal_section import primal_answer, primal_table
 
 QUESTION = (
     "Is one gradient call over all parameters (`T.grad(loss, [w1, ..., wn])`) cheaper than n separate "
@@ -132,6 +133,23 @@ def how_measured(config: dict) -> str:
     )
 
 
+def primal_lines(name: str, primal: pd.DataFrame | None, shown: list[str]) -> list[str]:
+    """Gradient ÷ primal: the answer per framework and mode, then the table (when the run has a primal)."""
+    if primal is None or primal.empty or not (primal["config"] == name).any():
+        return []
+    return (
+        [
+            "**Gradient ÷ primal** (warm execute over the loss alone in the same framework and mode, as "
+            "ADBench and GradBench report it; 95% CIs over worker processes; ⚠: a ratio arithmetic forbids):",
+            "",
+        ]
+        + primal_answer(name, primal, shown)
+        + [""]
+        + primal_table(name, primal, shown)
+        + [""]
+    )
+
+
 def render(run: dict, plot_files: list[Path]) -> str:
     """report.md: the question, then per config its answer, tables and plots; workers that did not
     succeed; the environment."""
@@ -161,6 +179,7 @@ def config_section(run: dict, config: dict, plot_files: list[Path]) -> list[str]
         fitted = slopes(name, run.get("scaling", pd.DataFrame(columns=["config"])))
         if fitted:
             lines += ["**Scaling** (log-log fits over the sweep):", ""] + fitted + [""]
+    lines += primal_lines(name, run.get("primal"), shown)
     table = framework_table(name, summary, graphs, run.get("workers"))
     if table:
         lines += [

@@ -14,7 +14,13 @@ import pandas as pd  # noqa: E402
 from harness.core.case import case_label, format_value  # noqa: E402
 from harness.core.registry import STRATEGIES  # noqa: E402
 
-COLORS = {"single": "#1f77b4", "per_param": "#ff7f0e", "per_param_separate": "#2ca02c", "numpy_reference": "#7f7f7f"}
+COLORS = {
+    "single": "#1f77b4",
+    "per_param": "#ff7f0e",
+    "per_param_separate": "#2ca02c",
+    "primal": "#9467bd",
+    "numpy_reference": "#7f7f7f",
+}
 # A panel is a phase, with compile split by compile-cache state: (label, phase, cache, line style, marker).
 PANELS = (
     ("construct", "construct", "warm", "-", "o"),

@@ -1,4 +1,5 @@
-"""The figures of a sweep: time and graph size against the swept key, and each strategy's ratio to `single`."""
+"""The figures of a sweep: time and graph size against the swept key, each strategy's ratio to `single`, and
+each gradient's ratio to its primal."""
 
 from __future__ import annotations
 
@@ -201,4 +202,52 @@ def plot_ratios(config: dict, summary: pd.DataFrame, out_dir: Path) -> list[Path
         fig.suptitle(f"{config['name']}: how many times single's time, against {key} (1 = as fast)")
         fig.tight_layout()
         paths += save(fig, out_dir, f"{config['name']}-ratios-{key}")
+    return paths
+
+
+LINESTYLES = ("-", "--", ":", "-.")
+
+
+def plot_primal(config: dict, primal: pd.DataFrame, out_dir: Path) -> list[Path]:
+    """Per numeric swept key: each strategy's warm execute over its primal's, one line per panel (e.g. each
+    framework) and strategy, with its 95% CI band; the arithmetic (single's FLOPs over the primal's) as a line."""
+    p = primal[primal["config"] == config["name"]].set_index(["case", "strategy"])
+    if p.empty:
+        return []
+    paths = []
+    for key, values, panels in _sweep_panels(config):
+        if not _numeric(values):
+            continue
+        fig, ax = plt.subplots(figsize=(9, 5.5))
+        xs = _setup_x(ax, key, values)
+        bound = None
+        for (title, _fixed, names), style in zip(panels, itertools.cycle(LINESTYLES)):
+            for strategy in ("single", "per_param", "per_param_separate", "numpy_reference"):
+                d = p.reindex([(n, strategy) for n in names])
+                if d["ratio_vs_primal"].isna().all():
+                    continue
+                label = f"{strategy}" + (f" ({title})" if title else "")
+                ax.plot(
+                    xs,
+                    d["ratio_vs_primal"].to_numpy(dtype=float),
+                    color=COLORS[strategy],
+                    linestyle=style,
+                    marker="o",
+                    label=label,
+                )
+                low, high = d["ratio_vs_primal_ci_low"].to_numpy(dtype=float), d["ratio_vs_primal_ci_high"]
+                ax.fill_between(xs, low, high.to_numpy(dtype=float), color=COLORS[strategy], alpha=0.15, linewidth=0)
+                if strategy == "single" and bound is None:
+                    bound = d["flop_ratio"].to_numpy(dtype=float)
+        if bound is not None:
+            ax.plot(xs, bound, color="black", linewidth=1.5, label="single's FLOPs ÷ primal's (arithmetic)")
+        ax.axhline(1.0, color="black", linewidth=1, linestyle=":")
+        ax.set_yscale("log")
+        ax.set_xlabel(_axis_label(key))
+        ax.set_ylabel("execute time ÷ primal's (median; band: 95% CI)")
+        ax.grid(which="both", alpha=0.3)
+        legend([ax], fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+        ax.set_title(f"{config['name']}: gradient ÷ primal against {key} (1 = the loss alone)")
+        fig.tight_layout()
+        paths += save(fig, out_dir, f"{config['name']}-primal-{key}")
     return paths

@@ -1,4 +1,4 @@
-"""The checks a gradient passes before anything of it is timed."""
+"""The checks a gradient (or a primal's loss) passes before anything of it is timed."""
 
 from __future__ import annotations
 
@@ -18,10 +18,11 @@ def relative_error(got: list, ref: list) -> float:
     return err / scale if scale > 0 else err
 
 
-def check_failure(check: dict, floatx: str) -> str | None:
-    """The error of a worker whose relative errors (``{"vs_numpy": e, ...}``) exceed the tolerance; else None."""
+def check_failure(check: dict, floatx: str, what: str = "gradient") -> str | None:
+    """The error of a worker whose relative errors (``{"vs_numpy": e, ...}``) exceed the tolerance; else None.
+    ``what`` names what was checked: the gradient, or the primal's loss."""
     bad = {k: v for k, v in check.items() if not v <= TOLERANCE[k][floatx]}
     if not bad:
         return None
     detail = ", ".join(f"{k} relative error {v:.3g} > {TOLERANCE[k][floatx]:g}" for k, v in bad.items())
-    return f"gradient mismatch: {detail}"
+    return f"{what} mismatch: {detail}"

@@ -26,7 +26,7 @@ from harness.core import affinity
 from harness.core.data import init_params, make_batch
 from harness.core.flops import operands, products
 from harness.core.model import Model
-from harness.core.registry import AUTO, DEFAULT_FRAMEWORK, Framework, framework
+from harness.core.registry import AUTO, DEFAULT_FRAMEWORK, PRIMAL, Framework, framework
 from harness.worker import numpy_reference
 from harness.worker.checks import check_failure, relative_error
 from harness.worker.timing import Clock, CpuStamps, Recorder, StopRule, autorange, stop_rule, time_phase, timed
@@ -93,7 +93,8 @@ class Setup:
 
 
 def run_framework(task: dict, clock: Clock, on_phase: Callable[[str], None]) -> dict:
-    """construct, compile, first call, check, execute (warm); the compile phases only (cold).
+    """construct, compile, first call, check, execute (warm); the compile phases only (cold). The primal
+    strategy goes the same way with the loss alone.
 
     Which phases exist depends on the framework, its mode and the strategy
     (``harness.core.registry``); a phase that does not exist is not measured, and
@@ -116,7 +117,7 @@ def run_framework(task: dict, clock: Clock, on_phase: Callable[[str], None]) -> 
         return w.done(result)
     on_phase("check")
     result["check"] = check_gradients(w, got)
-    error = check_failure(result["check"], w.model.floatX)
+    error = check_failure(result["check"], w.model.floatX, "loss" if w.strategy == PRIMAL else "gradient")
     if error:  # never time a wrong answer: the measurements so far are dropped
         return {**result, "status": "failed", "error": error, "measurements": []}
     execute(w, call, on_phase)
@@ -209,13 +210,15 @@ def callable_after_compile(w: Setup, grads, compiled):
 
 def check_gradients(w: Setup, got) -> dict:
     """Relative errors against the hand-written NumPy pass (float64) and, for the other strategies,
-    against ``single`` in the same framework and mode."""
+    against ``single`` in the same framework and mode. The primal's loss: against NumPy's loss."""
     b, model = w.backend, w.model
     got = b.to_numpy(got)
     fault = (w.task.get("fault") or {}).get("perturb_gradient")
-    if fault:  # fault injection for the tests: a wrong gradient must be caught, never timed
+    if fault:  # fault injection for the tests: a wrong gradient (or loss) must be caught, never timed
         got = [g * (1 + fault) for g in got]
     x, y = w.batch
+    if w.strategy == PRIMAL:
+        return {"vs_numpy": relative_error(got, [np.float64(numpy_reference.loss_only(model, w.values, x, y))])}
     check = {"vs_numpy": relative_error(got, numpy_reference.loss_and_grads(model, w.values, x, y)[1])}
     if w.strategy != "single":
         single = b.executable("single", b.construct("single"), None)

@@ -23,6 +23,47 @@ _ACT = {
 }
 
 
+def _layers(model: Model, params: list, dtype: str) -> tuple[list, list]:
+    p = [np.asarray(v, dtype=dtype) for v in params]
+    step = 2 if model.biases else 1
+    weights = p[0::step]
+    return weights, (p[1::step] if model.biases else [None] * len(weights))
+
+
+def _forward(model: Model, weights: list, biases: list, x: np.ndarray, dtype: str, keep: bool):
+    """The output layer's values, and (``keep``) every layer's input, pre- and post-activation."""
+    act = _ACT[model.activation][0]
+    h = np.asarray(x, dtype=dtype)
+    inputs, pre, post = [], [], []
+    for i, (w, b) in enumerate(zip(weights, biases)):
+        z = h @ w + (b if b is not None else 0.0)
+        if keep:
+            inputs.append(h)
+            pre.append(z)
+        h = z if i == len(weights) - 1 else act(z)
+        if keep:
+            post.append(h)
+    return h, (inputs, pre, post)
+
+
+def _loss(model: Model, h: np.ndarray, y: np.ndarray, dtype: str) -> tuple[float, np.ndarray]:
+    """The mean loss over the batch, and the log-probabilities (softmax) or the differences (squared)."""
+    if model.loss == "softmax_cross_entropy":
+        z = h - h.max(axis=1, keepdims=True)
+        logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        return -logp[np.arange(h.shape[0]), y].mean(), logp
+    diff = h - np.asarray(y, dtype=dtype)
+    return (diff**2).mean(), diff
+
+
+def loss_only(model: Model, params: list[np.ndarray], x: np.ndarray, y: np.ndarray, dtype: str = "float64") -> float:
+    """The mean loss over the batch: the forward pass alone, nothing kept for a backward pass (the
+    hand-written primal, and the reference every framework's primal is checked against)."""
+    weights, biases = _layers(model, params, dtype)
+    h, _ = _forward(model, weights, biases, x, dtype, keep=False)
+    return float(_loss(model, h, y, dtype)[0])
+
+
 def loss_and_grads(
     model: Model, params: list[np.ndarray], x: np.ndarray, y: np.ndarray, dtype: str = "float64"
 ) -> tuple[float, list[np.ndarray]]:
@@ -31,32 +72,17 @@ def loss_and_grads(
     float64 (the default) makes it a reference for checking; the case's own
     floatX makes it a fair timing baseline.
     """
-    p = [np.asarray(v, dtype=dtype) for v in params]
-    step = 2 if model.biases else 1
-    weights = p[0::step]
-    biases = p[1::step] if model.biases else [None] * len(weights)
-    act, dact = _ACT[model.activation]
-    h = np.asarray(x, dtype=dtype)
-    inputs, pre, post = [], [], []
-    for i, (w, b) in enumerate(zip(weights, biases)):
-        inputs.append(h)
-        z = h @ w + (b if b is not None else 0.0)
-        last = i == len(weights) - 1
-        h = z if last else act(z)
-        pre.append(z)
-        post.append(h)
+    weights, biases = _layers(model, params, dtype)
+    dact = _ACT[model.activation][1]
+    h, (inputs, pre, post) = _forward(model, weights, biases, x, dtype, keep=True)
     n = h.shape[0]
+    loss, out = _loss(model, h, y, dtype)
     if model.loss == "softmax_cross_entropy":
-        z = h - h.max(axis=1, keepdims=True)
-        logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
-        loss = -logp[np.arange(n), y].mean()
-        delta = np.exp(logp)
+        delta = np.exp(out)
         delta[np.arange(n), y] -= 1.0
         delta /= n
     else:
-        diff = h - np.asarray(y, dtype=dtype)
-        loss = (diff**2).mean()
-        delta = 2.0 * diff / diff.size
+        delta = 2.0 * out / out.size
     grads_w, grads_b = [], []
     for i in reversed(range(len(weights))):
         if i < len(weights) - 1:
@@ -76,7 +102,7 @@ def loss_and_grads(
 
 
 def run(task: dict, clock: Clock, on_phase: Callable[[str], None]) -> dict:
-    """The hand-written NumPy pass in the case's floatX, and NumPy's matmul limit."""
+    """The hand-written NumPy pass in the case's floatX, its forward pass alone, and NumPy's matmul limit."""
     model = Model.from_dict(task["model"])
     values = init_params(model, task["seed"])
     x, y = make_batch(model, task["seed"])
@@ -86,6 +112,10 @@ def run(task: dict, clock: Clock, on_phase: Callable[[str], None]) -> dict:
     on_phase("execute")
     call = lambda: loss_and_grads(model, values, x, y, dtype=model.floatX)  # noqa: E731
     time_phase(rec, "execute", call, warmup, repeats, rule, clock, min_time)
+
+    on_phase("forward")
+    forward = lambda: loss_only(model, values, x, y, dtype=model.floatX)  # noqa: E731
+    time_phase(rec, "forward", forward, warmup, repeats, rule, clock, min_time)
 
     on_phase("matmul")
     fan_in, fan_out = largest_layer(model.input, model.hidden, model.output)
