@@ -35,7 +35,7 @@ bench-frameworks: setup openblas envs
 # The whole suite (CI's command): the layer contracts, then every test, one test file per core at a time
 # (a file's module fixtures run once), then the few that measure cores with the machine to themselves.
 test: setup openblas envs lint
-	$(PY) -m pytest -q -n auto --dist loadgroup -m "not serial and not exhaustive" --durations=15
+	$(PY) -m pytest -q -n auto --dist loadfile -m "not serial and not exhaustive" --durations=15
 	$(PY) -m pytest -q -m "serial and not exhaustive"
 
 # The edit loop: .venv only, no framework environment, no real worker process, no cluster (under a minute).

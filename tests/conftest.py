@@ -3,18 +3,10 @@
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-# The tests' warm compile caches (Theano's and PyTensor's C modules, Numba's, JAX's and TorchInductor's caches) live
-# outside the clone, as pip's and uv's caches do: a fresh clone on a machine that ran the suite before does not
-# rebuild them (minutes of gcc, Numba and Inductor). Every test that needs an empty cache makes its own. Set
-# GRADBENCH_TEST_CACHE to another folder (e.g. a new empty one: a run with every cache cold).
-TEST_CACHE = Path(os.environ.get("GRADBENCH_TEST_CACHE") or Path.home() / ".cache" / "gradbench" / "tests")
-os.environ["GRADBENCH_COMPILEDIR"] = str(TEST_CACHE / "theano")  # the other frameworks' caches: beside it
-
-from harness.orchestrate import environments, theano_env  # noqa: E402
+from harness.orchestrate import environments, theano_env
 
 os.environ.update(environments.worker_env("theano", theano_env.default_compiledir(), "float64", None))
 # Fake and tiny runs draw no figures unless a test looks at them (the `plots` fixture).

@@ -25,8 +25,6 @@ from harness.orchestrate import plan as planning
 REPO = Path(__file__).resolve().parent.parent
 MODEL = {"input": 6, "depth": 2, "width": 5, "output": 3, "batch": 4, "floatX": "float32"}
 EVERY_MODE = [f"{name}:{mode}" for name, spec in FRAMEWORKS.items() for mode in spec.modes]
-# Tests that read the every-mode run (a module fixture) run on one pytest-xdist worker (make test: --dist loadgroup).
-EVERY_MODE_GROUP = pytest.mark.xdist_group("every_mode")
 
 
 def config(**run):
@@ -241,7 +239,6 @@ KNOWN_FAILURE = ("pytensor", "PYTORCH", "TypeError: 'bool' object is not subscri
 
 @pytest.mark.slow
 @pytest.mark.frameworks
-@EVERY_MODE_GROUP
 def test_every_framework_and_mode_measures_checked_gradients(every_mode_run):
     proc, run_dir = every_mode_run
     workers = pd.read_csv(run_dir / "workers.csv", dtype=results.TEXT_COLUMNS)
@@ -263,7 +260,6 @@ def test_every_framework_and_mode_measures_checked_gradients(every_mode_run):
 
 @pytest.mark.slow
 @pytest.mark.frameworks
-@EVERY_MODE_GROUP
 def test_each_mode_measures_exactly_its_phases(every_mode_run):
     _, run_dir = every_mode_run
     m = pd.read_csv(run_dir / "measurements.csv", dtype=results.TEXT_COLUMNS)
@@ -278,7 +274,6 @@ def test_each_mode_measures_exactly_its_phases(every_mode_run):
 
 @pytest.mark.slow
 @pytest.mark.frameworks
-@EVERY_MODE_GROUP
 def test_graph_evidence_says_what_it_counted(every_mode_run):
     _, run_dir = every_mode_run
     g = pd.read_csv(run_dir / "graphs.csv", dtype=results.TEXT_COLUMNS).set_index(["framework", "mode", "strategy"])
@@ -300,7 +295,6 @@ def test_graph_evidence_says_what_it_counted(every_mode_run):
 
 @pytest.mark.slow
 @pytest.mark.frameworks
-@EVERY_MODE_GROUP
 def test_env_json_records_every_framework_environment(every_mode_run):
     _, run_dir = every_mode_run
     env = json.loads((run_dir / "env.json").read_text())
@@ -351,7 +345,6 @@ def test_cold_caches_of_the_other_frameworks(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.frameworks
-@EVERY_MODE_GROUP
 @pytest.mark.parametrize("framework", ["jax", "torch:compile", "pytensor:CVM"])
 def test_a_wrong_gradient_is_caught_and_never_timed(tmp_path, framework):
     """As a stale torch.compile cache would serve: gradients off by 1% fail the check."""

@@ -243,10 +243,6 @@ def test_the_readme_examples_for_slurm_and_kubernetes_give_every_case_to_one_sha
 # --- shards and merge, real workers -----------------------------------------------------------
 
 
-# The tests that share the module's real run and Dask cluster run on one pytest-xdist worker (--dist loadgroup).
-REAL_RUN_GROUP = pytest.mark.xdist_group("scale_real_run")
-
-
 @pytest.fixture(scope="module")
 def local_run(tmp_path_factory):
     """The tiny config measured on this machine, not sharded: what the others must equal."""
@@ -254,7 +250,6 @@ def local_run(tmp_path_factory):
     return runner.run([_config()], out, _quiet)
 
 
-@REAL_RUN_GROUP
 @pytest.mark.slow
 def test_three_shards_merged_equal_the_unsharded_run(local_run, tmp_path, capsys):
     config = _write_config(tmp_path)
@@ -463,7 +458,6 @@ def _dask_run(tmp_path, address, stderr=subprocess.STDOUT):
     ), out
 
 
-@REAL_RUN_GROUP
 @pytest.mark.slow
 @pytest.mark.dask
 def test_a_dask_run_interrupted_resumes_on_the_cluster_from_the_printed_command(cluster, tmp_path):
@@ -494,7 +488,6 @@ def test_a_dask_run_interrupted_resumes_on_the_cluster_from_the_printed_command(
     assert set(workers["pid"]) >= set(before["pid"])  # what landed before was not measured again
 
 
-@REAL_RUN_GROUP
 @pytest.mark.slow
 @pytest.mark.dask
 def test_a_dask_cluster_with_a_worker_killed_mid_case_measures_every_case_once(cluster, local_run, tmp_path):

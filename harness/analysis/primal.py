@@ -8,9 +8,11 @@ between 2 and 3 for one gradient of an MLP), and ``product_time_ratio``, the
 same products priced at the framework's own measured product times
 (limits.csv), since products of different shapes run at different rates.
 Peak memory of the gradient's workers beside the primal's shows what reverse
-mode keeps (every layer's activations). ``suspect`` names ratios that
-arithmetic forbids: a gradient faster than its primal, or a
-per_param_separate ÷ single below the ratio of their products' work.
+mode keeps (every layer's activations). ``suspect`` names ratios below
+what arithmetic allows or expects: a gradient faster than its primal
+(impossible), or a per_param_separate ÷ single below the ratio of their
+products' work (an expectation: products timed alone, the elementwise work
+between them not counted).
 """
 
 from __future__ import annotations
@@ -88,7 +90,8 @@ def peak_memory(measurements: pd.DataFrame) -> dict:
 
 
 def suspicion(row: dict, single: dict | None) -> str:
-    """Why a ratio is one arithmetic forbids ('' if none): judged on the CI's upper end where there is one."""
+    """Why a ratio is below what arithmetic allows or expects ('' if none): judged on the CI's upper end where
+    there is one (with one process, on the median)."""
     reasons = []
     top = row["ratio_vs_primal_ci_high"] if row["ratio_vs_primal_ci_high"] == row["ratio_vs_primal_ci_high"] else None
     if row["strategy"] in GRADIENT_STRATEGIES and (top if top is not None else row["ratio_vs_primal"]) < 1:

@@ -140,7 +140,10 @@ def primal_lines(name: str, primal: pd.DataFrame | None, shown: list[str]) -> li
     return (
         [
             "**Gradient ÷ primal** (warm execute over the loss alone in the same framework and mode, as "
-            "ADBench and GradBench report it; 95% CIs over worker processes; ⚠: a ratio arithmetic forbids):",
+            "ADBench and GradBench report it; 95% CIs over worker processes). ⚠ marks a suspect ratio, to "
+            "check before quoting: a gradient below its primal is impossible; a `per_param_separate` ÷ `single` "
+            "below the ratio of their products' work is unexpected (the products are timed alone, without the "
+            "work between them):",
             "",
         ]
         + primal_answer(name, primal, shown)
@@ -179,7 +182,7 @@ def config_section(run: dict, config: dict, plot_files: list[Path]) -> list[str]
         fitted = slopes(name, run.get("scaling", pd.DataFrame(columns=["config"])))
         if fitted:
             lines += ["**Scaling** (log-log fits over the sweep):", ""] + fitted + [""]
-    lines += primal_lines(name, run.get("primal"), shown)
+    lines += primal_lines(name, run.get("primal"), cases)  # every case: one line each
     table = framework_table(name, summary, graphs, run.get("workers"))
     if table:
         lines += [

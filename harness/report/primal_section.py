@@ -94,5 +94,5 @@ def primal_answer(config: str, primal: pd.DataFrame, cases: list[str]) -> list[s
         )
     suspects = primal[(primal["config"] == config) & primal["suspect"].fillna("").astype(bool)]
     for r in suspects.to_dict("records"):
-        out.append(f"- ⚠ Suspect, {_who(r)} `{r['strategy']}`, {r['case']}: {r['suspect']} (not a result to quote).")
+        out.append(f"- ⚠ {_who(r)} `{r['strategy']}`, {r['case']}: {r['suspect']}.")
     return out
