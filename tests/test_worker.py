@@ -132,6 +132,7 @@ def test_relative_error():
     assert worker.relative_error([np.zeros(2)], [np.zeros(2)]) == 0.0
 
 
+@pytest.mark.serial  # a worker with threads=2 waits for two free cores: beside the other tests' runs, minutes
 @pytest.mark.parametrize("strategy", ["numpy_reference", "single"])
 def test_thread_cap_reaches_the_blas_libraries(strategy):
     """A worker started with threads=1 runs on one OS thread and one core; with 2, on two of each."""
