@@ -21,7 +21,8 @@ import math
 
 import pandas as pd
 
-from harness.core.flops import strategy_products
+from harness.analysis import throughput
+from harness.core.flops import strategy_flops, strategy_products
 from harness.core.registry import GRADIENT_STRATEGIES, NUMPY_REFERENCE, PRIMAL
 
 COLUMNS = (
@@ -45,15 +46,13 @@ COLUMNS = (
 
 
 def shape(row) -> tuple[int, tuple[int, ...], int, int, bool]:
-    hidden = tuple(int(h) for h in str(row["hidden"]).split("-"))
-    biases = str(row["biases"]).lower() in ("true", "1")
-    return int(row["input"]), hidden, int(row["output"]), int(row["batch"]), biases
+    """``throughput.shape`` and whether the layers have biases (their gradients are sums, no products)."""
+    return (*throughput.shape(row), str(row["biases"]).lower() in ("true", "1"))
 
 
 def work(strategy: str, row) -> int:
     """Floating-point operations of a strategy's products for the case of ``row``."""
-    products = strategy_products(_as_framework(strategy), *shape(row))
-    return sum(count * 2 * m * k * n for (_, m, k, n), count in products.items())
+    return strategy_flops(_as_framework(strategy), *shape(row))
 
 
 def _as_framework(strategy: str) -> str:

@@ -20,7 +20,8 @@ COLUMNS = (
 )
 
 
-def _shape(row) -> tuple[int, tuple[int, ...], int, int]:
+def shape(row) -> tuple[int, tuple[int, ...], int, int]:
+    """(input, hidden layers, output, batch) of a summary row's case."""
     hidden = tuple(int(h) for h in str(row["hidden"]).split("-"))
     return int(row["input"]), hidden, int(row["output"]), int(row["batch"])
 
@@ -63,7 +64,7 @@ def throughput_table(summary: pd.DataFrame, limits: pd.DataFrame | None = None) 
     limit_of = limits_by_case(limits)
     rows = []
     for row in execute.to_dict("records"):
-        inp, hidden, out, batch = _shape(row)
+        inp, hidden, out, batch = shape(row)
         flop = gradient_flops(inp, hidden, out, batch)
         numpy_rate = None
         if (row["config"], row["case"]) in matmul.index:
