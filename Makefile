@@ -108,7 +108,7 @@ $(STAMP): pyproject.toml envs/venv.txt
 	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet uv==$(UV_VERSION)
-	$(UV) pip install --quiet --python $(PY) -r envs/venv.txt
+	$(UV) pip install --quiet --compile-bytecode --python $(PY) -r envs/venv.txt
 	$(UV) pip install --quiet --python $(PY) --no-deps -e .
 	$(PY) -m harness.orchestrate.theano_env install-pth
 	touch $(STAMP)
@@ -126,7 +126,7 @@ $(addprefix env-,$(FRAMEWORK_ENVS)): env-%: .envs/%/.installed-stamp
 	  command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: '$(PYTHON)' not found (make PYTHON=/path/to/python3.11)"; exit 1; }; \
 	  echo "building .envs/$* from envs/$*.txt"; \
 	  rm -rf .envs/$* && $(UV) venv --quiet --python $(PYTHON) .envs/$* && \
-	  $(UV) pip install --quiet --python .envs/$*/bin/python -r envs/$*.txt && touch $@; \
+	  $(UV) pip install --quiet --compile-bytecode --python .envs/$*/bin/python -r envs/$*.txt && touch $@; \
 	fi
 
 # Theano runs about 1.3x faster with OpenBLAS than with its NumPy C-API

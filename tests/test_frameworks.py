@@ -386,6 +386,8 @@ def test_each_environment_lists_its_devices_and_no_gpu_here(name):
     assert environments.gpu_problem(name, info).startswith(
         f"no GPU visible to {'jax' if name != 'torch' else 'torch'} in its environment"
     )
+    # make env-NAME compiles the bytecode: a worker imports the framework, it does not compile its source
+    assert info["bytecode"]["cached"], info["bytecode"]
 
 
 @pytest.mark.slow

@@ -27,6 +27,7 @@ def collect(blas_ldflags: str, blas_choice: str, theano_flags: dict, compiledir:
         "packages": {
             name: _version(name) for name in ("theano-pymc", "numpy", "scipy", "pandas", "matplotlib", "PyYAML")
         },
+        "bytecode": bytecode_state("theano"),
         "theano_flags": theano_flags,  # by floatX: the exact value each worker got
         "blas": {
             "ldflags": blas_ldflags,
@@ -64,6 +65,18 @@ def collect(blas_ldflags: str, blas_choice: str, theano_flags: dict, compiledir:
         "git": git_state(),
         "gpu": gpu_info(),
     }
+
+
+def bytecode_state(module: str) -> dict | None:
+    """Whether ``module`` (not imported) has compiled bytecode beside its source, and whether this
+    interpreter would write it (environments.bytecode_note says what that costs)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.origin:
+        return None
+    cached = os.path.exists(importlib.util.cache_from_source(spec.origin))
+    return {"cached": cached, "writes": not sys.dont_write_bytecode}
 
 
 def host_name() -> str:

@@ -115,7 +115,11 @@ try:  # numpy >= 1.26: the BLAS it was built with
     out["numpy_blas"] = {k: blas.get(k) for k in ("name", "version")}
 except Exception:
     out["numpy_blas"] = None
-__import__(sys.argv[1].replace("-", "_") if sys.argv[1] != "theano-pymc" else "theano")
+module = __import__(sys.argv[1].replace("-", "_") if sys.argv[1] != "theano-pymc" else "theano")
+# Whether a worker imports the framework from compiled bytecode or compiles its source at every start.
+import importlib.util, os
+cached = os.path.exists(importlib.util.cache_from_source(module.__file__))
+out["bytecode"] = {"cached": cached, "writes": not sys.dont_write_bytecode}
 out["devices"], out["gpus"] = [], []
 if sys.argv[1] in ("jax", "pytensor"):
     try:
@@ -137,6 +141,20 @@ PROBE_PACKAGES = {
     "jax": ("jax", "jaxlib", "numpy"),
     "torch": ("torch", "numpy"),
 }
+
+
+def bytecode_note(name: str, info: dict | None) -> str | None:
+    """A line for the run's output when every worker of ``name`` compiles its framework's Python source
+    at import (no compiled bytecode in its environment, and PYTHONDONTWRITEBYTECODE set): seconds per
+    worker, inside the cold phases that import lazily. None when bytecode is cached or written."""
+    state = (info or {}).get("bytecode")
+    if not state or state.get("cached") or state.get("writes"):
+        return None
+    where = "make setup" if name == "theano" else f"make env-{name}"
+    return (
+        f"note: {name}'s environment has no compiled bytecode and PYTHONDONTWRITEBYTECODE is set: every "
+        f"worker compiles {name}'s Python source when it imports it (rebuild it with {where}, which compiles it)"
+    )
 
 
 def gpu_problem(name: str, info: dict | None) -> str | None:

@@ -95,6 +95,11 @@ def run(
     )
     if shard is not None:
         env["shard"] = shard
+    for name in frameworks_of(configs):
+        info = frameworks.get(name) or ({"bytecode": env["bytecode"]} if name == "theano" else None)
+        note = environments.bytecode_note(name, info)
+        if note:
+            progress(note)
     _measure(configs, run_dir, env, set(), progress, runner, compiledir, display, executor)
     return run_dir
 
