@@ -63,8 +63,12 @@ def test_calibrated_loops_for_short_phases():
     loops = {r["phase"]: r["loops"] for r in result["measurements"]}
     assert loops["execute"] > 10  # a tiny network runs in microseconds
     assert loops["compile"] == 1 and loops["first_call"] == 1
-    execute = [r for r in result["measurements"] if r["phase"] == "execute"]
-    assert all(r["seconds"] * r["loops"] >= 0.01 for r in execute)
+    assert any(loops["execute"] == f * 10**k for f in (1, 2, 5) for k in range(7))  # timeit's sequence
+    # The calibration loop lasted at least 0.01 s (a fake clock checks autorange exactly, test_timing_stats);
+    # the timed loops after it last about as long: a repeat a few % faster than the calibration may fall
+    # just under 0.01 s on a busy machine (seen once, a fresh clone on 2026-12-02), so half of it is asked.
+    execute = sorted(r["seconds"] * r["loops"] for r in result["measurements"] if r["phase"] == "execute")
+    assert execute[len(execute) // 2] >= 0.005
 
 
 def test_separate_worker_has_no_construct_phase_and_n_functions():
