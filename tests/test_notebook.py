@@ -21,7 +21,7 @@ CONFIG = {
 }
 
 
-def test_notebook_executes(tmp_path, monkeypatch, plots):
+def test_notebook_executes(tmp_path, monkeypatch):  # the runs draw no plots: the notebook redraws its own
     config = parse_config(CONFIG, source="nb.yaml")
     for _ in range(2):
         runner.run(

@@ -20,20 +20,20 @@ from harness import results
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parent.parent
-# No sweep, as configs/question.yaml; 4 warm workers (cold compiles add minutes of gcc, nothing to resume).
+# No sweep, as configs/question.yaml; 3 warm workers (cold compiles add minutes of gcc, nothing to resume).
 CONFIG = {
     "name": "nosweep",
     "model": {"input": 6, "hidden": [5, 4], "output": 3, "batch": 4},
     "run": {
         "cache": "warm",
-        "strategies": ["single", "per_param", "per_param_separate", "numpy_reference"],
+        "strategies": ["single", "per_param", "numpy_reference"],
         "repeats": {"construct": 2, "compile": 1, "execute": 2},
         "warmup": 0,
         "min_time_s": 0.001,
     },
 }
-TOTAL = 4
-STOP_AFTER = 2
+TOTAL = 3
+STOP_AFTER = 1
 
 
 def _rows(run_dir: Path, name: str) -> pd.DataFrame:
