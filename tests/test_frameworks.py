@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from every_mode import EVERY_MODE, MODEL, require_environments
 
 from harness import results
 from harness.cli import main
@@ -23,8 +24,6 @@ from harness.orchestrate import environments, theano_env
 from harness.orchestrate import plan as planning
 
 REPO = Path(__file__).resolve().parent.parent
-MODEL = {"input": 6, "depth": 2, "width": 5, "output": 3, "batch": 4, "floatX": "float32"}
-EVERY_MODE = [f"{name}:{mode}" for name, spec in FRAMEWORKS.items() for mode in spec.modes]
 
 
 def config(**run):
@@ -162,151 +161,7 @@ FileNames
     assert hlo_instructions(text) == 6
 
 
-# --- every framework and mode, for real -----------------------------------------------------
-
-
-def require_environments():
-    missing = []
-    for name in ("pytensor", "jax", "torch"):
-        try:
-            environments.probe(name)
-        except environments.EnvironmentProblem as exc:
-            missing.append(str(exc))
-    if missing:
-        pytest.fail("framework environments missing (make envs builds them):\n" + "\n".join(missing))
-
-
-# The modes whose per_param_separate goes through code of its own (the symbolic backend compiles n functions
-# alike in every Theano and PyTensor mode; NUMBA and JAX compile them lazily, PyTensor's JAX copies parameters).
-SEPARATE_MODES = [
-    "theano:FAST_RUN",
-    "pytensor:CVM",
-    "pytensor:NUMBA",
-    "pytensor:JAX",
-    "jax:jit",
-    "torch:eager",
-    "torch:compile",
-]
-EXPECTED_TO_FAIL = "pytensor:PYTORCH"  # one worker is enough to show a declared failure (each takes 15 s)
-RUN = {"repeats": {"construct": 2, "compile": 1, "execute": 2}, "warmup": 0, "min_time_s": 0.001}
-
-
-def every_mode_configs() -> list[dict]:
-    """Every framework and mode with single and per_param; per_param_separate where its code differs; the
-    declared failure once. The gradient strategies only: the NumPy reference is the same code in every
-    environment (each worker's check runs it)."""
-    others = [m for m in EVERY_MODE if m not in SEPARATE_MODES and m != EXPECTED_TO_FAIL]
-    return [
-        {
-            "name": "every",
-            "model": MODEL,
-            "run": {**RUN, "strategies": ["single", "per_param", "per_param_separate", "primal"]},
-            "sweep": {"framework": SEPARATE_MODES},
-        },
-        {
-            "name": "others",
-            "model": MODEL,
-            "run": {**RUN, "strategies": ["single", "per_param"]},
-            "sweep": {"framework": others},
-        },
-        {"name": "declared", "model": MODEL, "run": {**RUN, "strategies": ["single"], "framework": EXPECTED_TO_FAIL}},
-    ]
-
-
-@pytest.fixture(scope="module")
-def every_mode_run(tmp_path_factory):
-    require_environments()
-    out = tmp_path_factory.mktemp("frameworks")
-    paths = []
-    for doc in every_mode_configs():
-        paths.append(out / f"{doc['name']}.yaml")
-        paths[-1].write_text(json.dumps(doc))
-    proc = subprocess.run(
-        [sys.executable, "-m", "harness", "run", *map(str, paths), "--out", str(out / "runs"), "--quiet"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=1500,
-    )
-    assert (out / "runs").is_dir(), proc.stderr[-3000:]
-    (run_dir,) = (out / "runs").iterdir()
-    return proc, run_dir
-
-
-# PyTensor 3.0.7's PYTORCH mode cannot differentiate a broadcast addition (declared in core/registry.py).
-KNOWN_FAILURE = ("pytensor", "PYTORCH", "TypeError: 'bool' object is not subscriptable")
-
-
-@pytest.mark.slow
-@pytest.mark.frameworks
-def test_every_framework_and_mode_measures_checked_gradients(every_mode_run):
-    proc, run_dir = every_mode_run
-    workers = pd.read_csv(run_dir / "workers.csv", dtype=results.TEXT_COLUMNS)
-    assert len(workers) == 2 * (len(EVERY_MODE) - 1) + 2 * len(SEPARATE_MODES) + 1  # see every_mode_configs
-    failed = workers[workers["status"] != "ok"]
-    assert set(zip(failed["framework"], failed["mode"])) <= {KNOWN_FAILURE[:2]}, failed[["case", "error"]]
-    assert failed["error"].str.contains(KNOWN_FAILURE[2], regex=False).all()
-    # The real failure matches its declaration: recorded as expected, and the run exits 0 (nothing unexpected).
-    assert (failed["status"] == "expected failure").all() and len(failed) == 1
-    assert proc.returncode == 0 and "EXPECTED FAILURE" in proc.stderr and "UNEXPECTED PASS" not in proc.stderr
-    ok = workers[(workers["status"] == "ok") & (workers["strategy"] != "numpy_reference")]
-    assert len(ok) == len(workers) - 1  # every other mode, every gradient strategy it ran
-    assert (ok["rel_err_vs_numpy"] < 2e-3).all()  # float32 against the float64 NumPy reference (the primal: its loss)
-    primal = ok[ok["strategy"] == "primal"]
-    assert set(primal["framework"] + ":" + primal["mode"]) == set(SEPARATE_MODES)
-    assert (ok.loc[~ok["strategy"].isin(["single", "primal"]), "rel_err_vs_single"] < 1e-5).all()
-    assert ok["os_threads"].notna().all() and workers["pid"].dropna().is_unique
-
-
-@pytest.mark.slow
-@pytest.mark.frameworks
-def test_each_mode_measures_exactly_its_phases(every_mode_run):
-    _, run_dir = every_mode_run
-    m = pd.read_csv(run_dir / "measurements.csv", dtype=results.TEXT_COLUMNS)
-    m = m[m["status"] == "ok"]
-    for (fw, mode, strategy), d in m.groupby(["framework", "mode", "strategy"]):
-        assert tuple(dict.fromkeys(d["phase"])) == FRAMEWORKS[fw].phases(mode, strategy), (fw, mode, strategy)
-    assert (m["seconds"] > 0).all()
-    torch_eager = m[(m["framework"] == "torch") & (m["mode"] == "eager")]
-    assert "compile" not in set(torch_eager["phase"])  # absent, never a zero
-    assert not ((m["framework"] == "torch") & (m["mode"] == "compile") & (m["phase"] == "construct")).any()
-
-
-@pytest.mark.slow
-@pytest.mark.frameworks
-def test_graph_evidence_says_what_it_counted(every_mode_run):
-    _, run_dir = every_mode_run
-    g = pd.read_csv(run_dir / "graphs.csv", dtype=results.TEXT_COLUMNS).set_index(["framework", "mode", "strategy"])
-    assert g.loc[("jax", "jit", "single"), "nodes_unoptimized_unit"] == "jaxpr equations"
-    assert g.loc[("jax", "jit", "single"), "nodes_optimized_unit"] == "optimized HLO instructions"
-    assert g.loc[("torch", "eager", "single"), "nodes_unoptimized_unit"] == "autograd graph nodes"
-    assert pd.isna(g.loc[("torch", "eager", "single"), "nodes_optimized"])  # eager compiles nothing
-    assert g.loc[("torch", "compile", "single"), "nodes_optimized_unit"].startswith("FX graph nodes")
-    assert g.loc[("pytensor", "CVM", "per_param"), "nodes_unoptimized_unit"] == "Apply nodes"
-    for fw, mode in (("pytensor", "CVM"), ("pytensor", "NUMBA"), ("theano", "FAST_RUN"), ("jax", "jit")):
-        # n grad calls build more graph; after rewriting (or XLA), the same function as single's
-        assert g.loc[(fw, mode, "per_param"), "nodes_unoptimized"] > g.loc[(fw, mode, "single"), "nodes_unoptimized"]
-    assert g.loc[("pytensor", "CVM", "per_param_separate"), "n_functions"] == 6
-    assert (
-        g.loc[("torch", "eager", "per_param"), "nodes_unoptimized"]
-        == g.loc[("torch", "eager", "single"), "nodes_unoptimized"]
-    )
-
-
-@pytest.mark.slow
-@pytest.mark.frameworks
-def test_env_json_records_every_framework_environment(every_mode_run):
-    _, run_dir = every_mode_run
-    env = json.loads((run_dir / "env.json").read_text())
-    fw = env["frameworks"]
-    assert fw["jax"]["packages"]["jax"] == "0.10.2" and fw["torch"]["packages"]["torch"].startswith("2.13.0")
-    assert fw["pytensor"]["packages"]["pytensor"] == "3.0.7" and fw["pytensor"]["packages"]["numba"] == "0.65.1"
-    for name in ("pytensor", "jax", "torch"):
-        assert fw[name]["packages"]["numpy"].startswith("2.") and fw[name]["python"]
-        assert fw[name]["cache_kind"]
-    assert env["packages"]["theano-pymc"] == "1.1.2"
-    report = (run_dir / "report.md").read_text()
-    assert "jax" in report and "PyTorch" in report
+# --- cold caches and the gradient check, for real (every mode: test_every_mode_*.py) ----------------
 
 
 @pytest.mark.slow
@@ -363,7 +218,7 @@ def test_a_wrong_gradient_is_caught_and_never_timed(tmp_path, framework):
     (case,) = expand(cfg)
     job = planning.Job("per_param", "warm")
     task = {**planning.make_task(case, cfg, job), "fault": {"perturb_gradient": 1e-2}}
-    # The warm cache the every-mode run filled (same model and floatX, same test worker): this test is about
+    # The warm cache the every-mode runs fill (same model and floatX, the repository's cache): this test is about
     # the check, not the cache, and an empty one would cost PyTensor's C modules again (30 s).
     cache = environments.cache_dir(case.framework, theano_env.default_compiledir())
     env = environments.worker_env(case.framework, cache, "float32", 1)
