@@ -153,3 +153,31 @@ def graphs(run_dir) -> pd.DataFrame:
 
 def env_json(run_dir) -> dict:
     return json.loads((run_dir / "env.json").read_text())
+
+
+def wrong_gradient_is_caught(framework: str):
+    """As a stale torch.compile cache would serve: gradients off by 1% fail the check, and nothing is timed.
+    Run after the every-mode run of its file, in the warm cache it filled (same model and floatX, the
+    repository's cache): this is about the check, not the cache, and an empty one would cost PyTensor's
+    C modules or torch.compile's kernels again (15-20 s)."""
+    from harness.config.cases import expand
+    from harness.config.schema import parse_config
+    from harness.orchestrate import plan as planning
+    from harness.orchestrate import spawn, theano_env
+
+    cfg = parse_config(
+        {
+            "model": MODEL,
+            "run": {"framework": framework, "strategies": ["single", "per_param"], "repeats": 1, "warmup": 0},
+        },
+        source="f.yaml",
+    )
+    (case,) = expand(cfg)
+    assert case.model.floatX == "float32"  # the every-mode run's, whose cache this reuses
+    task = {**planning.make_task(case, cfg, planning.Job("per_param", "warm")), "fault": {"perturb_gradient": 1e-2}}
+    cache = environments.cache_dir(case.framework, theano_env.default_compiledir())
+    env = environments.worker_env(case.framework, cache, "float32", 1)
+    result = spawn.run_worker(task, env, {"default": 300}, command=environments.worker_command(case.framework))
+    assert result["status"] == "failed" and result["measurements"] == []
+    assert result["error"].startswith("gradient mismatch: vs_numpy relative error")
+    assert result["check"]["vs_numpy"] > 2e-3 and result["check"]["vs_single"] > 1e-5

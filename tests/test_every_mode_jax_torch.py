@@ -2,7 +2,7 @@
 
 import pandas as pd
 import pytest
-from every_mode import check_gradients, check_phases, env_json, graphs, run
+from every_mode import check_gradients, check_phases, env_json, graphs, run, wrong_gradient_is_caught
 
 pytestmark = [pytest.mark.slow, pytest.mark.frameworks]
 FRAMEWORKS = ("jax", "torch")
@@ -50,3 +50,8 @@ def test_env_json_records_each_framework_environment(every_mode_run):
         assert fw[name]["cache_kind"]
     report = (every_mode_run[1] / "report.md").read_text()
     assert "jax" in report and "PyTorch" in report
+
+
+@pytest.mark.parametrize("framework", ["jax", "torch:compile"])
+def test_a_wrong_gradient_is_caught_and_never_timed(every_mode_run, framework):
+    wrong_gradient_is_caught(framework)

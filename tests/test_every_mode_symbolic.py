@@ -1,7 +1,7 @@
 """Theano and PyTensor in every mode, for real (the other half: test_every_mode_jax_torch.py)."""
 
 import pytest
-from every_mode import check_gradients, check_phases, env_json, graphs, run
+from every_mode import check_gradients, check_phases, env_json, graphs, run, wrong_gradient_is_caught
 
 pytestmark = [pytest.mark.slow, pytest.mark.frameworks]
 FRAMEWORKS = ("theano", "pytensor")
@@ -36,3 +36,8 @@ def test_env_json_records_the_pytensor_environment_and_theano(every_mode_run):
     assert pytensor["packages"]["numpy"].startswith("2.") and pytensor["python"] and pytensor["cache_kind"]
     assert env["packages"]["theano-pymc"] == "1.1.2"
     assert "PyTensor" in (every_mode_run[1] / "report.md").read_text()
+
+
+@pytest.mark.parametrize("framework", ["pytensor:CVM"])
+def test_a_wrong_gradient_is_caught_and_never_timed(every_mode_run, framework):
+    wrong_gradient_is_caught(framework)
