@@ -84,3 +84,21 @@ def test_every_backend_has_the_interface_the_worker_calls():
         (node,) = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == cls]
         defined = {n.name for n in node.body if isinstance(n, ast.FunctionDef)}
         assert wanted <= defined, (module, wanted - defined)
+
+
+def test_every_relative_link_in_the_docs_points_to_a_file_that_is_committed():
+    """A figure names its run: the run folder it links to must be in the repository, not only on the machine
+    that measured it (results/* is ignored except the runs named in .gitignore)."""
+    import re
+
+    pages = [REPO / "README.md", REPO / "results" / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+    broken = []
+    for page in pages:
+        for target in re.findall(r"\]\(([^)\s]+)\)", page.read_text()):
+            if re.match(r"[a-z]+:", target) or target.startswith("#"):
+                continue  # a web address or an anchor on the same page
+            path = (page.parent / target.split("#", 1)[0]).resolve()
+            ignored = subprocess.run(["git", "check-ignore", "-q", str(path)], cwd=REPO).returncode == 0
+            if not path.exists() or ignored:
+                broken.append(f"{page.relative_to(REPO)}: {target}")
+    assert not broken, broken
