@@ -289,11 +289,13 @@ def test_make_gpu_check_on_a_machine_without_a_gpu_records_every_case_as_skipped
     # Nothing measured here: the run exits 1 (README, "When things go wrong"), and make says so with
     # its own code 2; on a GPU machine, 0.
     assert out.returncode == 2 and "gpu-check] Error 1" in out.stderr, out.stdout[-2000:] + out.stderr[-2000:]
-    assert "nothing was measured: all 80 worker(s) skipped" in out.stderr
+    assert "nothing was measured: all 104 worker(s) skipped" in out.stderr
     assert "rm -rf .venv" not in out.stdout and "building .envs" not in out.stdout
     (run_dir,) = tmp_path.iterdir()
     w = pd.read_csv(run_dir / "workers.csv")
-    assert len(w) == (4 * 4 + 3 * 4 * 2) * 2  # (question: 4 framework modes x 4 strategies + depth) x 2 processes
+    assert (
+        len(w) == (4 * 4 + 3 * 4 * 3) * 2
+    )  # (question: 4 modes x 4 strategies + 3 depths x 4 modes x 3) x 2 processes
     assert set(w["status"]) == {"skipped"} and set(w["device"]) == {"gpu"}
     assert w["error"].str.startswith("no GPU visible to").all()
     env_json = json.loads((run_dir / "env.json").read_text())
