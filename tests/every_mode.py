@@ -115,6 +115,16 @@ def run(tmp_path_factory, frameworks):
     return proc, run_dir
 
 
+def run_fixture(frameworks):
+    """The module fixture of a half: its one real run, shared by that file's tests."""
+
+    @pytest.fixture(scope="module")
+    def every_mode_run(tmp_path_factory):
+        return run(tmp_path_factory, frameworks)
+
+    return every_mode_run
+
+
 def check_gradients(proc, run_dir, frameworks):
     """Every worker measured checked gradients (or, where declared, failed as declared), and the run exit 0."""
     workers = pd.read_csv(run_dir / "workers.csv", dtype=results.TEXT_COLUMNS)

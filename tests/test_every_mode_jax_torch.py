@@ -2,15 +2,12 @@
 
 import pandas as pd
 import pytest
-from every_mode import check_gradients, check_phases, env_json, graphs, run, wrong_gradient_is_caught
+from every_mode import check_gradients, check_phases, env_json, graphs, run_fixture, wrong_gradient_is_caught
 
 pytestmark = [pytest.mark.slow, pytest.mark.frameworks]
 FRAMEWORKS = ("jax", "torch")
 
-
-@pytest.fixture(scope="module")
-def every_mode_run(tmp_path_factory):
-    return run(tmp_path_factory, FRAMEWORKS)
+every_mode_run = run_fixture(FRAMEWORKS)
 
 
 def test_every_mode_measures_checked_gradients(every_mode_run):

@@ -1,15 +1,12 @@
 """Theano and PyTensor in every mode, for real (the other half: test_every_mode_jax_torch.py)."""
 
 import pytest
-from every_mode import check_gradients, check_phases, env_json, graphs, run, wrong_gradient_is_caught
+from every_mode import check_gradients, check_phases, env_json, graphs, run_fixture, wrong_gradient_is_caught
 
 pytestmark = [pytest.mark.slow, pytest.mark.frameworks]
 FRAMEWORKS = ("theano", "pytensor")
 
-
-@pytest.fixture(scope="module")
-def every_mode_run(tmp_path_factory):
-    return run(tmp_path_factory, FRAMEWORKS)
+every_mode_run = run_fixture(FRAMEWORKS)
 
 
 def test_every_mode_measures_checked_gradients_and_pytorch_fails_as_declared(every_mode_run):
