@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from harness.core.flops import gradient_flops, largest_layer, matmul_flops
+from harness.core.flops import gradient_flops, largest_layer, matmul_flops, primal_flops
+from harness.core.registry import PRIMAL
 
 COLUMNS = (
     "config",
@@ -26,8 +27,9 @@ def shape(row) -> tuple[int, tuple[int, ...], int, int]:
     return int(row["input"]), hidden, int(row["output"]), int(row["batch"])
 
 
-def limits_by_case(limits: pd.DataFrame | None) -> dict:
-    """(config, case) -> GFLOP/s of the pass's matrix products at the framework's own measured rates.
+def limits_by_case(limits: pd.DataFrame | None, kinds: tuple[str, ...] | None = None) -> dict:
+    """(config, case) -> GFLOP/s of the pass's matrix products at the framework's own measured rates
+    (``kinds``: only those products, e.g. ``("forward",)`` for the primal).
 
     FLOP-weighted over the distinct products: total operations of the pass's
     products over the time they take at their median measured times,
@@ -37,6 +39,8 @@ def limits_by_case(limits: pd.DataFrame | None) -> dict:
     """
     if limits is None or limits.empty:
         return {}
+    if kinds is not None:
+        limits = limits[limits["product"].isin(kinds)]
     medians = (
         limits.groupby(["config", "case", "product", "m", "k", "n", "count"], sort=False)["seconds"]
         .median()
@@ -51,26 +55,28 @@ def limits_by_case(limits: pd.DataFrame | None) -> dict:
 def throughput_table(summary: pd.DataFrame, limits: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per case × strategy with a warm execute median.
 
-    The work counted is the same for every strategy (one forward and backward
-    pass), so a strategy that repeats work shows a lower GFLOP/s. The limit
-    is the framework's own matrix products at the pass's shapes, in the same
-    run (``limits_by_case``). NumPy's (batch x in) @ (in x out) product at
+    The work counted is the same for every gradient strategy (one forward and
+    backward pass), so a strategy that repeats work shows a lower GFLOP/s; the
+    primal's is its forward pass alone, held against the forward products'
+    rate. The limit is the framework's own matrix products at the pass's
+    shapes, in the same run (``limits_by_case``). NumPy's (batch x in) @ (in x out) product at
     the largest layer, from the numpy_reference worker, is kept beside it: it
     may use another BLAS than the framework (Theano links the system's).
     """
     warm = summary[summary["cache"] == "warm"]
     execute = warm[warm["phase"] == "execute"]
     matmul = warm[warm["phase"] == "matmul"].set_index(["config", "case"])["median"]
-    limit_of = limits_by_case(limits)
+    limit_of = {"gradient": limits_by_case(limits), PRIMAL: limits_by_case(limits, ("forward",))}
     rows = []
     for row in execute.to_dict("records"):
         inp, hidden, out, batch = shape(row)
-        flop = gradient_flops(inp, hidden, out, batch)
+        pass_ = PRIMAL if row["strategy"] == PRIMAL else "gradient"
+        flop = (primal_flops if pass_ == PRIMAL else gradient_flops)(inp, hidden, out, batch)
         numpy_rate = None
         if (row["config"], row["case"]) in matmul.index:
             fan_in, fan_out = largest_layer(inp, hidden, out)
             numpy_rate = matmul_flops(batch, fan_in, fan_out) / matmul[(row["config"], row["case"])] / 1e9
-        limit = limit_of.get((row["config"], row["case"]))
+        limit = limit_of[pass_].get((row["config"], row["case"]))
         rate = flop / row["median"] / 1e9
         rows.append(
             {
