@@ -63,6 +63,14 @@ def test_each_strategy_counts_the_products_of_its_functions():
     single = set(strategy_products("single", *shape, True))
     assert set(strategy_products("per_param_separate", *shape, True)) <= single
     assert set(strategy_products("primal", *shape, True)) <= single
+    # Layers of one width repeat a product's shape: each is still counted (the depth sweep's 24 layers of 256
+    # had a primal of one layer's work, and single "68x" its primal's FLOPs, until 2026-12-02).
+    from harness.core.flops import gradient_flops, primal_flops
+
+    deep = (256, (256,) * 24, 10, 64)
+    assert strategy_flops("primal", *deep, True) == primal_flops(*deep)
+    assert strategy_flops("single", *deep, True) == gradient_flops(*deep)
+    assert 2.9 < strategy_flops("single", *deep, True) / strategy_flops("primal", *deep, True) < 3
 
 
 def test_the_primal_has_the_phases_its_framework_gives_a_loss():

@@ -44,9 +44,11 @@ def strategy_products(
         return {(kind, m, k, n): count for kind, m, k, n, count in products(input, hidden, output, batch)}
     shapes = layer_shapes(input, hidden, output)
     forward = [("forward", batch, fan_in, fan_out) for fan_in, fan_out in shapes]
-    if strategy == "primal":
-        return {shape: 1 for shape in forward}
     counts: dict[tuple[str, int, int, int], int] = {}
+    if strategy == "primal":  # layers of one width repeat a shape: count each
+        for shape in forward:
+            counts[shape] = counts.get(shape, 0) + 1
+        return counts
     for i, (fan_in, fan_out) in enumerate(shapes):
         above = [("input_grad", batch, b, a) for a, b in shapes[i + 1 :]]
         pieces = [forward + above + [("weight_grad", fan_in, batch, fan_out)]]
