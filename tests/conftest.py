@@ -11,6 +11,8 @@ from harness.orchestrate import environments, theano_env
 os.environ.update(environments.worker_env("theano", theano_env.default_compiledir(), "float64", None))
 # Fake and tiny runs draw no figures unless a test looks at them (the `plots` fixture).
 os.environ["GRADBENCH_PLOTS"] = "off"
+# Nor do they time the machine's pace at their start and end (a process each), unless a test asks.
+os.environ["GRADBENCH_CALIBRATION"] = "off"
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -150,3 +150,28 @@ def test_framework_versions_are_environment_differences():
     assert environment_differences(env, newer) == [
         "frameworks.jax.packages: {'jax': '0.10.2', 'numpy': '2.3.5'} -> {'jax': '0.11.0', 'numpy': '2.3.5'}"
     ]
+
+
+def test_the_machines_shift_between_runs_is_said_and_divided_out(tmp_path, capsys):
+    base, new = two_runs(tmp_path)
+    workload = {"repeats": 7, "python_loops": 1000000, "blas_n": 512}
+    for d, python_s, blas_s in ((base, 0.040, 0.020), (new, 0.048, 0.030)):  # new: 1.2x and 1.5x slower
+        env = json.loads((d / "env.json").read_text())
+        env["calibration"] = [
+            {"when": "start", "python_s": python_s, "blas_s": blas_s, **workload},
+            {"when": "end", "python_s": 9.0, "blas_s": 9.0, **workload},  # compare reads the start
+        ]
+        (d / "env.json").write_text(json.dumps(env))
+    table, notes = compare.compare_runs(base, new)
+    machine = (1.2 * 1.5) ** 0.5
+    assert np.allclose(table["ratio_adjusted"], table["ratio"] / machine)
+    assert any("Python work 1.200x, BLAS 1.500x, together 1.342x" in line for line in notes)
+    assert main(["compare", str(base), str(new)]) == 0
+    out = capsys.readouterr().out
+    assert "÷machine" in out and f"{1.5 / machine:.2f}x" in out  # per_param's 1.5x, the shift divided out
+    # Another workload, or a run without one: nothing is divided out, and the column is not shown.
+    env = json.loads((new / "env.json").read_text())
+    env["calibration"][0]["blas_n"] = 256
+    (new / "env.json").write_text(json.dumps(env))
+    table, notes = compare.compare_runs(base, new)
+    assert table["ratio_adjusted"].isna().all() and not any("machine pace" in line for line in notes)

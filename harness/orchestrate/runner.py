@@ -19,7 +19,7 @@ from harness.config.cases import expand
 from harness.config.recorded import config_from_dict
 from harness.config.schema import Config
 from harness.core.registry import framework
-from harness.orchestrate import envinfo, environments, spawn, theano_env
+from harness.orchestrate import calibration, envinfo, environments, spawn, theano_env
 from harness.orchestrate.plan import CaseWork, plan
 from harness.orchestrate.record import Progress, Recorder
 from harness.orchestrate.schedule import measure_cases
@@ -192,6 +192,10 @@ def _measure(
         mine = {tuple(k) for k in env["shard"]["cases"]}
         work = [item for item in work if item.key in mine]
     todo = sum(1 for item in work for job in item.jobs if job.key(item.case) not in done)
+    # The machine's pace now (a resumed run adds its own); not on a cluster, whose workers run elsewhere.
+    calibrated = calibration.enabled() and executor is local_executor
+    if calibrated:
+        env.setdefault("calibration", []).append(calibration.calibrate("start"))
     env["status"] = "running"
     results.write_json(run_dir / "env.json", env)
     # What earlier runs of this folder measured (resume): adding processes looks at it.
@@ -199,6 +203,8 @@ def _measure(
     recorder = Recorder(run_dir, todo, progress, display)
     try:
         executor(work, done, measured, recorder, runner, compiledir, env)
+        if calibrated:
+            env["calibration"].append(calibration.calibrate("end"))
         env["status"] = "complete"
     except KeyboardInterrupt:
         env["status"] = "interrupted"

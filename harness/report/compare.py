@@ -8,7 +8,10 @@ call a difference between two processes a change (with 20 repeats a process,
 a Mann-Whitney test on pooled repeats flagged 18-41% of A/A comparisons).
 With one process on a side nothing can be tested, and the row says so. Runs
 measured in different environments are compared all the same, but the
-differences are said first.
+differences are said first. Where both runs timed the calibration workload
+(``harness.analysis.machine_shift``), the machine's own shift between them is
+said too, and each ratio is given again with it divided out
+(``ratio_adjusted``), beside the raw one.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from harness import results
+from harness.analysis.machine_shift import shift
 from harness.analysis.stats import ALPHA, UNTESTABLE, compare_samples
 from harness.analysis.summary import in_display_order
 from harness.core.case import PARAM_COLUMNS
@@ -36,6 +40,7 @@ COLUMNS = (
     "ratio",
     "p_value",
     "change",
+    "ratio_adjusted",  # ratio over the machine's shift between the runs (calibration), where both have one
 )
 # What must match for two runs' numbers to be comparable as they are.
 ENV_FIELDS = (
@@ -114,9 +119,18 @@ def compare_runs(base_dir: Path, new_dir: Path, factor: float = 1.10) -> tuple[p
                 }
             )
     table = pd.DataFrame(rows, columns=list(COLUMNS))
+    moved = shift(base["env"], new["env"])
+    table["ratio_adjusted"] = table["ratio"] / moved["machine"] if moved else np.nan
     if not table.empty:  # the summary's order
         table = in_display_order(table, a)
-    return table, environment_differences(base["env"], new["env"])
+    notes = environment_differences(base["env"], new["env"])
+    if moved:
+        notes.append(
+            f"machine pace (the calibration workload at each run's start): Python work {moved['python']:.3f}x, "
+            f"BLAS {moved['blas']:.3f}x, together {moved['machine']:.3f}x the base run's time; "
+            "column ÷machine divides it out"
+        )
+    return table, notes
 
 
 def format_comparison(table: pd.DataFrame, env_diff: list[str], factor: float) -> str:
@@ -132,9 +146,13 @@ def format_comparison(table: pd.DataFrame, env_diff: list[str], factor: float) -
     t["new"] = t["median_new_s"].map(format_seconds)
     t["new/base"] = t["ratio"].map(lambda r: f"{r:.2f}x")
     t["p"] = t["p_value"].map(lambda p: "n/a" if p != p else f"{p:.3f}")
+    t["÷machine"] = t["ratio_adjusted"].map(lambda r: "" if r != r else f"{r:.2f}x")
+    adjusted = ["÷machine"] if t["ratio_adjusted"].notna().any() else []  # both runs calibrated
     t["processes"] = t["processes_base"].astype(str) + "/" + t["processes_new"].astype(str)
     lines.append(
-        t[[*KEY, "n_base", "n_new", "processes", "base", "new", "new/base", "p", "change"]].to_string(index=False)
+        t[[*KEY, "n_base", "n_new", "processes", "base", "new", "new/base", *adjusted, "p", "change"]].to_string(
+            index=False
+        )
     )
     slower, faster = (t["change"] == "slower").sum(), (t["change"] == "faster").sum()
     untestable = (t["change"] == UNTESTABLE).sum()
