@@ -21,6 +21,7 @@ def test_the_workload_reports_the_median_of_each_piece():
     clock = iter(readings).__next__
     out = workload.measure(repeats=5, python_loops=10, blas_n=4, clock=clock)
     assert out["python_s"] == pytest.approx(0.002) and out["blas_s"] == pytest.approx(0.004)  # the medians
+    assert out["python_min_s"] == pytest.approx(0.002) and out["blas_min_s"] == pytest.approx(0.001)
     assert (out["repeats"], out["python_loops"], out["blas_n"]) == (5, 10, 4)
     assert workload.python_work(10) == sum(i % 7 for i in range(10))
 

@@ -154,12 +154,14 @@ def test_framework_versions_are_environment_differences():
 
 def test_the_machines_shift_between_runs_is_said_and_divided_out(tmp_path, capsys):
     base, new = two_runs(tmp_path)
-    workload = {"repeats": 7, "python_loops": 1000000, "blas_n": 512}
-    for d, python_s, blas_s in ((base, 0.040, 0.020), (new, 0.048, 0.030)):  # new: 1.2x and 1.5x slower
+    workload = {"repeats": 15, "python_loops": 1000000, "blas_n": 512}
+    # new: 1.2x and 1.5x slower, as the geometric mean of each run's start and end (the end 4x the start)
+    for d, python_s, blas_s in ((base, 0.020, 0.010), (new, 0.024, 0.015)):
         env = json.loads((d / "env.json").read_text())
         env["calibration"] = [
             {"when": "start", "python_s": python_s, "blas_s": blas_s, **workload},
-            {"when": "end", "python_s": 9.0, "blas_s": 9.0, **workload},  # compare reads the start
+            {"when": "end", "python_s": 4 * python_s, "blas_s": 4 * blas_s, **workload},
+            {"when": "start", "error": "exit 1: a failed calibration is left out"},
         ]
         (d / "env.json").write_text(json.dumps(env))
     table, notes = compare.compare_runs(base, new)
@@ -171,7 +173,7 @@ def test_the_machines_shift_between_runs_is_said_and_divided_out(tmp_path, capsy
     assert "÷machine" in out and f"{1.5 / machine:.2f}x" in out  # per_param's 1.5x, the shift divided out
     # Another workload, or a run without one: nothing is divided out, and the column is not shown.
     env = json.loads((new / "env.json").read_text())
-    env["calibration"][0]["blas_n"] = 256
+    env["calibration"][0]["blas_n"] = env["calibration"][1]["blas_n"] = 256
     (new / "env.json").write_text(json.dumps(env))
     table, notes = compare.compare_runs(base, new)
     assert table["ratio_adjusted"].isna().all() and not any("machine pace" in line for line in notes)

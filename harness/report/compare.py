@@ -126,7 +126,7 @@ def compare_runs(base_dir: Path, new_dir: Path, factor: float = 1.10) -> tuple[p
     notes = environment_differences(base["env"], new["env"])
     if moved:
         notes.append(
-            f"machine pace (the calibration workload at each run's start): Python work {moved['python']:.3f}x, "
+            f"machine pace (the calibration workload at each run's start and end): Python work {moved['python']:.3f}x, "
             f"BLAS {moved['blas']:.3f}x, together {moved['machine']:.3f}x the base run's time; "
             "column ÷machine divides it out"
         )
