@@ -14,11 +14,11 @@ import subprocess
 import sys
 
 from harness.core import affinity
-from harness.orchestrate import REPO
+from harness.orchestrate import REPO, theano_env
 
 TIMEOUT_S = 120
 VARIABLE = "GRADBENCH_CALIBRATION"  # "off": no calibration (the tests' fake runs)
-ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+ONE_THREAD = dict.fromkeys(theano_env.THREAD_VARIABLES, "1")  # the BLAS libraries' thread settings, as workers get
 
 
 def enabled(environ=None) -> bool:
