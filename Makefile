@@ -21,8 +21,9 @@ OUT    ?= results
 FRAMEWORK_ENVS := pytensor jax torch
 upper = $(shell echo $(1) | tr a-z A-Z)
 FRAMEWORKS_SUITE := configs/frameworks.yaml configs/frameworks_depth.yaml
+COUNTS_SUITE := configs/question_counted.yaml configs/depth_counted.yaml
 
-.PHONY: bench bench-frameworks test test-fast test-exhaustive lint lock-venv report compare notebook order-effect paired gpu-check setup openblas envs clean-cache \
+.PHONY: bench bench-frameworks bench-counts test test-fast test-exhaustive lint lock-venv report compare notebook order-effect paired gpu-check setup openblas envs clean-cache \
 	$(addprefix env-,$(FRAMEWORK_ENVS))
 
 bench: setup openblas
@@ -31,6 +32,10 @@ bench: setup openblas
 # Theano, PyTensor (every mode), JAX and PyTorch side by side: one run folder.
 bench-frameworks: setup openblas envs
 	$(PY) -m harness run $(FRAMEWORKS_SUITE) --out $(OUT)
+
+# The question's network and the depth sweep timed and counted in instructions under valgrind (about an hour).
+bench-counts: setup openblas
+	$(PY) -m harness run $(COUNTS_SUITE) --out $(OUT)
 
 # The whole suite (CI's command): the layer contracts, then every test, one test file per core at a time
 # (a file's module fixtures run once), then the few that measure cores with the machine to themselves.

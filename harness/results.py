@@ -20,8 +20,8 @@ from harness.core.case import PARAM_COLUMNS
 from harness.core.registry import FRAMEWORKS, GRADIENT_STRATEGIES
 
 # What each version added, and how older folders are read: docs/results-files.md, "Schema versions".
-SCHEMA_VERSION = 9
-READABLE_VERSIONS = (3, 4, 5, 6, 7, 8, 9)
+SCHEMA_VERSION = 10
+READABLE_VERSIONS = (3, 4, 5, 6, 7, 8, 9, 10)
 
 CASE_COLUMNS = ("config", "case", *PARAM_COLUMNS)
 MEASUREMENT_COLUMNS = (
@@ -34,6 +34,7 @@ MEASUREMENT_COLUMNS = (
     "phase",
     "repeat",
     "seconds",
+    "instructions",
     "cpu_seconds",
     "loops",
     "optimizer_seconds",
@@ -81,20 +82,9 @@ WORKER_COLUMNS = (
 LIMIT_COLUMNS = (*CASE_COLUMNS, "strategy", "slot", "product", "m", "k", "n", "count", "repeat", "seconds", "loops")
 
 # Names stay text even when they look like numbers (a config named "2026").
-TEXT_COLUMNS = {
-    "config": str,
-    "case": str,
-    "hidden": str,
-    "strategy": str,
-    "cache": str,
-    "ci_method": str,
-    "framework": str,
-    "mode": str,
-    "device": str,
-    "stopped": str,
-    "host": str,
-    "cpus": str,
-}
+TEXT_COLUMNS = dict.fromkeys(
+    "config case hidden strategy cache ci_method framework mode device metric stopped host cpus".split(), str
+)
 COLUMNS = {
     "measurements.csv": MEASUREMENT_COLUMNS,
     "graphs.csv": GRAPH_COLUMNS,
@@ -104,10 +94,12 @@ COLUMNS = {
 
 FILES = {
     "measurements.csv": "one row per timed repeat (seconds per call, wall clock; cpu_seconds: the process's CPU "
-    "time per call, all threads), slot = which worker process, host = which "
-    "machine; failed workers as status=failed rows",
+    "time per call, all threads), or per counted call (metric instructions: instructions per call, counted "
+    "under callgrind; seconds empty), slot = which worker process, host = which machine; failed workers as "
+    "status=failed rows",
     "summary.csv": "one row per config x case x cache x phase x strategy: n, min, median, mean, std, iqr, "
-    "median CI (seconds), cv, cpu_median (seconds), cores_used (CPU over wall), unstable, ratio_vs_single with CI, "
+    "median CI (in unit: s, or instructions where metric is instructions), cv, cpu_median (seconds), "
+    "cores_used (CPU over wall), unstable, ratio_vs_single with CI, "
     "ratio_vs_primal with CI (first_call and execute over the primal's: derivative / primal)",
     "graphs.csv": "size of the gradient graphs before and after the framework's rewriting/compilation; "
     "the _unit columns say what was counted (Apply nodes, jaxpr equations, HLO instructions, "
@@ -216,7 +208,10 @@ def read_run(run_dir: Path) -> dict:
 def _upgrade(frame: pd.DataFrame, version: int, hostname: str | None = None) -> pd.DataFrame:
     """An older frame in this schema's terms: schema 3 cases were Theano cases whose graphs
     counted Apply nodes; before schema 6 every case ran on the CPU; before schema 7 every
-    worker ran on the machine env.json describes."""
+    worker ran on the machine env.json describes; before schema 10 every case was timed."""
+    if version < 10 and "metric" not in frame.columns and "n_params" in frame.columns:
+        frame = frame.copy()
+        frame.insert(list(frame.columns).index("n_params") + 1, "metric", "time")
     if version < 7 and "host" not in frame.columns and "order" in frame.columns and "slot" in frame.columns:
         frame = frame.copy()
         frame.insert(list(frame.columns).index("order") + 1, "host", hostname)

@@ -142,6 +142,7 @@ def _rows(strategy, phase, seconds, status="ok", loops=1, slots=1):
         "device": "cpu",
         "threads": 1,
         "n_params": 4,
+        "metric": "time",
         "cache": "warm",
     }
     per_slot = max(1, len(seconds) // slots)

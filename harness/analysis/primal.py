@@ -33,6 +33,7 @@ COLUMNS = (
     "strategy",
     "primal_median_s",
     "median_s",
+    "unit",
     "ratio_vs_primal",
     "ratio_vs_primal_ci_low",
     "ratio_vs_primal_ci_high",
@@ -133,6 +134,7 @@ def primal_table(
                 "strategy": r["strategy"],
                 "primal_median_s": medians.get(primal_key, math.nan),
                 "median_s": r["median"],
+                "unit": r.get("unit", "s"),  # instructions for a counted case: the medians are counts
                 "ratio_vs_primal": r["ratio_vs_primal"],
                 "ratio_vs_primal_ci_low": r["ratio_vs_primal_ci_low"],
                 "ratio_vs_primal_ci_high": r["ratio_vs_primal_ci_high"],

@@ -33,11 +33,13 @@ def summarize(measurements: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=COLUMNS)
     rows, samples = [], {}
     for key, group in ok.groupby(KEYS, sort=False, dropna=False):
-        stats = describe(group["seconds"], group["slot"])
-        raw = (group["seconds"] * group["loops"].fillna(1)).min()
+        counted = dict(zip(KEYS, key)).get("metric") == "instructions"
+        values = group[value_column(group)].astype(float)
+        stats = describe(values, group["slot"])
+        raw = math.inf if counted else (values * group["loops"].fillna(1)).min()  # a count is not too short
         on_budget = "stopped" in group and bool((group["stopped"] == "budget").any())
         cpu = group["cpu_seconds"] if "cpu_seconds" in group else pd.Series(math.nan, index=group.index)
-        used = cores_used(group["seconds"], cpu)
+        used = math.nan if counted else cores_used(values, cpu)  # under valgrind, CPU time is callgrind's
         cpu_median = float(np.nanmedian(cpu.astype(float))) if cpu.notna().any() else math.nan
         rows.append(
             {
@@ -45,13 +47,19 @@ def summarize(measurements: pd.DataFrame) -> pd.DataFrame:
                 **stats,
                 "cpu_median": cpu_median,
                 "cores_used": used,
-                "unit": "s",
+                "unit": "instructions" if counted else "s",
                 "unstable": instability(stats, raw, on_budget, over_cores(used, dict(zip(KEYS, key)).get("threads"))),
             }
         )
-        samples[_ratio_key(rows[-1])] = (group["seconds"].to_numpy(), group["slot"].to_numpy())
+        samples[_ratio_key(rows[-1])] = (values.to_numpy(), group["slot"].to_numpy())
     summary = in_display_order(pd.DataFrame(rows), ok)
     return add_ratios(summary, samples)[COLUMNS]
+
+
+def value_column(measurements: pd.DataFrame) -> str:
+    """Where a frame of one metric's rows has its values: ``instructions`` for counted cases, else ``seconds``."""
+    counted = "metric" in measurements and (measurements["metric"] == "instructions").any()
+    return "instructions" if counted else "seconds"
 
 
 def in_display_order(table: pd.DataFrame, measurements: pd.DataFrame) -> pd.DataFrame:

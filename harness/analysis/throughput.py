@@ -64,7 +64,8 @@ def throughput_table(summary: pd.DataFrame, limits: pd.DataFrame | None = None) 
     may use another BLAS than the framework (Theano links the system's).
     """
     warm = summary[summary["cache"] == "warm"]
-    execute = warm[warm["phase"] == "execute"]
+    counted = warm["unit"] == "instructions" if "unit" in warm else False
+    execute = warm[(warm["phase"] == "execute") & ~counted]  # a count has no GFLOP/s
     matmul = warm[warm["phase"] == "matmul"].set_index(["config", "case"])["median"]
     limit_of = {"gradient": limits_by_case(limits), PRIMAL: limits_by_case(limits, ("forward",))}
     rows = []

@@ -86,17 +86,20 @@ def _experiment(args, measure, table: str) -> int:
 
 def compare_runs(args) -> int:
     from harness import results
+    from harness.analysis.count_compare import MORE
     from harness.report import compare
 
     if not args.factor > 1:
         return refused(ValueError(f"--factor must be greater than 1 (got {args.factor})"))
+    if not 0 < args.count_threshold < 1:
+        return refused(ValueError(f"--count-threshold must be between 0 and 1 (got {args.count_threshold})"))
     try:
-        table, env_diff = compare.compare_runs(args.base, args.new, args.factor)
+        table, env_diff = compare.compare_runs(args.base, args.new, args.factor, args.count_threshold)
     except (FileNotFoundError, ValueError) as exc:
         return refused(exc)
     results.write_frame(args.new / "compare.csv", table)
-    print(compare.format_comparison(table, env_diff, args.factor))
+    print(compare.format_comparison(table, env_diff, args.factor, args.count_threshold))
     print(f"written: {args.new / 'compare.csv'}")
-    if args.fail_on_regression and (table["change"] == "slower").any():
+    if args.fail_on_regression and table["change"].isin(["slower", MORE]).any():
         return 1
     return 0

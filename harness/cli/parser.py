@@ -81,7 +81,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--factor", type=float, default=1.10, help="smallest ratio of medians that counts as a change (default 1.10)"
     )
     compare.add_argument(
-        "--fail-on-regression", action="store_true", help="exit 1 when anything got significantly slower"
+        "--count-threshold",
+        type=float,
+        default=0.01,
+        help="counted values (metric instructions): the smallest relative change that counts, if it is also "
+        "beyond the counts' own spread (default 0.01: 1%%)",
+    )
+    compare.add_argument(
+        "--fail-on-regression",
+        action="store_true",
+        help="exit 1 when anything got significantly slower (or counts more instructions)",
     )
     plan = sub.add_parser("plan", help="how long a run would take on 1, 8, 64 machines (--shard), before running it")
     plan.add_argument("configs", nargs="+", type=Path)

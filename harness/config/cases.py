@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from harness.config.validation import (
     ConfigError,
+    check_choice,
     check_device,
     framework_value,
     positive_int,
@@ -14,6 +15,7 @@ from harness.config.validation import (
     validate_model,
 )
 from harness.core.case import Case, label
+from harness.core.counting import METRICS
 
 if TYPE_CHECKING:  # only for annotations: config imports this module
     from harness.config.schema import Config
@@ -27,6 +29,7 @@ def expand(config: Config) -> list[Case]:
         fields = dict(config.model)
         mode, threads, framework = config.run.mode, config.run.threads, config.run.framework
         device, device_path = config.run.device, "run.device"
+        metric = config.run.metric
         mode_path, framework_path = "run.mode", "run.framework"
         for key, value in zip(keys, values):
             if key == "mode":
@@ -37,6 +40,8 @@ def expand(config: Config) -> list[Case]:
                 threads = value
             elif key == "device":
                 device, device_path = value, "sweep.device"
+            elif key == "metric":
+                metric = check_choice(value, METRICS, config.source, "sweep.metric")
             else:
                 fields[key] = list(value) if isinstance(value, tuple) else value
         # A swept layout replaces the base layout rather than contradicting it.
@@ -76,6 +81,7 @@ def expand(config: Config) -> list[Case]:
                 threads=threads,
                 framework=framework,
                 device=device,
+                metric=metric,
             )
         )
     return cases

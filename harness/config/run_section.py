@@ -14,6 +14,7 @@ from harness.config.validation import (
     mapping,
     positive_int,
 )
+from harness.core.counting import METRICS
 from harness.core.registry import (
     ALL_PHASES,
     AUTO,
@@ -46,6 +47,7 @@ RUN_KEYS = (
     "max_processes",
     "process_precision",
     "device",
+    "metric",
 )
 ORDERS = ("shuffled", "as_listed")
 DEFAULT_REPEATS = {"construct": AUTO, "compile": AUTO, "execute": AUTO}
@@ -82,6 +84,7 @@ class RunSettings:
     max_processes: int = 0  # more warm workers, up to this, while a median would move too much (0: processes)
     process_precision: float = DEFAULT_PROCESS_PRECISION
     device: str = "cpu"  # cpu | gpu (sweepable); checked against the framework and mode per case
+    metric: str = "time"  # time | instructions (counted under callgrind; sweepable)
 
     @property
     def process_limit(self) -> int:
@@ -127,6 +130,7 @@ def parse_run(raw: dict, source: str) -> RunSettings:
         threads=positive_int(raw.get("threads", DEFAULT_THREADS), source, "run.threads"),
         processes=processes,
         device=check_choice(raw.get("device", "cpu"), DEVICES, source, "run.device"),
+        metric=check_choice(raw.get("metric", "time"), METRICS, source, "run.metric"),
         precision=_fraction(raw.get("precision", DEFAULT_PRECISION), source, "run.precision"),
         budget_s=_positive_number(raw.get("budget_s", DEFAULT_BUDGET_S), source, "run.budget_s"),
         max_processes=max_processes,

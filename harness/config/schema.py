@@ -20,7 +20,7 @@ from harness.config.validation import ConfigError, known_keys, mapping
 
 MODEL_KEYS = ("input", "hidden", "depth", "width", "output", "activation", "loss", "biases", "floatX", "batch")
 TOP_KEYS = ("name", "description", "model", "run", "sweep")
-SWEEPABLE = MODEL_KEYS + ("framework", "mode", "threads", "device")
+SWEEPABLE = MODEL_KEYS + ("framework", "mode", "threads", "device", "metric")
 
 DEFAULT_MODEL = {
     "activation": "sigmoid",
@@ -67,6 +67,7 @@ class Config:
                 "max_processes": self.run.process_limit,
                 "process_precision": self.run.process_precision,
                 "device": self.run.device,
+                "metric": self.run.metric,
             },
             # No sweep is no key: an empty sweep is an error in a file a user writes.
             **({"sweep": {k: list(v) for k, v in self.sweep.items()}} if self.sweep else {}),

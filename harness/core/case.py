@@ -19,6 +19,7 @@ class Case:
     threads: int = 1  # BLAS/OpenMP threads of the worker
     framework: str = "theano"
     device: str = "cpu"  # cpu | gpu (JAX, PyTorch, PyTensor's JAX mode)
+    metric: str = "time"  # time (seconds) | instructions (counted under callgrind)
 
     def columns(self) -> dict:
         """The case's parameters as tidy-CSV columns (same set for every case)."""
@@ -40,6 +41,7 @@ class Case:
             "device": self.device,
             "threads": self.threads,
             "n_params": m.n_params,
+            "metric": self.metric,
         }
 
 
@@ -59,6 +61,7 @@ PARAM_COLUMNS = (
     "device",
     "threads",
     "n_params",
+    "metric",
 )
 
 

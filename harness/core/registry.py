@@ -75,6 +75,12 @@ class Framework:
     # backend: shared variables are NumPy arrays): that copy is timed alone too (phase transfer).
     copying_modes: tuple[str, ...] = ()
     expected_failures: tuple[ExpectedFailure, ...] = ()
+    # Modes that cannot be counted under callgrind (metric instructions), with the reason: their cases are
+    # skipped with it (harness.orchestrate.counting), as GPU cases are without a GPU.
+    uncountable_modes: tuple[tuple[str, str], ...] = ()
+
+    def uncountable(self, mode: str) -> str | None:
+        return next((why for m, why in self.uncountable_modes if m == mode), None)
 
     def expected_failure(self, mode: str) -> ExpectedFailure | None:
         """The failure declared for ``mode``, if any."""
@@ -159,6 +165,13 @@ FRAMEWORKS = {
         cache_variables=("TORCHINDUCTOR_CACHE_DIR",),
         cache_kind="TorchInductor cache (generated kernels, FX graph cache)",
         gpu_modes=("eager", "compile"),
+        uncountable_modes=(
+            (
+                "compile",
+                "torch.compile's generated C++ kernels are built for the host CPU (AVX-512 here), which valgrind "
+                "3.19 cannot decode: the worker dies with SIGILL in the first call (seen 2026-12-02)",
+            ),
+        ),
     ),
 }
 

@@ -41,6 +41,7 @@ class Task:
     mode: str = "FAST_RUN"
     threads: int = 1
     device: str = "cpu"
+    metric: str = "time"  # time | instructions (counted under callgrind: harness.worker.counting)
     strategy: str = "single"
     cache: str = "warm"  # warm | cold (an empty compile cache of its own)
     seed: int = 0

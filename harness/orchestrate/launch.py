@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 from pathlib import Path
 
 from harness.config.schema import Config
 from harness.core.case import Case
 from harness.core.registry import EXPECTED_FAILURE, framework
-from harness.orchestrate import environments, memory, theano_env
+from harness.orchestrate import counting, environments, memory, theano_env
 from harness.orchestrate.plan import Job, make_task
 
 
@@ -19,8 +20,10 @@ def run_job(
     estimate = memory.estimate_mb(case.model, job.strategy)
     limit = memory.limit_mb(config.run.max_memory_mb)
     info = (frameworks or {}).get(case.framework)
-    unusable = (info or {}).get("unusable") or (
-        environments.gpu_problem(case.framework, info) if case.device == "gpu" else None
+    unusable = (
+        (info or {}).get("unusable")
+        or (environments.gpu_problem(case.framework, info) if case.device == "gpu" else None)
+        or (counting.case_problem(case, compiledir) if case.metric == "instructions" else None)
     )
     if unusable:  # decided from the environment's probe: no worker starts
         result = {"status": "skipped", "measurements": [], "error": unusable}
@@ -37,13 +40,30 @@ def run_job(
             extra["command"] = environments.worker_command(case.framework)
         # Cold: an empty cache of its own, so the compile has to build everything.
         shared = environments.cache_dir(case.framework, compiledir)
+        if case.metric == "instructions":  # its generated code is built for AVX2: a cache of its own
+            shared = shared.parent / f"{shared.name}-counted"
         shared.mkdir(parents=True, exist_ok=True)
         cache_dir = theano_env.fresh_compiledir(shared) if job.cache == "cold" else contextlib.nullcontext(shared)
-        with cache_dir as path:
+        with cache_dir as path, counted(case, compiledir, extra) as count:
             env = environments.worker_env(case.framework, path, case.model.floatX, case.threads, device=case.device)
-            result = runner(make_task(case, config, job), env, config.run.timeouts, **extra)
+            result = runner(make_task(case, config, job), count(env), config.run.timeouts, **extra)
     result["memory_estimate_mb"] = round(estimate, 1)
     return expected_outcome(case, result)
+
+
+@contextlib.contextmanager
+def counted(case: Case, compiledir: Path, extra: dict):
+    """For a counted case: the worker's command under callgrind (in ``extra``), and a function that
+    turns its environment into a counted one; callgrind's dumps go to a folder removed afterwards.
+    For a timed case: nothing changes."""
+    if case.metric != "instructions":
+        yield lambda env: env
+        return
+    library, _ = counting.library(compiledir)
+    with tempfile.TemporaryDirectory(prefix="gradbench-callgrind-") as folder:
+        out = Path(folder, "callgrind.out")
+        extra["command"] = counting.command(extra.get("command") or environments.worker_command(case.framework), out)
+        yield lambda env: counting.environment(env, case.framework, library, out)
 
 
 def expected_outcome(case: Case, result: dict) -> dict:

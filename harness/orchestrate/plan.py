@@ -52,7 +52,8 @@ def case_jobs(config: Config, case_index: int, cold_cache: bool = True) -> list[
     """A case's workers, shuffled reproducibly with the config's seed.
 
     ``cold_cache``: whether the case's framework and mode have a compile cache
-    to measure empty (see ``Framework.has_cold_cache``).
+    to measure empty (see ``Framework.has_cold_cache``). A counted case has no cold
+    compiles: their work is gcc's, a child process that callgrind does not follow.
     """
     jobs = []
     for strategy in config.run.strategies:
@@ -97,12 +98,14 @@ class CaseWork:
 def plan(configs: list[Config]) -> list[CaseWork]:
     """Every case of the configs, in config and file order, with its planned workers."""
     return [
-        CaseWork(
-            config, index, case, tuple(case_jobs(config, index, framework(case.framework).has_cold_cache(case.mode)))
-        )
+        CaseWork(config, index, case, tuple(case_jobs(config, index, _cold_cache(case))))
         for config in configs
         for index, case in enumerate(expand(config))
     ]
+
+
+def _cold_cache(case: Case) -> bool:
+    return framework(case.framework).has_cold_cache(case.mode) and case.metric == "time"
 
 
 def rounds(jobs: tuple[Job, ...], processes: int) -> list[list[tuple[int, Job]]]:
@@ -132,6 +135,7 @@ def make_task(case: Case, config: Config, job: Job) -> dict:
         precision=config.run.precision,
         budget_s=config.run.budget_s,
         device=case.device,
+        metric=case.metric,
         limit=measures_limit(config, job),
     ).to_json()
 

@@ -19,7 +19,7 @@ from harness.config.cases import expand
 from harness.config.recorded import config_from_dict
 from harness.config.schema import Config
 from harness.core.registry import framework
-from harness.orchestrate import calibration, envinfo, environments, spawn, theano_env
+from harness.orchestrate import calibration, counting, envinfo, environments, spawn, theano_env
 from harness.orchestrate.plan import CaseWork, plan
 from harness.orchestrate.record import Progress, Recorder
 from harness.orchestrate.schedule import measure_cases
@@ -95,6 +95,8 @@ def run(
     )
     if shard is not None:
         env["shard"] = shard
+    if any(case.metric == "instructions" for config in configs for case in expand(config)):
+        env["counting"] = counting.describe()
     for name in frameworks_of(configs):
         info = frameworks.get(name) or ({"bytecode": env["bytecode"]} if name == "theano" else None)
         note = environments.bytecode_note(name, info)

@@ -12,6 +12,7 @@ import pandas as pd
 from harness.analysis.stats import process_medians
 from harness.config.schema import Config
 from harness.core.case import Case
+from harness.core.counting import UNITS
 from harness.orchestrate.launch import run_job
 from harness.orchestrate.plan import CaseWork, Job, job_label, rounds
 from harness.orchestrate.record import worker_rows
@@ -119,7 +120,8 @@ def more_processes(config: Config, case: Case, rows: pd.DataFrame, attempted: se
             continue
         d = ok[ok["strategy"] == strategy]
         if any(
-            run_to_run_change(g["seconds"].to_numpy(), g["slot"].to_numpy()) > config.run.process_precision
+            run_to_run_change(g[UNITS[case.metric]].astype(float).to_numpy(), g["slot"].to_numpy())
+            > config.run.process_precision
             for _, g in d.groupby("phase")
         ):
             extra.append(Job(strategy, "warm", max(slots, default=-1) + 1))

@@ -6,7 +6,9 @@ log process medians, p < 0.05. The worker process is the unit: repeats in
 one process share its luck, so a test that counted them as independent would
 call a difference between two processes a change (with 20 repeats a process,
 a Mann-Whitney test on pooled repeats flagged 18-41% of A/A comparisons).
-With one process on a side nothing can be tested, and the row says so. Runs
+With one process on a side nothing can be tested, and the row says so. Counted
+values (metric instructions) are compared by ``count_compare.compare_counts``:
+beyond a small threshold (1%) and beyond their own spread, no test. Runs
 measured in different environments are compared all the same, but the
 differences are said first. Where both runs timed the calibration workload
 (``harness.analysis.machine_shift``), the machine's own shift between them is
@@ -22,11 +24,12 @@ import numpy as np
 import pandas as pd
 
 from harness import results
+from harness.analysis.count_compare import DEFAULT_THRESHOLD, FEWER, MORE, compare_counts
 from harness.analysis.machine_shift import shift
 from harness.analysis.stats import ALPHA, UNTESTABLE, compare_samples
 from harness.analysis.summary import in_display_order
 from harness.core.case import PARAM_COLUMNS
-from harness.report.formatting import format_seconds
+from harness.report.formatting import format_measure
 
 KEY = ["config", "case", "cache", "phase", "strategy"]
 COLUMNS = (
@@ -41,6 +44,8 @@ COLUMNS = (
     "p_value",
     "change",
     "ratio_adjusted",  # ratio over the machine's shift between the runs (calibration), where both have one
+    "unit",  # s, or instructions (a counted case: medians are counts, ratio_adjusted empty)
+    "spread",  # counted: the larger run's process medians, largest over smallest less one
 )
 # What must match for two runs' numbers to be comparable as they are.
 ENV_FIELDS = (
@@ -100,7 +105,9 @@ def _processes(group: pd.DataFrame) -> np.ndarray:
     return (group["cache"].astype(str) + ":" + group["slot"].astype(str)).to_numpy()
 
 
-def compare_runs(base_dir: Path, new_dir: Path, factor: float = 1.10) -> tuple[pd.DataFrame, list[str]]:
+def compare_runs(
+    base_dir: Path, new_dir: Path, factor: float = 1.10, count_threshold: float = DEFAULT_THRESHOLD
+) -> tuple[pd.DataFrame, list[str]]:
     """One row per key both runs measured successfully; and the environment differences."""
     base, new = results.read_run(base_dir), results.read_run(new_dir)
     a, b = (_comparable(run["measurements"]) for run in (base, new))
@@ -112,15 +119,17 @@ def compare_runs(base_dir: Path, new_dir: Path, factor: float = 1.10) -> tuple[p
         if key in groups_b:
             named = dict(zip(match, key))
             other = groups_b[key]
-            rows.append(
-                {
-                    **{k: named[k] for k in KEY},
-                    **compare_samples(g["seconds"], other["seconds"], factor, _processes(g), _processes(other)),
-                }
-            )
+            if named.get("metric") == "instructions":
+                values = g["instructions"], other["instructions"]
+                row = compare_counts(*values, count_threshold, _processes(g), _processes(other))
+            else:
+                row = compare_samples(g["seconds"], other["seconds"], factor, _processes(g), _processes(other))
+            unit = "instructions" if named.get("metric") == "instructions" else "s"
+            rows.append({**{k: named[k] for k in KEY}, **row, "unit": unit})
     table = pd.DataFrame(rows, columns=list(COLUMNS))
     moved = shift(base["env"], new["env"])
-    table["ratio_adjusted"] = table["ratio"] / moved["machine"] if moved else np.nan
+    timed = table["unit"] == "s"  # a count does not move with the machine's pace
+    table["ratio_adjusted"] = np.where(timed, table["ratio"] / moved["machine"], np.nan) if moved else np.nan
     if not table.empty:  # the summary's order
         table = in_display_order(table, a)
     notes = environment_differences(base["env"], new["env"])
@@ -133,7 +142,9 @@ def compare_runs(base_dir: Path, new_dir: Path, factor: float = 1.10) -> tuple[p
     return table, notes
 
 
-def format_comparison(table: pd.DataFrame, env_diff: list[str], factor: float) -> str:
+def format_comparison(
+    table: pd.DataFrame, env_diff: list[str], factor: float, count_threshold: float = DEFAULT_THRESHOLD
+) -> str:
     lines = []
     if env_diff:
         lines.append("The two runs were measured in different environments:")
@@ -142,8 +153,8 @@ def format_comparison(table: pd.DataFrame, env_diff: list[str], factor: float) -
     if table.empty:
         return "\n".join(lines + ["(no measurements in common)"])
     t = table.copy()
-    t["base"] = t["median_base_s"].map(format_seconds)
-    t["new"] = t["median_new_s"].map(format_seconds)
+    t["base"] = [format_measure(m, u) for m, u in zip(t["median_base_s"], t["unit"])]
+    t["new"] = [format_measure(m, u) for m, u in zip(t["median_new_s"], t["unit"])]
     t["new/base"] = t["ratio"].map(lambda r: f"{r:.2f}x")
     t["p"] = t["p_value"].map(lambda p: "n/a" if p != p else f"{p:.3f}")
     t["÷machine"] = t["ratio_adjusted"].map(lambda r: "" if r != r else f"{r:.2f}x")
@@ -156,10 +167,19 @@ def format_comparison(table: pd.DataFrame, env_diff: list[str], factor: float) -
     )
     slower, faster = (t["change"] == "slower").sum(), (t["change"] == "faster").sum()
     untestable = (t["change"] == UNTESTABLE).sum()
+    counted = t["unit"] == "instructions"
     lines.append("")
     lines.append(
-        f"{slower} slower, {faster} faster, {len(t) - slower - faster - untestable} without a significant "
+        f"{slower} slower, {faster} faster, {(~counted).sum() - slower - faster - untestable} without a significant "
         f"change (beyond {factor:.2f}x and Welch p < {ALPHA} over process medians)"
         + (f", {untestable} untestable (one process on a side: measure with run.processes >= 2)" if untestable else "")
     )
+    if counted.any():
+        more, fewer = (t["change"] == MORE).sum(), (t["change"] == FEWER).sum()
+        wide = counted & (t["spread"] > count_threshold)
+        lines.append(
+            f"counted: {more} more instructions, {fewer} fewer, {counted.sum() - more - fewer} unchanged (beyond "
+            f"{count_threshold:.1%} and beyond the counts' own spread between processes)"
+            + (f"; {wide.sum()} spread more than {count_threshold:.1%} between processes" if wide.any() else "")
+        )
     return "\n".join(lines)

@@ -13,7 +13,7 @@ from harness.analysis.scaling import scaling_table
 from harness.analysis.summary import summarize
 from harness.analysis.throughput import throughput_table
 from harness.config.recorded import in_config_order
-from harness.report.formatting import format_ratio, format_seconds
+from harness.report.formatting import format_measure, format_ratio
 from harness.report.markdown import render
 
 
@@ -31,9 +31,21 @@ def write_report(run_dir: Path) -> pd.DataFrame:
     results.write_frame(run_dir / "scaling.csv", run["scaling"])
     results.write_frame(run_dir / "throughput.csv", run["throughput"])
     results.write_frame(run_dir / "primal.csv", run["primal"])
-    plot_files = plot_run(run, run_dir / "plots") if plots_wanted() else []
+    plot_files = plot_run(timed_only(run), run_dir / "plots") if plots_wanted() else []
     results.write_atomic(run_dir / "report.md", render(run, plot_files))
     return summary
+
+
+def timed_only(run: dict) -> dict:
+    """The run's timed rows alone: plots have seconds on their axes (counted values are in report.md)."""
+    out = dict(run)
+    for name in ("measurements", "summary", "primal"):
+        frame = run.get(name)
+        if frame is not None and "metric" in frame:
+            out[name] = frame[frame["metric"] != "instructions"]
+        elif frame is not None and "unit" in frame:
+            out[name] = frame[frame["unit"] != "instructions"]
+    return out
 
 
 def plots_wanted() -> bool:
@@ -48,9 +60,12 @@ def format_table(summary: pd.DataFrame) -> str:
     if summary.empty:
         return "(no successful measurements)"
     t = summary.copy()
+    units = t["unit"] if "unit" in t else pd.Series("s", index=t.index)
     t["median (95% CI)"] = [
-        f"{format_seconds(m)} ({format_seconds(lo)}..{format_seconds(hi)})" if lo == lo else format_seconds(m)
-        for m, lo, hi in zip(t["median"], t["ci_low"], t["ci_high"])
+        f"{format_measure(m, u)} ({format_measure(lo, u)}..{format_measure(hi, u)})"
+        if lo == lo
+        else format_measure(m, u)
+        for m, lo, hi, u in zip(t["median"], t["ci_low"], t["ci_high"], units)
     ]
     t["vs single (95% CI)"] = [
         format_ratio(r, *((lo, hi) if strategy != "single" else ()), times="x", dash="..")

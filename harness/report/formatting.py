@@ -13,6 +13,21 @@ def format_seconds(s: float) -> str:
     return f"{s * 1e6:.1f} us"
 
 
+def format_count(n: float) -> str:
+    """Instructions, for people: '41.7 M instr'."""
+    if n != n:
+        return "n/a"
+    for scale, prefix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(n) >= scale:
+            return f"{n / scale:.3g} {prefix}instr"
+    return f"{n:.0f} instr"
+
+
+def format_measure(value: float, unit: str = "s") -> str:
+    """A median in its unit (summary.csv's ``unit``): seconds, or instructions counted."""
+    return format_count(value) if unit == "instructions" else format_seconds(value)
+
+
 def format_ratio(
     r: float, lo: float = float("nan"), hi: float = float("nan"), times: str = "×", dash: str = "–", label: str = ""
 ) -> str:

@@ -7,8 +7,9 @@ from pathlib import Path
 import pandas as pd
 
 from harness.core.registry import STRATEGIES
+from harness.report.counts_section import counted_beside_timed
 from harness.report.environment import environment_section, outcome_section
-from harness.report.formatting import format_ratio, format_seconds
+from harness.report.formatting import format_measure, format_ratio, format_seconds
 from harness.report.frameworks import count_text, framework_table, identical_function, lazy_note, pick, unit
 from harness.report.primal_section import primal_answer, primal_table
 
@@ -41,8 +42,8 @@ def answer(config: str, case: str, summary: pd.DataFrame, graphs: pd.DataFrame) 
             if row is None or base is None:
                 continue
             out.append(
-                f"- `{strategy}` {verb} in {format_seconds(row['median'])} against "
-                f"{format_seconds(base['median'])} for `single`: {_ratio(row)}."
+                f"- `{strategy}` {verb} in {format_measure(row['median'], row['unit'])} against "
+                f"{format_measure(base['median'], base['unit'])} for `single`: {_ratio(row)}."
             )
     copy, run = pick(s, case, "warm", "transfer", "single"), pick(s, case, "warm", "execute", "single")
     if copy is not None and run is not None:
@@ -96,7 +97,7 @@ def case_table(config: str, summary: pd.DataFrame) -> list[str]:
                 else f" ({r['ratio_vs_single']:.2f}×)"
             )
             flag = " !" if isinstance(r["unstable"], str) and r["unstable"] else ""
-            cells.append(f"{format_seconds(r['median'])}{ratio}{flag}")
+            cells.append(f"{format_measure(r['median'], r['unit'])}{ratio}{flag}")
         lines.append(f"| {case} | {cache} | {phase} | " + " | ".join(cells) + " |")
     return lines
 
@@ -182,6 +183,7 @@ def config_section(run: dict, config: dict, plot_files: list[Path]) -> list[str]
         fitted = slopes(name, run.get("scaling", pd.DataFrame(columns=["config"])))
         if fitted:
             lines += ["**Scaling** (log-log fits over the sweep):", ""] + fitted + [""]
+    lines += counted_beside_timed(name, summary)
     lines += primal_lines(name, run.get("primal"), cases)  # every case: one line each
     table = framework_table(name, summary, graphs, run.get("workers"))
     if table:
@@ -195,7 +197,8 @@ def config_section(run: dict, config: dict, plot_files: list[Path]) -> list[str]
         lines += [note, ""] if note else []
     lines += (
         [
-            "Median time per call; in brackets the ratio to `single`; `!` marks an unstable value "
+            "Median time (or instructions, where counted) per call; in brackets the ratio to `single`; `!` "
+            "marks an unstable value "
             "(see summary.csv, column `unstable`).",
             "",
         ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from harness.core.registry import NUMPY_REFERENCE
-from harness.report.formatting import FRAMEWORK_NAMES, format_ratio, format_seconds
+from harness.report.formatting import FRAMEWORK_NAMES, format_measure, format_ratio
 
 # The cheap gradient principle (Griewank & Walther): reverse mode costs a small constant times the function,
 # often quoted as at most 5 for the whole gradient.
@@ -58,8 +58,8 @@ def primal_table(config: str, primal: pd.DataFrame, cases: list[str]) -> list[st
             own = d if r["strategy"] == "single" else d.iloc[0:0]
             flag = " ⚠" if r["suspect"] else ""
             lines.append(
-                f"| {r['case']} | {_who(r)} | {format_seconds(r['primal_median_s'])} | "
-                f"{format_seconds(r['median_s'])} | "
+                f"| {r['case']} | {_who(r)} | {format_measure(r['primal_median_s'], r['unit'])} | "
+                f"{format_measure(r['median_s'], r['unit'])} | "
                 f"{format_ratio(r['ratio_vs_primal'], r['ratio_vs_primal_ci_low'], r['ratio_vs_primal_ci_high'])}"
                 f"{flag} | {format_ratio(r['flop_ratio'])} | {format_ratio(r['product_time_ratio'])} | "
                 f"{_strategy_ratio(own, 'per_param')} | {_strategy_ratio(own, 'per_param_separate')} | {_memory(r)} |"
@@ -89,7 +89,8 @@ def primal_answer(config: str, primal: pd.DataFrame, cases: list[str]) -> list[s
         )
         out.append(
             f"- {_who(r)}, {r['case']}: one gradient costs {ci} its loss alone "
-            f"({format_seconds(r['median_s'])} vs {format_seconds(r['primal_median_s'])}), {where} the cheap-gradient "
+            f"({format_measure(r['median_s'], r['unit'])} vs {format_measure(r['primal_median_s'], r['unit'])}), "
+            f"{where} the cheap-gradient "
             f"principle's factor of {CHEAP_GRADIENT:g}{arithmetic}."
         )
     suspects = primal[(primal["config"] == config) & primal["suspect"].fillna("").astype(bool)]

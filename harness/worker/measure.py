@@ -29,6 +29,8 @@ from harness.core.model import Model
 from harness.core.registry import AUTO, DEFAULT_FRAMEWORK, PRIMAL, Framework, framework
 from harness.worker import numpy_reference
 from harness.worker.checks import check_failure, relative_error
+from harness.worker.counting import start_counting, value_column
+from harness.worker.faults import costlier
 from harness.worker.timing import Clock, CpuStamps, Recorder, StopRule, autorange, stop_rule, time_phase, timed
 
 LIMIT_REPEATS = 5  # timings of each matrix product of the limit when execute repeats are auto
@@ -37,8 +39,13 @@ LIMIT_REPEATS = 5  # timings of each matrix product of the limit when execute re
 def run_task(
     task: dict, clock: Clock = time.perf_counter, on_phase: Callable[[str], None] = lambda phase: None
 ) -> dict:
-    """Measure one strategy of one case; ``on_phase`` is told when each phase begins."""
+    """Measure one strategy of one case; ``on_phase`` is told when each phase begins. A task whose
+    metric is ``instructions`` is measured with callgrind's count as its clock, one call per timing."""
     on_phase("setup")
+    counted = {}
+    if value_column(task) == "instructions":
+        clock, counted = start_counting(task, lambda c: timed(lambda: None, 0, 5, c)[0])
+        task = {**task, "min_time_s": 0.0, "limit": False}  # a count needs no loops; limits are product times
     if task["strategy"] == "numpy_reference":
         result = numpy_reference.run(task, clock, on_phase)
     else:
@@ -46,6 +53,7 @@ def run_task(
     # Evidence of the thread cap: BLAS libraries and thread pools start their threads when loaded;
     # and of the cores: every thread's affinity now, pools started after the pin included.
     info = result.setdefault("info", {})
+    info.update(counted)
     info["os_threads"] = os_threads()
     info["cpus"] = affinity.current()
     return result
@@ -132,9 +140,9 @@ def setup(task: dict, clock: Clock) -> Setup:
     """Import the framework (timed: workers.csv import_seconds) and build the backend on the case's data."""
     name = task.get("framework", DEFAULT_FRAMEWORK)
     spec = framework(name)
-    t0 = clock()
+    t0 = time.perf_counter()
     module = load_backend(name)
-    import_seconds = clock() - t0
+    import_seconds = time.perf_counter() - t0  # wall clock whatever the metric
     model = Model.from_dict(task["model"])
     strategy, mode, cold = task["strategy"], task["mode"], task.get("cache") == "cold"
     prepared = module.warm_worker() if not cold and hasattr(module, "warm_worker") else {}
@@ -162,7 +170,7 @@ def setup(task: dict, clock: Clock) -> Setup:
         phases=spec.cold_phases(mode) if cold else spec.phases(mode, strategy),
         clock=clock,
         rule=stop_rule(task),
-        rec=Recorder(),
+        rec=Recorder(value_column(task)),
         info=info,
     )
 
@@ -174,6 +182,9 @@ def construct(w: Setup, on_phase: Callable[[str], None]):
     build = lambda: b.construct(strategy)  # noqa: E731
     if "construct" not in w.phases:
         return build()
+    extra = (w.task.get("fault") or {}).get("construct_extra")
+    if extra:  # fault injection for the tests: a construct made more expensive, for compare to flag
+        build = costlier(build, extra, w.clock)
     # Each timing starts from a collected heap: building a graph leaves the last one's garbage, and
     # a full collection (50-80 ms at depth 8 in Theano) fell in every second or third timing, so
     # construct times were two-moded and their median jumped between runs (docs/methodology.md).

@@ -14,6 +14,7 @@ import numpy as np
 from harness.core.data import init_params, make_batch
 from harness.core.flops import largest_layer
 from harness.core.model import Model
+from harness.worker.counting import value_column
 from harness.worker.timing import Clock, Recorder, stop_rule, time_phase
 
 _ACT = {
@@ -106,7 +107,7 @@ def run(task: dict, clock: Clock, on_phase: Callable[[str], None]) -> dict:
     model = Model.from_dict(task["model"])
     values = init_params(model, task["seed"])
     x, y = make_batch(model, task["seed"])
-    rec, rule = Recorder(), stop_rule(task)
+    rec, rule = Recorder(value_column(task)), stop_rule(task)
     warmup, repeats, min_time = task["warmup"]["execute"], task["repeats"]["execute"], task.get("min_time_s", 0.0)
 
     on_phase("execute")

@@ -154,15 +154,16 @@ def peak_rss_mb() -> float:
 
 
 class Recorder:
-    """Collects measurement rows; each phase also notes the peak memory after it."""
+    """Collects measurement rows; each phase also notes the peak memory after it. ``unit``: what the
+    clock counts, the row's column for it: ``seconds``, or ``instructions`` (harness.worker.counting)."""
 
-    def __init__(self):
-        self.rows = []
+    def __init__(self, unit: str = "seconds"):
+        self.rows, self.unit = [], unit
 
     def add(self, phase: str, seconds: list[float], loops: int = 1, **extra) -> None:
         rss = peak_rss_mb()
         for i, s in enumerate(seconds):
-            row = {"phase": phase, "repeat": i, "seconds": s, "loops": loops, "peak_rss_mb": rss}
+            row = {"phase": phase, "repeat": i, self.unit: s, "loops": loops, "peak_rss_mb": rss}
             row.update({k: v[i] for k, v in extra.items()})
             self.rows.append(row)
 
