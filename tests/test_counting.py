@@ -201,3 +201,30 @@ def test_compare_on_counts_flags_nothing_between_two_runs_and_a_construct_made_3
     construct = table[table["phase"] == "construct"].iloc[0]
     assert construct["change"] == MORE and construct["ratio"] == pytest.approx(1.03, abs=0.01)
     assert set(table[table["phase"] != "construct"]["change"]) == {""}
+
+
+def test_the_report_puts_counted_ratios_beside_timed_ones():
+    from harness.report.counts_section import counted_beside_timed
+
+    rows = []
+    for metric, single, per_param in (("time", 0.010, 0.030), ("instructions", 4.0e7, 1.4e8)):
+        for strategy, median in (("single", single), ("per_param", per_param)):
+            rows.append(
+                {
+                    "config": "c",
+                    "case": f"depth=4,metric={metric}",
+                    "metric": metric,
+                    "cache": "warm",
+                    "phase": "construct",
+                    "strategy": strategy,
+                    "median": median,
+                    "ratio_vs_single": median / single,
+                    "ratio_ci_low": 2.5 if metric == "time" and strategy != "single" else float("nan"),
+                    "ratio_ci_high": 3.5 if metric == "time" and strategy != "single" else float("nan"),
+                }
+            )
+    lines = counted_beside_timed("c", pd.DataFrame(rows))
+    row = next(line for line in lines if line.startswith("| depth=4 |"))
+    assert "10.00 ms" in row and "40 Minstr" in row and "3.00× (2.50–3.50)" in row and "3.50×" in row
+    only_timed = pd.DataFrame([r for r in rows if r["metric"] == "time"])
+    assert counted_beside_timed("c", only_timed) == []
