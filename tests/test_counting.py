@@ -197,6 +197,9 @@ def test_compare_on_counts_flags_nothing_between_two_runs_and_a_construct_made_3
 
     table, _ = compare.compare_runs(a, again)
     assert set(table["unit"]) == {"instructions"} and set(table["change"]) == {""}, table
+    n = len(table)
+    assert f"{n} unchanged" in compare.format_comparison(table, [], 1.10)
+    assert f"{n} of {n} counted values within 1.0%" in compare.format_comparison(table, [], 1.10)
     table, _ = compare.compare_runs(a, costlier)
     construct = table[table["phase"] == "construct"].iloc[0]
     assert construct["change"] == MORE and construct["ratio"] == pytest.approx(1.03, abs=0.01)

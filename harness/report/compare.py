@@ -177,9 +177,11 @@ def format_comparison(
     if counted.any():
         more, fewer = (t["change"] == MORE).sum(), (t["change"] == FEWER).sum()
         wide = counted & (t["spread"] > count_threshold)
+        within = (counted & ((t["ratio"] - 1).abs() <= count_threshold)).sum()
         lines.append(
             f"counted: {more} more instructions, {fewer} fewer, {counted.sum() - more - fewer} unchanged (beyond "
-            f"{count_threshold:.1%} and beyond the counts' own spread between processes)"
+            f"{count_threshold:.1%} and beyond the counts' own spread between processes); {within} of "
+            f"{counted.sum()} counted values within {count_threshold:.1%} of the base run's"
             + (f"; {wide.sum()} spread more than {count_threshold:.1%} between processes" if wide.any() else "")
         )
     return "\n".join(lines)
