@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.analysis.stats import process_medians
+from harness.analysis.stats import comparison_row, process_medians
 
 DEFAULT_THRESHOLD = 0.01  # a counted value that moved by more than 1% (and beyond its spread) changed
 MORE, FEWER = "more instructions", "fewer instructions"
@@ -37,15 +37,5 @@ def compare_counts(base, new, threshold: float = DEFAULT_THRESHOLD, base_slots=N
         change = MORE
     elif apart and ratio < 1 / (1 + threshold):
         change = FEWER
-    return {
-        "n_base": base.size,
-        "n_new": new.size,
-        "processes_base": levels_base.size,
-        "processes_new": levels_new.size,
-        "median_base_s": float(np.median(base)),
-        "median_new_s": float(np.median(new)),
-        "ratio": ratio,
-        "p_value": float("nan"),
-        "change": change,
-        "spread": max(spread(levels_base), spread(levels_new)),
-    }
+    row = comparison_row(base, new, levels_base, levels_new, float("nan"), change)
+    return {**row, "spread": max(spread(levels_base), spread(levels_new))}
