@@ -33,7 +33,7 @@ bench: setup openblas
 bench-frameworks: setup openblas envs
 	$(PY) -m harness run $(FRAMEWORKS_SUITE) --out $(OUT)
 
-# The question's network and the depth sweep timed and counted in instructions under valgrind (about an hour).
+# The question's network and the depth sweep timed and counted in instructions under valgrind (about 45 min each).
 bench-counts: setup openblas
 	$(PY) -m harness run $(COUNTS_SUITE) --out $(OUT)
 
