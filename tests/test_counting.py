@@ -231,3 +231,14 @@ def test_the_report_puts_counted_ratios_beside_timed_ones():
     assert "10.00 ms" in row and "40 Minstr" in row and "3.00× (2.50–3.50)" in row and "3.50×" in row
     only_timed = pd.DataFrame([r for r in rows if r["metric"] == "time"])
     assert counted_beside_timed("c", only_timed) == []
+
+
+def test_a_counted_case_is_planned_as_slower_than_its_timed_twin():
+    from harness.scale import shards
+
+    config = parse_config(
+        {"name": "p", "model": MODEL, "run": {**RUN, "cache": "warm"}, "sweep": {"metric": ["time", "instructions"]}},
+        "p.yaml",
+    )
+    timed, counted = (shards.estimate_s(item) for item in plan([config]))
+    assert counted == pytest.approx(timed * shards.COUNTED_SLOWDOWN)
