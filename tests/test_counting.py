@@ -171,7 +171,7 @@ def _counted_run(tmp_path, name, fault=None):
         return spawn.run_worker({**task, "fault": fault} if fault else task, env, timeouts, **kw)
 
     return runner.run(
-        [counted_config()],
+        [counted_config(repeats={"construct": "auto", "compile": 1, "execute": "auto"})],
         tmp_path / name,
         progress=lambda line: None,
         runner=worker,
@@ -191,6 +191,8 @@ def test_compare_on_counts_flags_nothing_between_two_runs_and_a_construct_made_3
     assert set(m["status"]) == {"ok"} and set(m["metric"]) == {"instructions"}
     assert set(m["phase"]) == {"construct", "compile", "first_call", "execute"} and m["seconds"].isna().all()
     assert (m["instructions"] > 0).all()
+    per_phase = m.groupby("phase").size().to_dict()  # auto repeats are 3 counted calls, no stop rule
+    assert per_phase == {"construct": 3, "compile": 1, "first_call": 1, "execute": 3} and m["stopped"].isna().all()
     summary = pd.read_csv(a / "summary.csv")
     assert set(summary["unit"]) == {"instructions"}
     assert "instr" in (a / "report.md").read_text()

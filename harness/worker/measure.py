@@ -33,6 +33,7 @@ from harness.worker.counting import start_counting, value_column
 from harness.worker.faults import costlier
 from harness.worker.timing import Clock, CpuStamps, Recorder, StopRule, autorange, stop_rule, time_phase, timed
 
+COUNTED_REPEATS = 3  # a counted phase's repeats where the config says auto (counts repeat: docs/counting.md)
 LIMIT_REPEATS = 5  # timings of each matrix product of the limit when execute repeats are auto
 
 
@@ -45,7 +46,9 @@ def run_task(
     counted = {}
     if value_column(task) == "instructions":
         clock, counted = start_counting(task, lambda c: timed(lambda: None, 0, 5, c)[0])
-        task = {**task, "min_time_s": 0.0, "limit": False}  # a count needs no loops; limits are product times
+        # A count needs no loops, and no stop rule (its budget is seconds): auto repeats are COUNTED_REPEATS.
+        repeats = {p: COUNTED_REPEATS if n == AUTO else n for p, n in task["repeats"].items()}
+        task = {**task, "min_time_s": 0.0, "limit": False, "repeats": repeats}  # limits are product times
     if task["strategy"] == "numpy_reference":
         result = numpy_reference.run(task, clock, on_phase)
     else:
