@@ -30,9 +30,9 @@ REFERENCE_S = 0.7  # numpy_reference: no graph, a float64 pass or two
 COLD_START_S = 4.0  # a cold worker: start-up and one compile into an empty cache
 CALLS = 30  # gradient evaluations a warm worker times, roughly
 FLOP_RATE = 50e9  # FLOP/s of a gradient evaluation on such a machine, roughly
-# A counted worker (metric instructions) runs under callgrind: its wall time over the timed worker's of the same
-# case and strategy, median over the two bench-counts runs of 2026-12-02 (docs/counting.md).
-COUNTED_SLOWDOWN = 20.0
+# A counted worker (metric instructions) runs under callgrind: the counted workers' wall time over the timed ones'
+# of the same cases in results/counts_depth (2026-12-02, docs/counting.md).
+COUNTED_SLOWDOWN = 24.0
 
 
 class ShardError(ValueError):
