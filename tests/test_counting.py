@@ -182,6 +182,10 @@ def _counted_run(tmp_path, name, fault=None):
 @needs_valgrind
 @pytest.mark.frameworks
 def test_compare_on_counts_flags_nothing_between_two_runs_and_a_construct_made_3_percent_costlier(tmp_path):
+    # The first counted run into an empty counted compile cache (a fresh clone) calls functions it compiled itself,
+    # and counts its first call and execute 1.5-2.4% lower than runs that load them (seen 2026-12-02,
+    # docs/counting.md): runs are compared with the cache as every later run finds it.
+    _counted_run(tmp_path, "fills_the_cache")
     a, again, costlier = (
         _counted_run(tmp_path, "a"),
         _counted_run(tmp_path, "again"),
