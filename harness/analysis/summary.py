@@ -34,7 +34,7 @@ def summarize(measurements: pd.DataFrame) -> pd.DataFrame:
     rows, samples = [], {}
     for key, group in ok.groupby(KEYS, sort=False, dropna=False):
         counted = dict(zip(KEYS, key)).get("metric") == "instructions"
-        values = group[value_column(group)].astype(float)
+        values = group["instructions" if counted else "seconds"].astype(float)
         stats = describe(values, group["slot"])
         raw = math.inf if counted else (values * group["loops"].fillna(1)).min()  # a count is not too short
         on_budget = "stopped" in group and bool((group["stopped"] == "budget").any())
@@ -54,12 +54,6 @@ def summarize(measurements: pd.DataFrame) -> pd.DataFrame:
         samples[_ratio_key(rows[-1])] = (values.to_numpy(), group["slot"].to_numpy())
     summary = in_display_order(pd.DataFrame(rows), ok)
     return add_ratios(summary, samples)[COLUMNS]
-
-
-def value_column(measurements: pd.DataFrame) -> str:
-    """Where a frame of one metric's rows has its values: ``instructions`` for counted cases, else ``seconds``."""
-    counted = "metric" in measurements and (measurements["metric"] == "instructions").any()
-    return "instructions" if counted else "seconds"
 
 
 def in_display_order(table: pd.DataFrame, measurements: pd.DataFrame) -> pd.DataFrame:

@@ -27,6 +27,8 @@ LIBRARY_NAME = "libgradbench_callgrind.so"
 # picks its kernels by CPU, and oneDNN and ATen (PyTorch) theirs.
 AVX2_VARIABLES = {"OPENBLAS_CORETYPE": "Haswell", "ONEDNN_MAX_CPU_ISA": "AVX2", "ATEN_CPU_CAPABILITY": "avx2"}
 AVX2_CXXFLAGS = "-march=x86-64-v3"  # Theano's and PyTensor's generated C: AVX2, not the host's -march=native
+AVX2_XLA_FLAG = "--xla_cpu_max_isa=AVX2"  # JAX's compiled code (XLA_FLAGS)
+AVX2_NUMBA_CPU = "haswell"  # Numba's LLVM target (NUMBA_CPU_NAME, PyTensor's NUMBA mode)
 CALLGRIND_OPTIONS = ("--tool=callgrind", "--collect-atstart=no", "--instr-atstart=no", "--quiet")
 
 
@@ -83,7 +85,7 @@ def describe() -> dict:
     return {
         "valgrind": version,
         "options": list(CALLGRIND_OPTIONS),
-        "avx2": {**AVX2_VARIABLES, "cxxflags": AVX2_CXXFLAGS, "xla": "--xla_cpu_max_isa=AVX2", "numba": "haswell"},
+        "avx2": {**AVX2_VARIABLES, "cxxflags": AVX2_CXXFLAGS, "xla": AVX2_XLA_FLAG, "numba": AVX2_NUMBA_CPU},
         "problem": problem(),
     }
 
@@ -101,6 +103,6 @@ def environment(env: dict, framework: str, library: Path, out: Path) -> dict:
     if "PYTENSOR_FLAGS" in env:
         env["PYTENSOR_FLAGS"] = f"{env['PYTENSOR_FLAGS']},gcc__cxxflags={AVX2_CXXFLAGS}"
     if "XLA_FLAGS" in env:
-        env["XLA_FLAGS"] = f"{env['XLA_FLAGS']} --xla_cpu_max_isa=AVX2"
-    env["NUMBA_CPU_NAME"] = "haswell"  # Numba's LLVM target (PyTensor's NUMBA mode)
+        env["XLA_FLAGS"] = f"{env['XLA_FLAGS']} {AVX2_XLA_FLAG}"
+    env["NUMBA_CPU_NAME"] = AVX2_NUMBA_CPU
     return env

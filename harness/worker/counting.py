@@ -18,7 +18,7 @@ moves it; the tests check this in another process, and that a region's count rep
 reads the clock inside its own compile has a few hundred instructions of other steps around its region:
 not subtracted, far below one compile's millions.
 
-Standard library only (the worker runs it on every Python from 3.7).
+Standard library and gradbench's child side only (the worker runs it on every Python from 3.7).
 """
 
 from __future__ import annotations
