@@ -136,6 +136,21 @@ def test_relative_error():
     assert worker.relative_error([np.zeros(2)], [np.zeros(2)]) == 0.0
 
 
+def test_relative_error_compares_every_chunk_of_a_large_gradient():
+    """Compared a chunk at a time: a difference and the scale in any chunk (the last, partial one too)
+    count, in float64, as in the whole-array formula."""
+    from harness.worker.checks import CHUNK
+
+    rng = np.random.default_rng(3)
+    ref = [rng.standard_normal((3, CHUNK + 7)), rng.standard_normal(5), np.float64(0.25)]
+    ref[1][4] = 40.0  # the scale, in another array
+    got = [r.astype(np.float32) for r in ref[:2]] + [np.float32(0.25)]
+    got[0][2, CHUNK + 6] += 0.5  # the largest difference, in the last, partial chunk of the first array
+    whole = max(float(np.max(np.abs(np.asarray(g, np.float64) - r))) for g, r in zip(got, ref))
+    assert whole > 0.49
+    assert worker.relative_error(got, ref) == pytest.approx(whole / 40.0, rel=1e-12)
+
+
 @pytest.mark.serial  # a worker with threads=2 waits for two free cores: beside the other tests' runs, minutes
 @pytest.mark.parametrize("strategy", ["numpy_reference", "single"])
 def test_thread_cap_reaches_the_blas_libraries(strategy):
