@@ -14,6 +14,9 @@ endif
 SUITE  := configs/question.yaml configs/depth_sweep.yaml configs/width_sweep.yaml
 CONFIG ?= $(SUITE)
 OUT    ?= results
+# make bench's time budget for its workers (seconds): the default suite measures in 10 minutes however
+# noisy the machine (the rest is calibration, probes and the report); TIME_BUDGET= lifts it (docs/methodology.md).
+TIME_BUDGET ?= 540
 
 # PyTensor, JAX and PyTorch need numpy 2, Theano numpy<1.24: one pinned environment per
 # framework (envs/NAME.txt -> .envs/NAME), built on first use. GRADBENCH_PYTHON_NAME names an
@@ -27,7 +30,7 @@ COUNTS_SUITE := configs/question_counted.yaml configs/depth_counted.yaml
 	$(addprefix env-,$(FRAMEWORK_ENVS))
 
 bench: setup openblas
-	$(PY) -m harness run $(CONFIG) --out $(OUT)
+	$(PY) -m harness run $(CONFIG) --out $(OUT) $(if $(TIME_BUDGET),--time-budget $(TIME_BUDGET))
 
 # Theano, PyTensor (every mode), JAX and PyTorch side by side: one run folder.
 bench-frameworks: setup openblas envs

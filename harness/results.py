@@ -20,8 +20,8 @@ from harness.core.case import PARAM_COLUMNS
 from harness.core.registry import FRAMEWORKS, GRADIENT_STRATEGIES
 
 # What each version added, and how older folders are read: docs/results-files.md, "Schema versions".
-SCHEMA_VERSION = 10
-READABLE_VERSIONS = (3, 4, 5, 6, 7, 8, 9, 10)
+SCHEMA_VERSION = 11
+READABLE_VERSIONS = (3, 4, 5, 6, 7, 8, 9, 10, 11)
 
 CASE_COLUMNS = ("config", "case", *PARAM_COLUMNS)
 MEASUREMENT_COLUMNS = (
@@ -57,6 +57,7 @@ GRAPH_COLUMNS = (
     "fingerprint",
     "fingerprint_of",
 )
+BUDGET_REFUSED = "run time budget: "  # how a skipped worker's error begins where the run's time budget refused it
 WORKER_KEY = ("config", "case", "strategy", "cache", "slot")
 WORKER_COLUMNS = (
     *CASE_COLUMNS,
@@ -68,6 +69,7 @@ WORKER_COLUMNS = (
     "status",
     "error",
     "wall_seconds",
+    "repeat_budget_s",
     "pid",
     "import_seconds",
     "os_threads",
@@ -108,7 +110,7 @@ FILES = {
     "(kind forward, weight_grad or input_grad; m x k times k x n; count in the pass), timed in "
     "the first warm worker of the case's first strategy: seconds per product, one row per repeat",
     "workers.csv": "one row per worker: host, cpus (the cores it was pinned to), status (ok, failed, skipped), "
-    "error, wall time, memory estimate, gradient check errors",
+    "error, wall time, the seconds of auto repeats per value it was given, memory estimate, gradient check errors",
     "env.json": "schema version, software, hardware, Theano flags, BLAS, git commit, resolved configs, "
     "each framework's environment (interpreter, versions, NumPy's BLAS, cache kind)",
     "scaling.csv": "log-log slopes of time and node counts against each numeric sweep",
@@ -240,6 +242,11 @@ def slot_label(cache: str, slot: int) -> str:
     if cache == "cold":
         return f"cold #{int(slot) + 1}"
     return f"#{int(slot) + 1}" if slot else ""
+
+
+def budget_refused(lines: list[str]) -> list[str]:
+    """The lines of ``failures`` of workers that the run's time budget did not run."""
+    return [line for line in lines if f": skipped: {BUDGET_REFUSED}" in line]
 
 
 def failures(workers: pd.DataFrame) -> list[str]:

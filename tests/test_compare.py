@@ -177,3 +177,21 @@ def test_the_machines_shift_between_runs_is_said_and_divided_out(tmp_path, capsy
     (new / "env.json").write_text(json.dumps(env))
     table, notes = compare.compare_runs(base, new)
     assert table["ratio_adjusted"].isna().all() and not any("machine pace" in line for line in notes)
+
+
+def test_agreement_counts_ratios_and_medians_within_five_percent(tmp_path, capsys):
+    """The machine 8% slower for everything (a whole run's shift) and per_param 6% slower still: every
+    median moved beyond 5%, and of the within-case ratios only per_param's (0.08 cancels in them)."""
+    config = parse_config(CONFIG, source="cmp.yaml")
+    shifted = {"single": 1.08, "per_param": 1.08 * 1.06, "per_param_separate": 1.08}
+    base, new = (
+        runner.run([config], tmp_path / n, progress=lambda line: None, runner=scaled_worker(s), compiledir=tmp_path)
+        for n, s in (("base", {}), ("new", shifted))
+    )
+    ratios, medians = compare.agreement(base, new)
+    # 2 cases x (per_param: construct, compile, first_call, execute; separate: compile, first_call, execute)
+    assert ratios.startswith("within-case ratios (per_param and per_param_separate over single, per phase): 6 of 14 ")
+    assert "largest +6.0% (cmp depth=" in ratios and " per_param)" in ratios
+    assert medians.startswith("medians: 0 of 22 within 5% between the runs (0%)")
+    assert main(["compare", str(base), str(new)]) == 0
+    assert ratios in capsys.readouterr().out

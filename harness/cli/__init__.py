@@ -28,5 +28,9 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("--resume resumes the shard its folder records; give no --shard")
         if args.balance_from and not args.shard:
             parser.error("--balance-from needs --shard")
+        if args.time_budget is not None and args.dask:
+            parser.error("--time-budget bounds the workers of this machine; a Dask cluster's run elsewhere")
+        if args.time_budget is not None and not 0 < args.time_budget < float("inf"):
+            parser.error(f"--time-budget must be a positive number of seconds (got {args.time_budget:g})")
         return running.run(args)
     return COMMANDS[args.command](args)

@@ -99,6 +99,7 @@ def compare_runs(args) -> int:
         return refused(exc)
     results.write_frame(args.new / "compare.csv", table)
     print(compare.format_comparison(table, env_diff, args.factor, args.count_threshold))
+    print("\n".join(compare.agreement(args.base, args.new)))
     print(f"written: {args.new / 'compare.csv'}")
     if args.fail_on_regression and table["change"].isin(["slower", MORE]).any():
         return 1

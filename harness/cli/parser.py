@@ -62,6 +62,16 @@ def build_parser() -> argparse.ArgumentParser:
             "must run with --nthreads 1 --resources gradbench=1"
         ),
     )
+    run.add_argument(
+        "--time-budget",
+        type=float,
+        metavar="SECONDS",
+        help=(
+            "the most this run's workers may take in all: auto repeats get fewer seconds, processes are added "
+            "and rounds after the first run only while the time they are predicted to take is left "
+            "(docs/methodology.md, 'A run's time budget'; make bench gives 540)"
+        ),
+    )
     order = sub.add_parser(
         "order-effect", help=("show the compile-order effect: naive one-process timing vs gradbench, in both orders")
     )

@@ -53,11 +53,19 @@ def conclude(run_dir: Path) -> int:
     data = results.read_run(run_dir)
     print(format_table(data["summary"] if data["summary"] is not None else summarize(data["measurements"])))
     failures = results.failures(data["workers"])
+    unafforded = results.budget_refused(failures)  # one line for all of them
     labels = {": skipped: ": "SKIPPED", f": {EXPECTED_FAILURE}: ": "EXPECTED FAILURE"}
     for line in failures:
-        print(f"{next((v for k, v in labels.items() if k in line), 'FAILED')} {line}", file=sys.stderr)
-    if failures:
-        print(f"{len(failures)} worker(s) did not succeed; see workers.csv", file=sys.stderr)
+        if line not in unafforded:
+            print(f"{next((v for k, v in labels.items() if k in line), 'FAILED')} {line}", file=sys.stderr)
+    if unafforded:
+        print(
+            f"BUDGET {len(unafforded)} planned worker(s) not run: the run's time budget was spent "
+            "(report.md, 'Precision reached', says what the run reached; make bench TIME_BUDGET= lifts it)",
+            file=sys.stderr,
+        )
+    if len(failures) > len(unafforded):
+        print(f"{len(failures) - len(unafforded)} worker(s) did not succeed; see workers.csv", file=sys.stderr)
     for line in results.unexpected_passes(data["workers"]):
         print(f"UNEXPECTED PASS {line}", file=sys.stderr)
     print(f"results: {run_dir}")
@@ -92,6 +100,7 @@ def run(args) -> int:
                     display=display,
                     skip_missing=args.skip_missing,
                     executor=executor,
+                    time_budget_s=args.time_budget,
                 )
             else:
                 run_dir = runner.run(
@@ -102,6 +111,7 @@ def run(args) -> int:
                     skip_missing=args.skip_missing,
                     shard=shard,
                     executor=executor,
+                    time_budget_s=args.time_budget,
                 )
     except runner.RunInterrupted as exc:
         print(

@@ -15,8 +15,17 @@ from harness.orchestrate.plan import Job, make_task
 
 
 def run_job(
-    config: Config, case: Case, job: Job, runner, compiledir: Path, display=None, frameworks: dict | None = None
+    config: Config,
+    case: Case,
+    job: Job,
+    runner,
+    compiledir: Path,
+    display=None,
+    frameworks: dict | None = None,
+    repeat_budget_s: float | None = None,
 ) -> dict:
+    """Start ``job``'s worker, or skip it with the reason. ``repeat_budget_s``: the seconds of auto repeats
+    each of its values may take, where the run's time budget gives it less than its config's ``budget_s``."""
     estimate = memory.estimate_mb(case.model, job.strategy)
     limit = memory.limit_mb(config.run.max_memory_mb)
     info = (frameworks or {}).get(case.framework)
@@ -46,7 +55,8 @@ def run_job(
         cache_dir = theano_env.fresh_compiledir(shared) if job.cache == "cold" else contextlib.nullcontext(shared)
         with cache_dir as path, counted(case, compiledir, extra) as count:
             env = environments.worker_env(case.framework, path, case.model.floatX, case.threads, device=case.device)
-            result = runner(make_task(case, config, job), count(env), config.run.timeouts, **extra)
+            task = make_task(case, config, job, repeat_budget_s)
+            result = runner(task, count(env), config.run.timeouts, **extra)
     result["memory_estimate_mb"] = round(estimate, 1)
     return expected_outcome(case, result)
 

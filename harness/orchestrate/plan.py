@@ -117,8 +117,9 @@ def rounds(jobs: tuple[Job, ...], processes: int) -> list[list[tuple[int, Job]]]
     return out
 
 
-def make_task(case: Case, config: Config, job: Job) -> dict:
-    """The JSON a worker receives for ``job`` of ``case`` (``harness.core.task.Task``)."""
+def make_task(case: Case, config: Config, job: Job, budget_s: float | None = None) -> dict:
+    """The JSON a worker receives for ``job`` of ``case`` (``harness.core.task.Task``); ``budget_s``: the
+    seconds of auto repeats per value, where the run's time budget gives less than ``run.budget_s``."""
     return Task(
         config=case.config,
         case=case.name,
@@ -133,7 +134,7 @@ def make_task(case: Case, config: Config, job: Job) -> dict:
         warmup=dict(config.run.warmup),
         min_time_s=config.run.min_time_s,
         precision=config.run.precision,
-        budget_s=config.run.budget_s,
+        budget_s=config.run.budget_s if budget_s is None else budget_s,
         device=case.device,
         metric=case.metric,
         limit=measures_limit(config, job),

@@ -126,6 +126,7 @@ def _store(files, case, job: Job, order, result, wall) -> list[dict]:
                 "status": result["status"],
                 "error": result.get("error"),
                 "wall_seconds": round(wall, 3),
+                "repeat_budget_s": result.get("repeat_budget_s"),
                 "pid": result.get("info", {}).get("pid"),
                 "import_seconds": result.get("info", {}).get("import_seconds"),
                 "os_threads": result.get("info", {}).get("os_threads"),

@@ -20,6 +20,7 @@ from harness.config.recorded import config_from_dict
 from harness.config.schema import Config
 from harness.core.registry import framework
 from harness.orchestrate import calibration, counting, envinfo, environments, spawn, theano_env
+from harness.orchestrate.budget import RunBudget
 from harness.orchestrate.plan import CaseWork, plan
 from harness.orchestrate.record import Progress, Recorder
 from harness.orchestrate.schedule import measure_cases
@@ -76,11 +77,14 @@ def run(
     skip_missing: bool = False,
     shard: dict | None = None,
     executor=None,
+    time_budget_s: float | None = None,
 ) -> Path:
     """Measure every case of ``configs`` (or of one shard: see harness.scale.shards) into a new run
-    folder; return it. ``executor``: who measures the cases (default: this machine, one after another)."""
+    folder; return it. ``executor``: who measures the cases (default: this machine, one after another).
+    ``time_budget_s``: the most the workers may take in all (``harness.orchestrate.budget``)."""
     compiledir = compiledir or theano_env.default_compiledir()
     # Before anything is measured or written:
+    check_budget(time_budget_s, executor)
     frameworks = check_environments(configs, probe, skip_missing)
     run_dir = results.new_run_dir(out_root)
     env = machine_env(configs, compiledir)
@@ -102,8 +106,17 @@ def run(
         note = environments.bytecode_note(name, info)
         if note:
             progress(note)
-    _measure(configs, run_dir, env, set(), progress, runner, compiledir, display, executor)
+    _measure(configs, run_dir, env, set(), progress, runner, compiledir, display, executor, time_budget_s)
     return run_dir
+
+
+def check_budget(time_budget_s: float | None, executor) -> None:
+    """ValueError unless a time budget, if given, is a positive number and bounds this machine's workers."""
+    if time_budget_s is None:
+        return
+    if executor not in (None, local_executor):
+        raise ValueError("--time-budget bounds the workers of this machine; a cluster's workers run elsewhere")
+    RunBudget(time_budget_s)  # refuses a budget that is not a positive number
 
 
 def machine_env(configs: list[Config], compiledir: Path) -> dict:
@@ -123,6 +136,7 @@ def resume(
     probe=None,
     skip_missing: bool = False,
     executor=None,
+    time_budget_s: float | None = None,
 ) -> Path:
     """Run only the workers a run folder does not have yet (same configs, same order).
 
@@ -130,6 +144,7 @@ def resume(
     unless ``retry_failed``: then their rows are removed and they run again.
     A shard's folder resumes its own cases (env.json ``shard``).
     """
+    check_budget(time_budget_s, executor)
     data = results.read_run(run_dir)
     env = data["env"]
     if env.get("schema_version") != results.SCHEMA_VERSION:
@@ -148,14 +163,23 @@ def resume(
     env.setdefault("resumed", []).append(
         {"date": envinfo.collect_date(), "loadavg": envinfo._loadavg(), "git": envinfo.git_state()}
     )
-    _measure(configs, Path(run_dir), env, done, progress, runner, Path(env["compiledir"]), display, executor)
+    _measure(
+        configs, Path(run_dir), env, done, progress, runner, Path(env["compiledir"]), display, executor, time_budget_s
+    )
     return Path(run_dir)
 
 
 def local_executor(
-    work: list[CaseWork], done: set, measured: pd.DataFrame, recorder: Recorder, runner, compiledir: Path, env: dict
+    work: list[CaseWork],
+    done: set,
+    measured: pd.DataFrame,
+    recorder: Recorder,
+    runner,
+    compiledir: Path,
+    env: dict,
+    budget: RunBudget | None = None,
 ) -> None:
-    """Measure the cases on this machine, interleaved in rounds (``measure_cases``)."""
+    """Measure the cases on this machine, interleaved in rounds (``measure_cases``), within ``budget``."""
     rows = {item.key: item.rows_in(measured) for item in work}
     measure_cases(
         work,
@@ -167,6 +191,7 @@ def local_executor(
         on_worker=lambda item, order, job, result, wall: recorder.record(item.case, job, order, result, wall),
         on_more=recorder.grow,
         display=recorder.display,
+        budget=budget,
     )
 
 
@@ -180,11 +205,13 @@ def _measure(
     compiledir: Path,
     display=None,
     executor=None,
+    time_budget_s: float | None = None,
 ) -> None:
     """Run the jobs not in ``done`` (of the run's shard, if it has one) and write the derived files.
 
     ``display`` (a progress.Bar) is told what runs, if given; ``executor``
-    measures the cases (``local_executor``, or a cluster's: see harness.scale).
+    measures the cases (``local_executor``, or a cluster's: see harness.scale);
+    ``time_budget_s`` bounds this machine's workers (a cluster's run elsewhere: refused).
     """
     runner = runner or spawn.run_worker
     executor = executor or local_executor
@@ -203,8 +230,12 @@ def _measure(
     # What earlier runs of this folder measured (resume): adding processes looks at it.
     measured = results.read_csv(run_dir, "measurements.csv")
     recorder = Recorder(run_dir, todo, progress, display)
+    budget = None if time_budget_s is None else RunBudget(time_budget_s)
     try:
-        executor(work, done, measured, recorder, runner, compiledir, env)
+        if budget is None:
+            executor(work, done, measured, recorder, runner, compiledir, env)
+        else:
+            executor(work, done, measured, recorder, runner, compiledir, env, budget)
         if calibrated:
             env["calibration"].append(calibration.calibrate("end"))
         env["status"] = "complete"
@@ -213,6 +244,8 @@ def _measure(
         raise RunInterrupted(run_dir, recorder.finished, recorder.todo) from None
     finally:
         recorder.close()
+        if budget is not None:
+            env.setdefault("time_budget", []).append(budget.describe())
         env["loadavg_end"] = envinfo._loadavg()
         workers = results.read_csv(run_dir, "workers.csv")
         env["failures"] = results.failures(workers)

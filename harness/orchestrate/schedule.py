@@ -13,6 +13,8 @@ from harness.analysis.stats import process_medians
 from harness.config.schema import Config
 from harness.core.case import Case
 from harness.core.counting import UNITS
+from harness.core.registry import AUTO
+from harness.orchestrate.budget import RunBudget
 from harness.orchestrate.launch import run_job
 from harness.orchestrate.plan import CaseWork, Job, job_label, rounds
 from harness.orchestrate.record import worker_rows
@@ -28,6 +30,7 @@ def measure_cases(
     on_worker,
     on_more=None,
     display=None,
+    budget: RunBudget | None = None,
 ) -> None:
     """Run the cases' workers that are not in ``done``, interleaved in rounds, then add processes
     where a case's medians need them, in rounds too.
@@ -39,41 +42,99 @@ def measure_cases(
     process of one case. ``rows``: each case's measurements.csv rows so far (a
     resumed run's), by ``CaseWork.key``, extended here. ``on_worker(work, order,
     job, result, wall)`` is called as each worker ends, ``on_more(n)`` when n
-    more workers are added.
+    more workers are added. ``budget``: the run's time budget (``harness.orchestrate.budget``),
+    which bounds the repeats, the added processes and the planned workers (the later rounds give way first).
     """
     attempted = {item.key: item.done_in(done) for item in work}
+    clock = budget.clock if budget is not None else time.monotonic  # the budget's clock times the workers
 
-    def run(item: CaseWork, order: int, job: Job) -> None:
+    def run(item: CaseWork, order: int, job: Job, remaining=()) -> None:
         case = item.case
         if job.key(case) in done:
             return
-        t0 = time.monotonic()
+        key = budget_key(case, job)
+        repeat_budget = None
+        if budget is not None and timed_repeats(item.config, case, job):
+            repeat_budget = budget.repeat_budget(key, item.config.run.budget_s, remaining)
+        t0 = clock()
         if display is not None:
             display.begin(f"{case.config} {case.name} {job.strategy}{job_label(job)}")
-        result = run_job(item.config, case, job, runner, compiledir, display, frameworks)
-        wall = time.monotonic() - t0
-        rows[item.key] += worker_rows(case, job, order, result)
-        attempted[item.key].add(job.key(case))
+        result = run_job(item.config, case, job, runner, compiledir, display, frameworks, repeat_budget)
+        wall = clock() - t0
+        if repeat_budget is not None:
+            result["repeat_budget_s"] = repeat_budget
+        if budget is not None:
+            budget.note(key, wall, result.get("measurements") or [])
+        record(item, order, job, result, wall)
+
+    def record(item: CaseWork, order: int, job: Job, result: dict, wall: float) -> None:
+        rows[item.key] += worker_rows(item.case, job, order, result)
+        attempted[item.key].add(job.key(item.case))
         on_worker(item, order, job, result, wall)
 
+    def skip(item: CaseWork, order: int, job: Job) -> None:
+        budget.skipped += 1
+        result = {"status": "skipped", "measurements": [], "error": budget.refusal(job_key(item, job))}
+        record(item, order, job, result, 0.0)
+
     planned = {item.key: rounds(item.jobs, item.config.run.processes) for item in work}
-    for k in range(max((len(p) for p in planned.values()), default=0)):
-        for item in work:
-            for order, job in planned[item.key][k] if k < len(planned[item.key]) else []:
-                run(item, order, job)
-    while True:  # more processes where the spread between them leaves a value imprecise
+    flat = [
+        (k, item, order, job)
+        for k in range(max((len(p) for p in planned.values()), default=0))
+        for item in work
+        for order, job in (planned[item.key][k] if k < len(planned[item.key]) else [])
+        if job.key(item.case) not in done
+    ]
+    for i, (_, item, order, job) in enumerate(flat):
+        if budget is not None and not budget.affords(job_key(item, job)):
+            skip(item, order, job)
+            continue
+        run(item, order, job, [(job_key(it, jb), timed_repeats(it.config, it.case, jb)) for _, it, _, jb in flat[i:]])
+    closed = False  # the budget refused an added process: none is asked for again
+    while not closed:  # more processes where the spread between them leaves a value imprecise
         extra = []
         for item in work:
             config = item.config
             added = sum(1 for k in attempted[item.key] if k.cache == "warm" and k.slot >= config.run.processes)
             jobs = more_processes(config, item.case, pd.DataFrame(rows[item.key]), attempted[item.key])
             extra += [(item, len(item.jobs) + added + i, job) for i, job in enumerate(jobs)]
+        if budget is not None:
+            wanted, extra = len(extra), affordable(extra, budget)
+            closed = len(extra) < wanted
+            budget.extra["wanted"] += wanted
+            budget.extra["ran"] += len(extra)
         if not extra:
             return
         if on_more is not None:
             on_more(len(extra))
-        for item, order, job in extra:
-            run(item, order, job)
+        for i, (item, order, job) in enumerate(extra):
+            run(item, order, job, [(job_key(it, jb), timed_repeats(it.config, it.case, jb)) for it, _, jb in extra[i:]])
+
+
+def budget_key(case: Case, job: Job) -> tuple:
+    """What the run's budget tells workers apart by (``RunBudget``)."""
+    return (case.config, case.name, job.strategy, job.cache)
+
+
+def job_key(item: CaseWork, job: Job) -> tuple:
+    return budget_key(item.case, job)
+
+
+def timed_repeats(config: Config, case: Case, job: Job) -> bool:
+    """Whether a worker has auto repeats that a repeat budget shortens (timed, warm, some phase auto)."""
+    return case.metric == "time" and job.cache == "warm" and AUTO in config.run.repeats.values()
+
+
+def affordable(extra: list, budget: RunBudget) -> list:
+    """The added workers whose predicted times, one after another, fit in the time left."""
+    left, out = budget.left(), []
+    for item, order, job in extra:
+        cost = budget.predicted(job_key(item, job))
+        if cost > left:
+            continue
+        left -= cost
+        out.append((item, order, job))
+    return out
 
 
 def measure_case(

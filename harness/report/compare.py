@@ -24,10 +24,11 @@ import numpy as np
 import pandas as pd
 
 from harness import results
+from harness.analysis.agreement import agreement_line, changes
 from harness.analysis.count_compare import DEFAULT_THRESHOLD, FEWER, MORE, compare_counts
 from harness.analysis.machine_shift import shift
 from harness.analysis.stats import ALPHA, UNTESTABLE, compare_samples
-from harness.analysis.summary import in_display_order
+from harness.analysis.summary import in_display_order, summarize
 from harness.core.case import PARAM_COLUMNS
 from harness.report.formatting import format_measure
 
@@ -140,6 +141,23 @@ def compare_runs(
             "column ÷machine divides it out"
         )
     return table, notes
+
+
+def agreement(base_dir: Path, new_dir: Path) -> list[str]:
+    """How far the two runs agree, timed warm values only: within-case ratios, then medians (a whole run's
+    shift cancels in the first, not in the second)."""
+    base, new = (_summary(results.read_run(d)) for d in (base_dir, new_dir))
+    return [
+        agreement_line(
+            "within-case ratios (per_param and per_param_separate over single, per phase)",
+            changes(base, new, "ratio_vs_single"),
+        ),
+        agreement_line("medians", changes(base, new, "median")),
+    ]
+
+
+def _summary(run: dict) -> pd.DataFrame:
+    return run["summary"] if run["summary"] is not None else summarize(run["measurements"])
 
 
 def format_comparison(

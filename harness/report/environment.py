@@ -61,6 +61,10 @@ def outcome_section(workers: pd.DataFrame | None) -> list[str]:
         ", ".join(f"{n} {status}" for status, n in counts.items() if status != "ok") + ":",
         "",
     ]
+    unafforded = results.budget_refused(failures)
+    if unafforded:
+        lines.append(f"- {len(unafforded)} planned worker(s) not run: the run's time budget was spent (above)")
+    failures = [line for line in failures if line not in unafforded]
     lines += [f"- {line}" for line in failures[:20]] + (["- ..."] if len(failures) > 20 else [])
     lines += [f"- **unexpected pass**: {line}" for line in passes]
     return lines + [""]

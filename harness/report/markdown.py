@@ -11,6 +11,7 @@ from harness.report.counts_section import counted_beside_timed
 from harness.report.environment import environment_section, outcome_section
 from harness.report.formatting import format_measure, format_ratio, format_seconds
 from harness.report.frameworks import count_text, framework_table, identical_function, lazy_note, pick, unit
+from harness.report.precision_section import precision_section
 from harness.report.primal_section import primal_answer, primal_table
 
 QUESTION = (
@@ -161,6 +162,7 @@ def render(run: dict, plot_files: list[Path]) -> str:
     lines = [f"# gradbench run {env.get('run_id', '')}", "", f"**The question.** {QUESTION}", ""]
     for config in env["configs"]:
         lines += config_section(run, config, plot_files)
+    lines += precision_section(run)
     lines += outcome_section(run.get("workers"))
     lines += environment_section(run)
     return "\n".join(lines)
