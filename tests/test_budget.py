@@ -84,6 +84,19 @@ def simulate(budget_s, overhead, repeats_to_precision, doc=CONFIG, tmp=None):
     return clock.now - 1000.0, ended, budget, worker.calls
 
 
+def budgeted_run(tmp_path, worker, depths, seconds):
+    """A real run (the runner, its files, its report) of CONFIG at ``depths`` with 2 fixed processes."""
+    doc = {**CONFIG, "sweep": {"depth": depths}, "run": {**CONFIG["run"], "max_processes": 2}}
+    return runner.run(
+        [parse_config(doc, source="sim.yaml")],
+        tmp_path,
+        progress=lambda line: None,
+        runner=worker,
+        compiledir=tmp_path / "cc",
+        time_budget_s=seconds,
+    )
+
+
 def test_repeats_seconds_counts_only_auto_repeated_rows():
     rows = [
         {"phase": "construct", "seconds": 0.5, "loops": 2, "stopped": "budget"},
@@ -161,15 +174,7 @@ def test_a_quiet_machine_within_the_budget_loses_nothing():
 def test_a_run_records_its_budget_and_the_report_says_what_precision_it_reached(tmp_path):
     from helpers import fake_worker
 
-    doc = {**CONFIG, "sweep": {"depth": [1]}, "run": {**CONFIG["run"], "max_processes": 2}}
-    run_dir = runner.run(
-        [parse_config(doc, source="sim.yaml")],
-        tmp_path,
-        progress=lambda line: None,
-        runner=fake_worker,
-        compiledir=tmp_path / "cc",
-        time_budget_s=300,
-    )
+    run_dir = budgeted_run(tmp_path, fake_worker, [1], 300)
     env = json.loads((run_dir / "env.json").read_text())
     (recorded,) = env["time_budget"]
     assert recorded["budget_s"] == 300 and 0 <= recorded["spent_s"] < 300
@@ -241,15 +246,7 @@ def test_workers_the_budget_refused_are_one_line_and_not_an_error(tmp_path, caps
         time.sleep(0.3)
         return fake_worker(task, env, timeouts)
 
-    doc = {**CONFIG, "sweep": {"depth": [1, 2]}, "run": {**CONFIG["run"], "max_processes": 2}}
-    run_dir = runner.run(
-        [parse_config(doc, source="sim.yaml")],
-        tmp_path,
-        progress=lambda line: None,
-        runner=slow,
-        compiledir=tmp_path / "cc",
-        time_budget_s=1.0,
-    )
+    run_dir = budgeted_run(tmp_path, slow, [1, 2], 1.0)
     capsys.readouterr()
     assert conclude(run_dir) == 0  # skipped by the budget is a result, not a failure
     err = capsys.readouterr().err
