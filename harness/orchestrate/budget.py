@@ -124,7 +124,7 @@ class RunBudget:
                 "workers": len(given),
                 "cut": sum(1 for g, most in self.given if g < most),
                 "min": min(given) if given else None,
-                "median": statistics.median(given) if given else None,
+                "median": round(statistics.median(given), 3) if given else None,
             },
             "added_processes": dict(self.extra),
             "planned_skipped": self.skipped,

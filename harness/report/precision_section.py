@@ -44,7 +44,7 @@ def budget_line(budget: dict) -> str:
     cut = repeats.get("cut") or 0
     given = (
         f"{cut} of {repeats.get('workers')} workers were given fewer seconds of auto repeats per value than their "
-        f"config's `budget_s` (median {repeats.get('median')} s, least {repeats.get('min')} s)"
+        f"config's `budget_s` (median {repeats.get('median'):.2f} s, least {repeats.get('min'):.2f} s)"
         if cut
         else f"no worker's auto repeats were cut ({repeats.get('workers')} workers)"
     )
