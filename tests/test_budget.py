@@ -254,3 +254,17 @@ def test_workers_the_budget_refused_are_one_line_and_not_an_error(tmp_path, caps
     refused = int((workers["status"] == "skipped").sum())
     assert refused >= 6 and f"BUDGET {refused} planned worker(s) not run" in err and "SKIPPED" not in err
     assert f"- {refused} planned worker(s) not run" in (run_dir / "report.md").read_text()
+
+
+def test_an_interrupted_run_with_a_budget_is_resumed_with_one(tmp_path, capsys, monkeypatch):
+    config = tmp_path / "c.yaml"
+    config.write_text(json.dumps(CONFIG))
+
+    def interrupted(*args, **kwargs):
+        assert kwargs["time_budget_s"] == 90.0
+        raise runner.RunInterrupted(tmp_path / "run", 3, 9)
+
+    monkeypatch.setattr(runner, "run", interrupted)
+    assert main(["run", str(config), "--out", str(tmp_path), "--time-budget", "90"]) == 130
+    (command,) = [line for line in capsys.readouterr().err.splitlines() if "resume with: " in line]
+    assert command.endswith(f"--resume {tmp_path / 'run'} --time-budget 90")

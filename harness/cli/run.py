@@ -116,7 +116,7 @@ def run(args) -> int:
     except runner.RunInterrupted as exc:
         print(
             f"interrupted: {exc.done} of {exc.total} workers finished; their rows are in {exc.run_dir}\n"
-            f"resume with: {resume_command(exc.run_dir, args.dask)}",
+            f"resume with: {resume_command(exc.run_dir, args.dask, args.time_budget)}",
             file=sys.stderr,
         )
         return 130
@@ -192,9 +192,10 @@ def _has_tqdm() -> bool:
         return False
 
 
-def resume_command(run_dir: Path, dask: str | None = None) -> str:
+def resume_command(run_dir: Path, dask: str | None = None, time_budget: float | None = None) -> str:
     """The command that resumes ``run_dir``, with the interpreter that ran this one (and the same
-    Dask scheduler, for a run on a cluster).
+    Dask scheduler, for a run on a cluster; the same time budget, for a run that had one: the resumed
+    part gets a budget of its own).
 
     ``make bench`` runs ``.venv/bin/python``; a bare ``python`` on a fresh
     machine is another interpreter, without gradbench's packages.
@@ -203,4 +204,5 @@ def resume_command(run_dir: Path, dask: str | None = None) -> str:
     with contextlib.suppress(ValueError):
         python = python.relative_to(Path.cwd())
     cluster = f" --dask {shlex.quote(dask)}" if dask else ""
-    return f"{shlex.quote(str(python))} -m harness run --resume {shlex.quote(str(run_dir))}{cluster}"
+    budget = f" --time-budget {time_budget:g}" if time_budget is not None else ""
+    return f"{shlex.quote(str(python))} -m harness run --resume {shlex.quote(str(run_dir))}{cluster}{budget}"
