@@ -209,9 +209,10 @@ def test_compare_on_counts_flags_nothing_between_two_runs_and_a_construct_made_3
     table, _ = compare.compare_runs(a, costlier)
     construct = table[table["phase"] == "construct"].iloc[0]
     assert construct["change"] == MORE and construct["ratio"] == pytest.approx(1.03, abs=0.01)
-    # Nothing else moves beyond what Python's collector can move: compile and execute are unchanged; the first call
-    # (140,000 instructions on this net) can gain or lose, most likely, one young-generation collection (1,681 instructions, 1.2%
-    # fewer: seen 2026-12-03 in a fresh clone's make test) when the construct before it allocated more.
+    # Nothing else moves beyond what Python's collector can move: compile and execute are unchanged; the first
+    # call (140,000 instructions on this net) can gain or lose, most likely, one young-generation collection
+    # (1,681 instructions, 1.2% fewer: seen 2026-12-03 in a fresh clone's make test) when the construct before
+    # it allocated more.
     others = table[~table["phase"].isin(["construct", "first_call"])]
     assert set(others["change"]) == {""}, others[["phase", "strategy", "ratio", "spread", "change"]]
     (first_call,) = table.loc[table["phase"] == "first_call", "ratio"]
