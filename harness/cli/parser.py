@@ -67,8 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         metavar="SECONDS",
         help=(
-            "the most this run's workers may take in all: auto repeats get fewer seconds, processes are added "
-            "and rounds after the first run only while the time they are predicted to take is left "
+            "the most this run's workers may take in all: auto repeats get fewer seconds, and added processes and "
+            "planned workers (later rounds first) start only while the time they are predicted to take is left "
             "(docs/methodology.md, 'A run's time budget'; make bench gives 540)"
         ),
     )

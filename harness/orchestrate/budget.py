@@ -90,8 +90,9 @@ class RunBudget:
         """Whether a worker of ``key`` is predicted to end within the budget."""
         return self.predicted(key) <= self.left()
 
-    def refusal(self, key: tuple) -> str:
-        """Why a planned worker of ``key`` does not run (its skipped row's error)."""
+    def refuse(self, key: tuple) -> str:
+        """A planned worker of ``key`` does not run: counted, and why (its skipped row's error)."""
+        self.skipped += 1
         return (
             f"{BUDGET_REFUSED}{max(0.0, self.left()):.0f} s of {self.seconds:.0f} s left, "
             f"this worker predicted to take {self.predicted(key):.0f} s"

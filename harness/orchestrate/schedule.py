@@ -52,7 +52,7 @@ def measure_cases(
         case = item.case
         if job.key(case) in done:
             return
-        key = budget_key(case, job)
+        key = job_key(item, job)
         repeat_budget = None
         if budget is not None and timed_repeats(item.config, case, job):
             repeat_budget = budget.repeat_budget(key, item.config.run.budget_s, remaining)
@@ -73,8 +73,7 @@ def measure_cases(
         on_worker(item, order, job, result, wall)
 
     def skip(item: CaseWork, order: int, job: Job) -> None:
-        budget.skipped += 1
-        result = {"status": "skipped", "measurements": [], "error": budget.refusal(job_key(item, job))}
+        result = {"status": "skipped", "measurements": [], "error": budget.refuse(job_key(item, job))}
         record(item, order, job, result, 0.0)
 
     planned = {item.key: rounds(item.jobs, item.config.run.processes) for item in work}
@@ -111,13 +110,9 @@ def measure_cases(
             run(item, order, job, [(job_key(it, jb), timed_repeats(it.config, it.case, jb)) for it, _, jb in extra[i:]])
 
 
-def budget_key(case: Case, job: Job) -> tuple:
-    """What the run's budget tells workers apart by (``RunBudget``)."""
-    return (case.config, case.name, job.strategy, job.cache)
-
-
 def job_key(item: CaseWork, job: Job) -> tuple:
-    return budget_key(item.case, job)
+    """What the run's budget tells workers apart by (``RunBudget``)."""
+    return (item.case.config, item.case.name, job.strategy, job.cache)
 
 
 def timed_repeats(config: Config, case: Case, job: Job) -> bool:
