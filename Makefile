@@ -102,7 +102,7 @@ lock-venv:
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
 	.lock-venv/bin/python -m pip install --quiet --upgrade pip
 	.lock-venv/bin/python -m pip install --quiet '.[test,dask]'
-	{ sed -n '1,3p' envs/venv.txt; .lock-venv/bin/python -m pip freeze --exclude gradbench; } > envs/venv.txt.new
+	{ sed -n '1,4p' envs/venv.txt; .lock-venv/bin/python -m pip freeze --exclude gradbench; } > envs/venv.txt.new
 	mv envs/venv.txt.new envs/venv.txt && rm -rf .lock-venv
 	@echo "envs/venv.txt written; make setup rebuilds .venv from it"
 

@@ -20,8 +20,8 @@ from harness.core.case import PARAM_COLUMNS
 from harness.core.registry import FRAMEWORKS, GRADIENT_STRATEGIES
 
 # What each version added, and how older folders are read: docs/results-files.md, "Schema versions".
-SCHEMA_VERSION = 11
-READABLE_VERSIONS = (3, 4, 5, 6, 7, 8, 9, 10, 11)
+SCHEMA_VERSION = 12
+READABLE_VERSIONS = (3, 4, 5, 6, 7, 8, 9, 10, 11, 12)
 
 CASE_COLUMNS = ("config", "case", *PARAM_COLUMNS)
 MEASUREMENT_COLUMNS = (
@@ -84,9 +84,8 @@ WORKER_COLUMNS = (
 LIMIT_COLUMNS = (*CASE_COLUMNS, "strategy", "slot", "product", "m", "k", "n", "count", "repeat", "seconds", "loops")
 
 # Names stay text even when they look like numbers (a config named "2026").
-TEXT_COLUMNS = dict.fromkeys(
-    "config case hidden strategy cache ci_method framework mode device metric stopped host cpus".split(), str
-)
+_TEXT = "config case hidden strategy cache ci_method framework framework_version mode device metric stopped host cpus"
+TEXT_COLUMNS = dict.fromkeys(_TEXT.split(), str)
 COLUMNS = {
     "measurements.csv": MEASUREMENT_COLUMNS,
     "graphs.csv": GRAPH_COLUMNS,
@@ -193,10 +192,12 @@ def read_run(run_dir: Path) -> dict:
             f"version {SCHEMA_VERSION}; re-run the benchmark or use the gradbench "
             f"commit recorded in env.json ({env.get('git', {}).get('commit')})"
         )
-    frames = {name: _upgrade(read_csv(run_dir, name), version, env.get("hostname")) for name in COLUMNS}
+    frames = {name: _upgrade(read_csv(run_dir, name), version, env.get("hostname"), env) for name in COLUMNS}
     measurements = frames["measurements.csv"]
     summary_path = run_dir / "summary.csv"
-    summary = _upgrade(pd.read_csv(summary_path, dtype=TEXT_COLUMNS), version) if summary_path.exists() else None
+    summary = (
+        _upgrade(pd.read_csv(summary_path, dtype=TEXT_COLUMNS), version, env=env) if summary_path.exists() else None
+    )
     return {
         "env": env,
         "measurements": measurements,
@@ -207,10 +208,15 @@ def read_run(run_dir: Path) -> dict:
     }
 
 
-def _upgrade(frame: pd.DataFrame, version: int, hostname: str | None = None) -> pd.DataFrame:
+def _upgrade(frame: pd.DataFrame, version: int, hostname: str | None = None, env: dict | None = None) -> pd.DataFrame:
     """An older frame in this schema's terms: schema 3 cases were Theano cases whose graphs
     counted Apply nodes; before schema 6 every case ran on the CPU; before schema 7 every
-    worker ran on the machine env.json describes; before schema 10 every case was timed."""
+    worker ran on the machine env.json describes; before schema 10 every case was timed; before
+    schema 12 every framework ran its environment's one release (env.json's packages say which)."""
+    if version < 12 and "framework_version" not in frame.columns and "framework" in frame.columns:
+        frame = frame.copy()
+        versions = recorded_versions(env or {})
+        frame.insert(list(frame.columns).index("framework") + 1, "framework_version", frame["framework"].map(versions))
     if version < 10 and "metric" not in frame.columns and "n_params" in frame.columns:
         frame = frame.copy()
         frame.insert(list(frame.columns).index("n_params") + 1, "metric", "time")
@@ -227,6 +233,15 @@ def _upgrade(frame: pd.DataFrame, version: int, hostname: str | None = None) -> 
             frame["nodes_unoptimized_unit"] = "Apply nodes"
             frame["nodes_optimized_unit"] = "Apply nodes after rewriting"
     return frame
+
+
+def recorded_versions(env: dict) -> dict:
+    """framework -> the release an env.json of schema 11 or older says its environment held."""
+    out = {"theano": (env.get("packages") or {}).get("theano-pymc")}
+    for name, info in (env.get("frameworks") or {}).items():
+        packages = (info or {}).get("packages") or {}
+        out[name] = packages.get(name) or out.get(name)
+    return out
 
 
 def read_csv(run_dir: Path, name: str) -> pd.DataFrame:
@@ -275,26 +290,3 @@ def unexpected_passes(workers: pd.DataFrame) -> list[str]:
                 f"succeeded: remove the declaration in harness/core/registry.py"
             )
     return lines
-
-
-def drop_rows_not_in(run_dir: Path, done: set) -> None:
-    """Keep only the rows of the workers in ``done`` (keys as in WORKER_KEY).
-
-    Drops what a crash between two appends left behind (workers.csv is
-    written last for each worker, so it says what is complete), and the rows
-    of failed workers that are to be measured again.
-    """
-    for name in ("measurements.csv", "graphs.csv", "limits.csv", "workers.csv"):
-        path = run_dir / name
-        if not path.exists() or not path.stat().st_size:
-            continue
-        frame = read_csv(run_dir, name)
-        if name == "graphs.csv":  # one row per case x strategy, from its first warm worker
-            keys = zip(frame["config"], frame["case"], frame["strategy"], ["warm"] * len(frame), [0] * len(frame))
-        elif name == "limits.csv":  # measured by warm workers only
-            keys = zip(frame["config"], frame["case"], frame["strategy"], ["warm"] * len(frame), frame["slot"])
-        else:
-            keys = zip(*(frame[k] for k in WORKER_KEY))
-        keep = [k in done for k in keys]
-        if not all(keep):
-            write_frame(path, frame[keep])

@@ -23,10 +23,10 @@ def probe_once():
 
     probe, cache = environments.probe, {}
 
-    def cached(name):
-        key = (name, environments.interpreter(name))
+    def cached(name, distribution=None):
+        key = (name, environments.interpreter(name), distribution)
         if key not in cache:
-            cache[key] = probe(name)
+            cache[key] = probe(name, distribution)
         return dict(cache[key])
 
     environments.probe = cached

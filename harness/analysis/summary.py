@@ -29,6 +29,8 @@ NONE = (math.nan, math.nan, math.nan)
 def summarize(measurements: pd.DataFrame) -> pd.DataFrame:
     """One row per config × case × cache × phase × strategy, from successful rows."""
     ok = measurements[measurements["status"] == "ok"]
+    # A frame without a newer case column (a test's, an old file's) summarizes with it empty.
+    ok = ok.assign(**{c: None for c in KEYS if c not in ok.columns})
     if ok.empty:
         return pd.DataFrame(columns=COLUMNS)
     rows, samples = [], {}

@@ -36,6 +36,17 @@ class Library:
     flags_variable: str  # THEANO_FLAGS or PYTENSOR_FLAGS
 
 
+def elementwise_loss(T, h, y, model):
+    """The loss written with elementwise ops and reductions (PyTensor's and Aesara's): a log-softmax, and a
+    one-hot product that picks the labels' log-probabilities (see harness.backends.pytensor for why)."""
+    if model.loss == "softmax_cross_entropy":
+        z = h - T.max(h, axis=1, keepdims=True)
+        logp = z - T.log(T.sum(T.exp(z), axis=1, keepdims=True))
+        onehot = T.eq(y[:, None], T.arange(model.output)[None, :])
+        return -T.mean(T.sum(logp * onehot, axis=1))
+    return T.mean(T.sqr(h - y))
+
+
 class SymbolicBackend:
     """One MLP as a graph of shared parameters, and the strategies' gradients of it."""
 
@@ -213,7 +224,8 @@ class SymbolicBackend:
         return {
             f"{self.lib.name}_version": self.lib.module.__version__,
             "flags": os.environ.get(self.lib.flags_variable, ""),
-            "blas_ldflags": config.blas__ldflags,
+            # Theano up to 1.0 nests its flags (config.blas.ldflags).
+            "blas_ldflags": config.blas.ldflags if hasattr(config, "blas") else config.blas__ldflags,
             "compiledir": str(config.compiledir),
             "linker": getattr(self.mode, "linker", None).__class__.__name__,
             "pythonhashseed": os.environ.get("PYTHONHASHSEED"),

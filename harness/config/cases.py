@@ -9,9 +9,11 @@ from harness.config.validation import (
     ConfigError,
     check_choice,
     check_device,
+    check_release,
     framework_value,
     positive_int,
     resolve_framework,
+    split_framework,
     validate_model,
 )
 from harness.core.case import Case, label
@@ -60,6 +62,7 @@ def expand(config: Config) -> list[Case]:
                     "sweep",
                     f"a mode is given twice: in sweep.mode and in framework {framework!r} (give it in one place)",
                 )
+            release = check_release(*split_framework(framework)[:2], config.source, framework_path)
             framework, mode = resolve_framework(
                 framework, mode, config.source, framework_path if ":" in str(framework) else mode_path
             )
@@ -82,6 +85,8 @@ def expand(config: Config) -> list[Case]:
                 framework=framework,
                 device=device,
                 metric=metric,
+                version=release.version,
+                environment=None if release.default else release.environment,
             )
         )
     return cases

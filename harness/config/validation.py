@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
+from harness.config import releases
 from harness.core.model import Model
 from harness.core.registry import DEVICES, FRAMEWORKS
 
@@ -70,19 +71,44 @@ def validate_model(fields: dict, source: str, prefix: str = "model.") -> Model:
     )
 
 
+def split_framework(value: str) -> tuple[str, str | None, str]:
+    """``NAME[==VERSION][:MODE]`` as (name, version or None, mode or '')."""
+    head, _, mode = value.partition(":")
+    name, sep, version = head.partition("==")
+    return name.strip(), (version.strip() if sep else None), mode
+
+
 def framework_value(value: Any, source: str, path: str) -> str:
-    """``NAME`` or ``NAME:MODE``: a known framework, and one of its modes if a mode is given."""
+    """``NAME``, ``NAME:MODE``, ``NAME==VERSION`` or ``NAME==VERSION:MODE``: a known framework, one of its
+    modes if a mode is given, and a release with an environment if a version is given."""
     if not isinstance(value, str):
         raise ConfigError(
             source,
             path,
-            f"must be a framework name, or NAME:MODE (got {value!r}; allowed {', '.join(FRAMEWORK_NAMES)})",
+            f"must be a framework name, NAME:MODE or NAME==VERSION[:MODE] (got {value!r}; "
+            f"allowed {', '.join(FRAMEWORK_NAMES)})",
         )
-    name, _, mode = value.partition(":")
+    name, version, mode = split_framework(value)
     check_choice(name, FRAMEWORK_NAMES, source, path)
     if mode:
         check_mode(name, mode, source, path)
+    check_release(name, version, source, path)
     return value
+
+
+def check_release(name: str, version: str | None, source: str, path: str) -> releases.Release:
+    """The release a case asks for, or ConfigError naming the releases that have an environment."""
+    found = releases.find(name, version)
+    if found is None:
+        known = [f"{name}=={r.version}" for r in releases.releases(name)]
+        where = f"envs/{name}-{version}.txt" if version else f"envs/{name}.txt"
+        raise ConfigError(
+            source,
+            path,
+            f"no environment for {name}{'==' + version if version else ''} (no {where}); "
+            + (f"releases with one: {', '.join(known)}" if known else f"{name} has none: add {where}"),
+        )
+    return found
 
 
 def check_mode(framework: str, mode: Any, source: str, path: str) -> str:
@@ -97,7 +123,7 @@ def check_mode(framework: str, mode: Any, source: str, path: str) -> str:
 
 def resolve_framework(framework: str, mode: str | None, source: str, path: str) -> tuple[str, str]:
     """(framework, mode) of a case: a mode in ``NAME:MODE`` wins over run.mode; else the default."""
-    name, _, own_mode = framework.partition(":")
+    name, _, own_mode = split_framework(framework)
     chosen = own_mode or mode or FRAMEWORKS[name].default_mode
     return name, check_mode(name, chosen, source, path)
 

@@ -20,6 +20,15 @@ class Case:
     framework: str = "theano"
     device: str = "cpu"  # cpu | gpu (JAX, PyTorch, PyTensor's JAX mode)
     metric: str = "time"  # time (seconds) | instructions (counted under callgrind)
+    # The framework's release (None: not known yet) and the environment that holds it (None: the
+    # framework's own, which holds its default release): harness.config.releases.
+    version: str | None = None
+    environment: str | None = None
+
+    @property
+    def env_name(self) -> str:
+        """The environment its workers run in: the framework's own, or a release's (theano-0.7.0)."""
+        return self.environment or self.framework
 
     def columns(self) -> dict:
         """The case's parameters as tidy-CSV columns (same set for every case)."""
@@ -37,6 +46,7 @@ class Case:
             "floatX": m.floatX,
             "batch": m.batch,
             "framework": self.framework,
+            "framework_version": self.version,
             "mode": self.mode,
             "device": self.device,
             "threads": self.threads,
@@ -57,6 +67,7 @@ PARAM_COLUMNS = (
     "floatX",
     "batch",
     "framework",
+    "framework_version",
     "mode",
     "device",
     "threads",

@@ -125,6 +125,16 @@ FRAMEWORKS = {
         cache_variables=("GRADBENCH_COMPILEDIR",),
         cache_kind="Theano compiledir (C modules of the compiled ops)",
     ),
+    # Theano's fork between Theano-PyMC and PyTensor (2021-2024): measured as a release of the lineage only
+    # (envs/aesara-VERSION.txt); it has no default environment.
+    "aesara": Framework(
+        name="aesara",
+        modes=("FAST_RUN", "FAST_COMPILE"),
+        default_mode="FAST_RUN",
+        distribution="aesara",
+        cache_variables=("GRADBENCH_COMPILEDIR",),
+        cache_kind="Aesara compiledir (C modules of the compiled ops)",
+    ),
     "pytensor": Framework(
         name="pytensor",
         modes=("CVM", "C", "NUMBA", "JAX", "PYTORCH", "FAST_COMPILE"),

@@ -30,7 +30,14 @@ class EnvironmentProblem(RuntimeError):
 
 
 def python_variable(name: str) -> str:
-    return f"GRADBENCH_PYTHON_{name.upper()}"
+    """GRADBENCH_PYTHON_JAX, GRADBENCH_PYTHON_THEANO_0_7_0 (a release's environment)."""
+    return "GRADBENCH_PYTHON_" + name.upper().replace("-", "_").replace(".", "_")
+
+
+def split_environment(name: str) -> tuple[str, str | None]:
+    """An environment's (framework, release): ``jax`` -> (jax, None), ``theano-0.7.0`` -> (theano, 0.7.0)."""
+    framework_name, _, version = name.partition("-")
+    return framework_name, version or None
 
 
 def interpreter(name: str) -> str:
@@ -75,11 +82,19 @@ def worker_env(
     env["PYTHONHASHSEED"] = "0"
     if threads is not None:
         env.update(dict.fromkeys(theano_env.THREAD_VARIABLES, str(threads)))
+    framework_name, release = split_environment(name)
+    ldflags = theano_env.detect_blas()[0]
     if name == "theano":
-        env["THEANO_FLAGS"] = theano_env.theano_flags(cache, floatX, theano_env.detect_blas()[0])
+        env["THEANO_FLAGS"] = theano_env.theano_flags(cache, floatX, ldflags)
         return env
     env.pop("THEANO_FLAGS", None)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
+    if framework_name == "theano":  # a release's own environment (Theano up to 1.0 nests its flags' names)
+        env["THEANO_FLAGS"] = theano_env.theano_flags(cache, floatX, ldflags, nested=theano_env.nested_flags(release))
+        return env
+    if framework_name == "aesara":
+        env["AESARA_FLAGS"] = ",".join([f"base_compiledir={cache}", f"floatX={floatX}", f"blas__ldflags={ldflags}"])
+        return env
     env["NUMBA_NUM_THREADS"] = str(threads)
     env["XLA_FLAGS"] = xla_flags(threads)
     # JAX (and PyTensor's JAX backend) on the device the case asks for, nothing else.
@@ -94,21 +109,27 @@ def worker_env(
             "NUMBA_CACHE_DIR": str(cache / "numba"),
         }
     )
-    if name == "pytensor":
-        ldflags, _ = theano_env.detect_blas()
+    if framework_name == "pytensor":
         env["PYTENSOR_FLAGS"] = ",".join([f"base_compiledir={cache}", f"floatX={floatX}", f"blas__ldflags={ldflags}"])
     return env
 
 
 _PROBE = """
-import json, platform, sys
-from importlib import metadata
+import json, os, platform, re, sys
 out = {"python": platform.python_version(), "executable": sys.executable, "packages": {}}
+def _norm(name):
+    return re.sub(r"[-_.]+", "-", name).lower()
+everything = {}  # every installed distribution (Python 3.7 has no importlib.metadata: read the folders)
+for folder in sys.path:
+    if os.path.isdir(folder):
+        for entry in os.listdir(folder):
+            entry = re.sub(r"-py\\d+(\\.\\d+)?(?=\\.egg-info$)", "", entry)  # Theano-0.7.0-py3.7.egg-info
+            match = re.match(r"(.+?)-([^-]+)\\.(dist-info|egg-info)$", entry)
+            if match:
+                everything.setdefault(_norm(match.group(1)), match.group(2))
+out["all_packages"] = dict(sorted(everything.items()))
 for dist in sys.argv[1:]:
-    try:
-        out["packages"][dist] = metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        out["packages"][dist] = None
+    out["packages"][dist] = everything.get(_norm(dist))
 import numpy
 try:  # numpy >= 1.26: the BLAS it was built with
     blas = numpy.show_config(mode="dicts")["Build Dependencies"]["blas"]
@@ -137,6 +158,7 @@ print("GRADBENCH-PROBE " + json.dumps(out))
 """
 PROBE_PACKAGES = {
     "theano": ("theano-pymc", "numpy"),
+    "aesara": ("aesara", "numpy", "scipy"),
     "pytensor": ("pytensor", "numpy", "numba", "jax", "torch"),
     "jax": ("jax", "jaxlib", "numpy"),
     "torch": ("torch", "numpy"),
@@ -169,37 +191,46 @@ def gpu_problem(name: str, info: dict | None) -> str | None:
     return None
 
 
-def probe(name: str) -> dict:
-    """Start the framework's interpreter once: it must import the framework; what versions it has.
+def probe(name: str, distribution: str | None = None) -> dict:
+    """Start the environment's interpreter once: it must import the framework; what versions it has
+    (``packages``: the framework's and NumPy's; ``all_packages``: every installed distribution).
+    ``name``: a framework's environment or a release's (``theano-0.7.0``, whose package is ``distribution``).
 
     Raises EnvironmentProblem, naming the make target or the variable to set.
     """
     python = interpreter(name)
+    framework_name, release = split_environment(name)
+    distribution = distribution or FRAMEWORKS[framework_name].distribution
+    packages = (distribution, *PROBE_PACKAGES[framework_name][1:])
     how = (
-        (f"set {python_variable(name)} to a Python that has {FRAMEWORKS[name].distribution}, or run: make env-{name}")
-        if name != "theano"
-        else "run: make setup"
+        "run: make setup"
+        if name == "theano"
+        else f"set {python_variable(name)} to a Python that has {distribution}, or run: "
+        + (f"make env-{name}" if release is None else "gradbench run (it builds a release's environment)")
     )
     if not Path(python).exists() and os.sep in python:
         raise EnvironmentProblem(f"{name}: no environment at {python}; {how}")
     try:
         proc = subprocess.run(
-            [python, "-c", _PROBE, *PROBE_PACKAGES[name]],
+            [python, "-c", _PROBE, *packages],
             capture_output=True,
             text=True,
             timeout=PROBE_TIMEOUT_S,
             stdin=subprocess.DEVNULL,
+            # As a worker starts: Theano and Aesara need their BLAS flags to import at all.
+            env=worker_env(name, cache_dir(name, theano_env.default_compiledir()), "float64", None),
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise EnvironmentProblem(f"{name}: cannot start {python} ({exc}); {how}") from None
     lines = [line for line in proc.stdout.splitlines() if line.startswith("GRADBENCH-PROBE ")]
     if proc.returncode != 0 or not lines:
         tail = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
-        raise EnvironmentProblem(f"{name}: {python} cannot import {FRAMEWORKS[name].distribution} ({tail}); {how}")
+        raise EnvironmentProblem(f"{name}: {python} cannot import {distribution} ({tail}); {how}")
     info = json.loads(lines[-1].split(" ", 1)[1])
     info["interpreter_from"] = (
         python_variable(name)
         if os.environ.get(python_variable(name))
         else (".venv" if name == "theano" else f".envs/{name}")
     )
+    info["version"] = info["packages"].get(distribution)
     return info

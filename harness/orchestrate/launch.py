@@ -28,10 +28,10 @@ def run_job(
     each of its values may take, where the run's time budget gives it less than its config's ``budget_s``."""
     estimate = memory.estimate_mb(case.model, job.strategy)
     limit = memory.limit_mb(config.run.max_memory_mb)
-    info = (frameworks or {}).get(case.framework)
+    info = (frameworks or {}).get(case.env_name)
     unusable = (
         (info or {}).get("unusable")
-        or (environments.gpu_problem(case.framework, info) if case.device == "gpu" else None)
+        or (environments.gpu_problem(case.env_name, info) if case.device == "gpu" else None)
         or (counting.case_problem(case, compiledir) if case.metric == "instructions" else None)
     )
     if unusable:  # decided from the environment's probe: no worker starts
@@ -45,16 +45,16 @@ def run_job(
         }
     else:
         extra = {"on_phase": display.phase} if display is not None else {}
-        if case.framework != "theano" or os.environ.get(environments.python_variable("theano")):
-            extra["command"] = environments.worker_command(case.framework)
+        if case.env_name != "theano" or os.environ.get(environments.python_variable("theano")):
+            extra["command"] = environments.worker_command(case.env_name)
         # Cold: an empty cache of its own, so the compile has to build everything.
-        shared = environments.cache_dir(case.framework, compiledir)
+        shared = environments.cache_dir(case.env_name, compiledir)
         if case.metric == "instructions":  # its generated code is built for AVX2: a cache of its own
             shared = shared.parent / f"{shared.name}-counted"
         shared.mkdir(parents=True, exist_ok=True)
         cache_dir = theano_env.fresh_compiledir(shared) if job.cache == "cold" else contextlib.nullcontext(shared)
         with cache_dir as path, counted(case, compiledir, extra) as count:
-            env = environments.worker_env(case.framework, path, case.model.floatX, case.threads, device=case.device)
+            env = environments.worker_env(case.env_name, path, case.model.floatX, case.threads, device=case.device)
             task = make_task(case, config, job, repeat_budget_s)
             result = runner(task, count(env), config.run.timeouts, **extra)
     result["memory_estimate_mb"] = round(estimate, 1)
@@ -72,7 +72,7 @@ def counted(case: Case, compiledir: Path, extra: dict):
     library, _ = counting.library(compiledir)
     with tempfile.TemporaryDirectory(prefix="gradbench-callgrind-") as folder:
         out = Path(folder, "callgrind.out")
-        extra["command"] = counting.command(extra.get("command") or environments.worker_command(case.framework), out)
+        extra["command"] = counting.command(extra.get("command") or environments.worker_command(case.env_name), out)
         yield lambda env: counting.environment(env, case.framework, library, out)
 
 

@@ -6,7 +6,7 @@ A task is plain JSON: the worker (``harness.worker``) needs nothing else.
 from __future__ import annotations
 
 import random
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import NamedTuple
 
 import pandas as pd
@@ -102,6 +102,19 @@ def plan(configs: list[Config]) -> list[CaseWork]:
         for config in configs
         for index, case in enumerate(expand(config))
     ]
+
+
+def with_measured_versions(work: list[CaseWork], frameworks: dict) -> list[CaseWork]:
+    """The cases with the release their environment was found to hold (its probe's ``version``), where a
+    framework's own environment holds another release than its pin (``GRADBENCH_PYTHON_JAX`` names a
+    Python with another JAX): column framework_version says what was measured, not what was pinned."""
+    out = []
+    for item in work:
+        found = (frameworks.get(item.case.env_name) or {}).get("version")
+        if found and found != item.case.version and item.case.environment is None:
+            item = replace(item, case=replace(item.case, version=found))
+        out.append(item)
+    return out
 
 
 def _cold_cache(case: Case) -> bool:

@@ -151,3 +151,26 @@ def _progress_line(done, total, started, case, job, result, wall) -> str:
         f"[{done}/{total}] {case.config} {case.name} {job.strategy}{cache}: {wall:.1f} s, {status}"
         f" (elapsed {elapsed:.0f} s, ETA {eta:.0f} s)"
     )
+
+
+def drop_rows_not_in(run_dir: Path, done: set) -> None:
+    """Keep only the rows of the workers in ``done`` (keys as in WORKER_KEY).
+
+    Drops what a crash between two appends left behind (workers.csv is
+    written last for each worker, so it says what is complete), and the rows
+    of failed workers that are to be measured again.
+    """
+    for name in ("measurements.csv", "graphs.csv", "limits.csv", "workers.csv"):
+        path = run_dir / name
+        if not path.exists() or not path.stat().st_size:
+            continue
+        frame = results.read_csv(run_dir, name)
+        if name == "graphs.csv":  # one row per case x strategy, from its first warm worker
+            keys = zip(frame["config"], frame["case"], frame["strategy"], ["warm"] * len(frame), [0] * len(frame))
+        elif name == "limits.csv":  # measured by warm workers only
+            keys = zip(frame["config"], frame["case"], frame["strategy"], ["warm"] * len(frame), frame["slot"])
+        else:
+            keys = zip(*(frame[k] for k in results.WORKER_KEY))
+        keep = [k in done for k in keys]
+        if not all(keep):
+            results.write_frame(path, frame[keep])

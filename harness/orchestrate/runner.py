@@ -7,7 +7,6 @@ worker's rows to the run folder as soon as they arrive.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -18,11 +17,11 @@ from harness import results
 from harness.config.cases import expand
 from harness.config.recorded import config_from_dict
 from harness.config.schema import Config
-from harness.core.registry import framework
 from harness.orchestrate import calibration, counting, envinfo, environments, spawn, theano_env
 from harness.orchestrate.budget import RunBudget
-from harness.orchestrate.plan import CaseWork, plan
-from harness.orchestrate.record import Progress, Recorder
+from harness.orchestrate.plan import CaseWork, plan, with_measured_versions
+from harness.orchestrate.probing import check_environments, frameworks_of
+from harness.orchestrate.record import Progress, Recorder, drop_rows_not_in
 from harness.orchestrate.schedule import measure_cases
 
 
@@ -32,38 +31,6 @@ class RunInterrupted(KeyboardInterrupt):
     def __init__(self, run_dir: Path, done: int, total: int):
         super().__init__(f"interrupted after {done} of {total} workers")
         self.run_dir, self.done, self.total = run_dir, done, total
-
-
-def frameworks_of(configs: list[Config]) -> list[str]:
-    return list(dict.fromkeys(case.framework for config in configs for case in expand(config)))
-
-
-def check_environments(
-    configs: list[Config], probe: Callable[[str], dict] | None = None, skip_missing: bool = False
-) -> dict:
-    """Each framework's environment, asked once what it has; EnvironmentProblem if one is unusable.
-
-    Theano's is the orchestrator's own .venv (its versions come from envinfo);
-    the others are probed, unless ``probe`` is False (tests with fake workers).
-    With ``skip_missing``, an unusable environment is recorded (``unusable``)
-    and its framework's cases are skipped with the reason, not the whole run.
-    """
-    if probe is False:
-        return {}
-    probe = probe or environments.probe
-    out = {}
-    for name in frameworks_of(configs):
-        if name == "theano" and not os.environ.get(environments.python_variable("theano")):
-            continue
-        try:
-            info = probe(name)
-        except environments.EnvironmentProblem as exc:
-            if not skip_missing:
-                raise
-            info = {"unusable": str(exc)}
-        info["cache_kind"] = framework(name).cache_kind
-        out[name] = info
-    return out
 
 
 def run(
@@ -85,7 +52,7 @@ def run(
     compiledir = compiledir or theano_env.default_compiledir()
     # Before anything is measured or written:
     check_budget(time_budget_s, executor)
-    frameworks = check_environments(configs, probe, skip_missing)
+    frameworks = check_environments(configs, probe, skip_missing, progress)
     run_dir = results.new_run_dir(out_root)
     env = machine_env(configs, compiledir)
     env["frameworks"] = frameworks
@@ -154,12 +121,12 @@ def resume(
             f"recorded in env.json ({(env.get('git') or {}).get('commit')})"
         )
     configs = [config_from_dict(d) for d in env["configs"]]
-    env.setdefault("frameworks", {}).update(check_environments(configs, probe, skip_missing))
+    env.setdefault("frameworks", {}).update(check_environments(configs, probe, skip_missing, progress))
     workers = data["workers"]
     if retry_failed:
         workers = workers[workers["status"] == "ok"]
     done = {tuple(k) for k in workers[list(results.WORKER_KEY)].itertuples(index=False)}
-    results.drop_rows_not_in(run_dir, done)
+    drop_rows_not_in(run_dir, done)
     env.setdefault("resumed", []).append(
         {"date": envinfo.collect_date(), "loadavg": envinfo._loadavg(), "git": envinfo.git_state()}
     )
@@ -216,7 +183,7 @@ def _measure(
     runner = runner or spawn.run_worker
     executor = executor or local_executor
     compiledir.mkdir(parents=True, exist_ok=True)
-    work = plan(configs)
+    work = with_measured_versions(plan(configs), env.get("frameworks") or {})
     if env.get("shard"):
         mine = {tuple(k) for k in env["shard"]["cases"]}
         work = [item for item in work if item.key in mine]

@@ -67,9 +67,19 @@ def fresh_compiledir(compiledir: Path):
         shutil.rmtree(path, ignore_errors=True)
 
 
-def theano_flags(compiledir: Path, floatX: str, ldflags: str) -> str:
-    """THEANO_FLAGS for a worker. Values may not contain commas."""
-    return ",".join([f"base_compiledir={compiledir}", f"floatX={floatX}", f"blas__ldflags={ldflags}", "device=cpu"])
+def theano_flags(compiledir: Path, floatX: str, ldflags: str, nested: bool = False) -> str:
+    """THEANO_FLAGS for a worker. Values may not contain commas. ``nested``: Theano up to 1.0 names the
+    BLAS flag ``blas.ldflags`` (Theano-PyMC 1.1: ``blas__ldflags``)."""
+    blas = "blas.ldflags" if nested else "blas__ldflags"
+    return ",".join([f"base_compiledir={compiledir}", f"floatX={floatX}", f"{blas}={ldflags}", "device=cpu"])
+
+
+def nested_flags(version: str | None) -> bool:
+    """Whether a Theano release names its flags with dots (every release before Theano-PyMC 1.1)."""
+    if version is None:
+        return False
+    major_minor = tuple(int(p) for p in version.split(".")[:2] if p.isdigit())
+    return major_minor < (1, 1)
 
 
 # Read by OpenBLAS (Theano's and NumPy's), OpenMP and MKL when they load.

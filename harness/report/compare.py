@@ -35,6 +35,7 @@ from harness.report.formatting import format_measure
 KEY = ["config", "case", "cache", "phase", "strategy"]
 COLUMNS = (
     *KEY,
+    "framework_version",  # the release measured: "3.0.7", or "3.0.7 -> 3.3.7" where the runs measured two
     "n_base",
     "n_new",
     "processes_base",
@@ -112,21 +113,28 @@ def compare_runs(
     """One row per key both runs measured successfully; and the environment differences."""
     base, new = results.read_run(base_dir), results.read_run(new_dir)
     a, b = (_comparable(run["measurements"]) for run in (base, new))
-    # Cases match by config, name and every parameter: a changed model is another case.
-    match = [*KEY[:2], *PARAM_COLUMNS, *KEY[2:]]
+    # Cases match by config, name and every parameter: a changed model is another case. Not by release: two
+    # releases of a framework are the same case measured twice, and the difference is what is asked.
+    match = [*KEY[:2], *(c for c in PARAM_COLUMNS if c != "framework_version"), *KEY[2:]]
     groups_b = {k: g for k, g in b.groupby(match, sort=False)}
-    rows = []
+    rows, moved_releases = [], {}
     for key, g in a.groupby(match, sort=False):
         if key in groups_b:
             named = dict(zip(match, key))
             other = groups_b[key]
+            releases = (str(g["framework_version"].iloc[0]), str(other["framework_version"].iloc[0]))
+            named["framework_version"] = releases[0] if releases[0] == releases[1] else " -> ".join(releases)
+            if releases[0] != releases[1]:
+                moved_releases.setdefault((named["framework"], *releases), set()).add(named["case"])
             if named.get("metric") == "instructions":
                 values = g["instructions"], other["instructions"]
                 row = compare_counts(*values, count_threshold, _processes(g), _processes(other))
             else:
                 row = compare_samples(g["seconds"], other["seconds"], factor, _processes(g), _processes(other))
             unit = "instructions" if named.get("metric") == "instructions" else "s"
-            rows.append({**{k: named[k] for k in KEY}, **row, "unit": unit})
+            rows.append(
+                {**{k: named[k] for k in KEY}, "framework_version": named["framework_version"], **row, "unit": unit}
+            )
     table = pd.DataFrame(rows, columns=list(COLUMNS))
     moved = shift(base["env"], new["env"])
     timed = table["unit"] == "s"  # a count does not move with the machine's pace
@@ -134,6 +142,10 @@ def compare_runs(
     if not table.empty:  # the summary's order
         table = in_display_order(table, a)
     notes = environment_differences(base["env"], new["env"])
+    notes += [
+        f"framework_version: {name} {old} -> {new_release} ({len(cases)} case(s): each row compares the two releases)"
+        for (name, old, new_release), cases in moved_releases.items()
+    ]
     if moved:
         notes.append(
             f"machine pace (the calibration workload at each run's start and end): Python work {moved['python']:.3f}x, "

@@ -148,16 +148,17 @@ def plot_frameworks(config: dict, summary: pd.DataFrame, out_dir: Path) -> list[
             case_label({k: (last[k] if k != "framework" else f) for k in sweep}) for f in sweep.get("framework", [None])
         }
         s = s[s["case"].isin(names)]
-    pairs = list(dict.fromkeys(zip(s["framework"], s["mode"])))
+    pairs = list(dict.fromkeys(zip(s["framework"], s["framework_version"].fillna(""), s["mode"])))
     if len(pairs) < 2:
         return []
     panels = [(ph, c) for ph, c in FRAMEWORK_PANELS if ((s["phase"] == ph) & (s["cache"] == c)).any()]
     fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 4.6), squeeze=False)
-    labels = [f"{f}\n{m}" for f, m in pairs]
+    labels = [f"{f} {v}\n{m}" for f, v, m in pairs]
     for ax, (phase, cache) in zip(axes[0], panels):
         for k, strategy in enumerate(("per_param", "per_param_separate")):
             d = s[(s["phase"] == phase) & (s["cache"] == cache) & (s["strategy"] == strategy)]
-            d = d.set_index(["framework", "mode"]).reindex(pairs)
+            d = d.assign(framework_version=d["framework_version"].fillna(""))
+            d = d.set_index(["framework", "framework_version", "mode"]).reindex(pairs)
             x = np.arange(len(pairs)) + (k - 0.5) * 0.38
             r = d["ratio_vs_single"].to_numpy(dtype=float)
             lo, hi = d["ratio_ci_low"].to_numpy(dtype=float), d["ratio_ci_high"].to_numpy(dtype=float)

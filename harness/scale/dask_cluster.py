@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.orchestrate import envinfo, spawn, theano_env
+from harness.orchestrate import envinfo, probing, spawn, theano_env
 from harness.orchestrate import runner as runs
 from harness.orchestrate.record import signals_deferred
 from harness.orchestrate.schedule import measure_case
@@ -65,9 +65,9 @@ def _frameworks(config) -> dict:
     an unusable one is recorded (its cases are skipped with the reason), as with --skip-missing."""
     probed = _host_state.setdefault("frameworks", {})
     asked = _host_state.setdefault("asked", set())
-    names = set(runs.frameworks_of([config]))
+    names = set(probing.environments_of([config]))
     if names - asked:
-        probed.update(runs.check_environments([config], skip_missing=True))
+        probed.update(probing.check_environments([config], skip_missing=True))
         asked.update(names)
     return probed
 
