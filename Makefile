@@ -25,8 +25,9 @@ FRAMEWORK_ENVS := pytensor jax torch
 upper = $(shell echo $(1) | tr a-z A-Z)
 FRAMEWORKS_SUITE := configs/frameworks.yaml configs/frameworks_depth.yaml
 COUNTS_SUITE := configs/question_counted.yaml configs/depth_counted.yaml
+LINEAGE_SUITE := configs/lineage.yaml
 
-.PHONY: bench bench-frameworks bench-counts test test-fast test-exhaustive lint lock-venv report compare notebook order-effect paired gpu-check setup openblas envs clean-cache \
+.PHONY: bench bench-frameworks bench-counts bench-lineage test test-fast test-exhaustive lint lock-venv report compare notebook order-effect paired gpu-check setup openblas envs clean-cache \
 	$(addprefix env-,$(FRAMEWORK_ENVS))
 
 bench: setup openblas
@@ -35,6 +36,12 @@ bench: setup openblas
 # Theano, PyTensor (every mode), JAX and PyTorch side by side: one run folder.
 bench-frameworks: setup openblas envs
 	$(PY) -m harness run $(FRAMEWORKS_SUITE) --out $(OUT)
+
+# The question's network and a depth sweep in every release of the lineage, Theano 0.7.0 (2015) to today's
+# PyTensor, JAX and PyTorch: each release's environment (envs/NAME-VERSION.txt, with the Python it needs) is
+# built on first use; one that cannot be had is skipped with the reason (docs/lineage.md).
+bench-lineage: setup openblas envs
+	$(PY) -m harness run $(LINEAGE_SUITE) --out $(OUT)
 
 # The question's network and the depth sweep timed and counted in instructions under valgrind (about 45 min each).
 bench-counts: setup openblas
