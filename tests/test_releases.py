@@ -152,6 +152,19 @@ def test_a_release_whose_python_is_missing_is_skipped_with_the_reason_and_the_re
     assert "none found" in env["frameworks"]["theano-0.7.0"]["unusable"]
 
 
+@pytest.mark.slow
+def test_a_release_that_does_not_install_says_why_and_keeps_the_log(tmp_path, monkeypatch):
+    monkeypatch.setattr(release_envs, "ENVS_DIR", tmp_path / "envs")
+    requirements = write(tmp_path / "jax-0.0.0.txt", "jax==0.0.0\njax==0.10.2\n")  # pins that cannot both hold
+    release = releases.Release("jax", "0.0.0", "jax-0.0.0", str(requirements), "jax")
+    with pytest.raises(release_envs.ReleaseUnavailable) as exc:
+        release_envs.ensure(release, quiet)
+    message = str(exc.value)
+    assert message.startswith("jax-0.0.0: does not install here (") and "jax==0.0.0" in message
+    assert (tmp_path / "envs" / "jax-0.0.0.build.log").exists()
+    assert not (tmp_path / "envs" / "jax-0.0.0" / release_envs.STAMP).exists()  # tried again next time
+
+
 def test_an_environment_holding_another_release_than_asked_is_not_used(tmp_path):
     asked = []
 

@@ -73,6 +73,15 @@ def stamp_text(release: Release, python: str) -> str:
     return f"{release.requirements} {digest}\n{python}\n"
 
 
+def why(log: Path) -> str:
+    """The line of a failed build's output that says why: uv's first error and its cause, else the last line."""
+    lines = [line.strip() for line in log.read_text().splitlines() if line.strip() and not line.startswith("$ ")]
+    first = next((i for i, line in enumerate(lines) if line.lower().startswith(("error", "×", "x "))), None)
+    if first is None:
+        return lines[-1] if lines else "no output"
+    return " ".join(lines[first : first + 2])
+
+
 def environment_python(release: Release) -> Path:
     return ENVS_DIR / release.environment / "bin" / "python"
 
@@ -121,10 +130,6 @@ def ensure(release: Release, progress: Callable[[str], None] = print, environ: d
                 except (OSError, subprocess.TimeoutExpired) as exc:
                     raise ReleaseUnavailable(f"{release.environment}: could not build ({exc}); see {log}") from None
                 if proc.returncode != 0:
-                    lines = [line for line in log.read_text().splitlines() if line.strip()]
-                    raise ReleaseUnavailable(
-                        f"{release.environment}: does not install here ({lines[-1].strip() if lines else 'no output'}"
-                        f"); see {log}"
-                    )
+                    raise ReleaseUnavailable(f"{release.environment}: does not install here ({why(log)}); see {log}")
     stamp.write_text(text)
     return str(environment_python(release))
