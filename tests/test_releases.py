@@ -148,7 +148,8 @@ def test_a_release_whose_python_is_missing_is_skipped_with_the_reason_and_the_re
     assert old["error"].str.contains("theano 0.7.0 needs Python 3.7: none found").all()
     assert set(w[w["framework_version"] == "1.1.2"]["status"]) == {"ok"}
     env = json.loads((run_dir / "env.json").read_text())
-    assert env["frameworks"]["theano-0.7.0"]["release"]["released"] == "2015-03-26"
+    assert env["releases"]["theano-0.7.0"]["released"] == "2015-03-26"
+    assert env["releases"]["theano"] == {**env["releases"]["theano"], "version": "1.1.2", "released": "2021-01-22"}
     assert "none found" in env["frameworks"]["theano-0.7.0"]["unusable"]
 
 
@@ -266,3 +267,42 @@ def test_theano_1_0_5_on_python_3_7_builds_and_measures_a_tiny_case_with_checked
     assert packages["theano"] == "1.0.5" and packages["numpy"] == "1.21.6"
     m = data["measurements"]
     assert {"construct", "compile", "first_call", "execute"} <= set(m["phase"])
+
+
+# --- the report across releases -------------------------------------------------------------------
+
+
+def test_the_report_sets_releases_side_by_side_by_date_with_the_questions_figures(tmp_path, monkeypatch):
+    monkeypatch.setenv("GRADBENCH_PYTHON_THEANO_0_7_0", "/somewhere/python")  # nothing is built
+    doc = {
+        "name": "lin",
+        "model": {"input": 6, "hidden": [5, 4, 3], "output": 3, "batch": 4},  # 8 parameters, as the question's
+        "run": {**RUN, "strategies": ["single", "per_param", "per_param_separate"], "processes": 2},
+        "sweep": {"framework": ["theano", "theano==0.7.0", "jax"]},
+    }
+    probe = lambda name, distribution=None: {  # noqa: E731
+        "version": {"theano-0.7.0": "0.7.0", "jax": "0.10.2"}[name]
+    }
+    run_dir = runner.run(
+        [parse_config(doc, source="lin.yaml")], tmp_path, quiet, runner=worker, compiledir=tmp_path / "cc", probe=probe
+    )
+    report = (run_dir / "report.md").read_text()
+    section = report[report.index("**Across releases**") :]
+    section = section[: section.index("Median time")]  # the next table
+    rows = [line for line in section.splitlines() if line.startswith("| ")][2:]
+    assert [r.split(" | ")[1:3] for r in rows] == [
+        ["theano 0.7.0", "2015-03-26"],
+        ["theano 1.1.2", "2021-01-22"],
+        ["jax 0.10.2", "2026-06-17"],
+    ]
+    assert rows[0].startswith("| Theano → Aesara → PyTensor |") and rows[2].startswith("| JAX |")
+    # fake_worker times repeat i as 0.01 * (i + 1) s in every strategy: every ratio to single is 1.
+    assert "| 1.00× (1.00–1.00) |" in rows[0]
+    assert "one `T.grad` call 0.061 s, eight calls 0.305 s (5.00×). Theano 0.7.0 (2015-03-26) here" in section
+    if (run_dir / "plots").exists():
+        assert (run_dir / "plots" / "lin-lineage.png").exists()
+
+
+def test_no_section_across_releases_where_every_framework_has_one(tmp_path):
+    run_dir = run_of(tmp_path, ["theano"], "one")
+    assert "Across releases" not in (run_dir / "report.md").read_text()

@@ -62,7 +62,6 @@ def check_environments(
                 raise
             info = {"unusable": str(exc)}
         if not release.default:
-            info["release"] = release_record(release)
             found = info.get("version")
             if found is not None and found != release.version and "unusable" not in info:
                 info["unusable"] = (

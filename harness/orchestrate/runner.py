@@ -20,7 +20,7 @@ from harness.config.schema import Config
 from harness.orchestrate import calibration, counting, envinfo, environments, spawn, theano_env
 from harness.orchestrate.budget import RunBudget
 from harness.orchestrate.plan import CaseWork, plan, with_measured_versions
-from harness.orchestrate.probing import check_environments, frameworks_of
+from harness.orchestrate.probing import check_environments, environments_of, frameworks_of, release_record
 from harness.orchestrate.record import Progress, Recorder, drop_rows_not_in
 from harness.orchestrate.schedule import measure_cases
 
@@ -56,6 +56,8 @@ def run(
     run_dir = results.new_run_dir(out_root)
     env = machine_env(configs, compiledir)
     env["frameworks"] = frameworks
+    # Every environment's release (its version, date, Python, requirements): the lineage's time axis.
+    env["releases"] = {name: release_record(r) for name, r in environments_of(configs).items()}
     env.update(
         {
             "schema_version": results.SCHEMA_VERSION,

@@ -91,7 +91,7 @@ def format_table(summary: pd.DataFrame) -> str:
 
 def plot_run(run: dict, out_dir: Path) -> list[Path]:
     """Every figure of a run (as loaded by results.read_run)."""
-    from harness.report import plots, sweep_plots  # matplotlib: only when figures are drawn
+    from harness.report import lineage_plot, plots, sweep_plots  # matplotlib: only when figures are drawn
 
     q = plots.quartiles(run["measurements"])
     paths = []
@@ -100,6 +100,7 @@ def plot_run(run: dict, out_dir: Path) -> list[Path]:
             continue
         paths += plots.plot_phases(config, q, out_dir)
         paths += plots.plot_frameworks(config, run["summary"], out_dir)
+        paths += lineage_plot.plot_lineage(config, run["summary"], run["graphs"], run["env"], out_dir)
         if config.get("sweep"):
             paths += sweep_plots.plot_sweep(config, q, run["graphs"], out_dir, run.get("scaling"))
             paths += sweep_plots.plot_ratios(config, run["summary"], out_dir)

@@ -40,4 +40,4 @@ def format_ratio(
     return text
 
 
-FRAMEWORK_NAMES = {"theano": "Theano", "pytensor": "PyTensor", "jax": "JAX", "torch": "PyTorch"}
+FRAMEWORK_NAMES = {"theano": "Theano", "aesara": "Aesara", "pytensor": "PyTensor", "jax": "JAX", "torch": "PyTorch"}

@@ -11,6 +11,7 @@ from harness.report.counts_section import counted_beside_timed
 from harness.report.environment import environment_section, outcome_section
 from harness.report.formatting import format_measure, format_ratio, format_seconds
 from harness.report.frameworks import count_text, framework_table, identical_function, lazy_note, pick, unit
+from harness.report.lineage import lineage_section
 from harness.report.precision_section import precision_section
 from harness.report.primal_section import primal_answer, primal_table
 
@@ -197,6 +198,7 @@ def config_section(run: dict, config: dict, plot_files: list[Path]) -> list[str]
         lines += table + [""]
         note = lazy_note(name, summary)
         lines += [note, ""] if note else []
+    lines += lineage_section(name, summary, graphs, run["env"])
     lines += (
         [
             "Median time (or instructions, where counted) per call; in brackets the ratio to `single`; `!` "
