@@ -132,16 +132,15 @@ envs: $(addprefix env-,$(FRAMEWORK_ENVS))
 
 $(addprefix env-,$(FRAMEWORK_ENVS)): env-%: .envs/%/.installed-stamp
 
-.envs/pytensor/.installed-stamp: envs/jax.txt envs/torch.txt  # it includes both
+.envs/pytensor/.installed-stamp: envs/jax-0.10.2.txt envs/torch.txt  # it includes both
 
+# Built by uv with the Python the file's header asks for (# python: 3.12; default this Python 3.11), found in
+# GRADBENCH_PYTHON_3_12, pyenv's versions or on the PATH, as a release's environment is (docs/lineage.md).
 .envs/%/.installed-stamp: envs/%.txt | $(STAMP)
 	@if [ -n "$(GRADBENCH_PYTHON_$(call upper,$*))" ]; then \
 	  echo "$*: using GRADBENCH_PYTHON_$(call upper,$*)=$(GRADBENCH_PYTHON_$(call upper,$*)); .envs/$* not built"; \
 	else \
-	  command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: '$(PYTHON)' not found (make PYTHON=/path/to/python3.11)"; exit 1; }; \
-	  echo "building .envs/$* from envs/$*.txt"; \
-	  rm -rf .envs/$* && $(UV) venv --quiet --python $(PYTHON) .envs/$* && \
-	  $(UV) pip install --quiet --compile-bytecode --python .envs/$*/bin/python -r envs/$*.txt && touch $@; \
+	  $(PY) -m harness.orchestrate.release_envs build $* && touch $@; \
 	fi
 
 # Theano runs about 1.3x faster with OpenBLAS than with its NumPy C-API

@@ -4,6 +4,8 @@ import pandas as pd
 import pytest
 from every_mode import check_gradients, check_phases, env_json, graphs, run_fixture, wrong_gradient_is_caught
 
+from harness.config import releases
+
 pytestmark = [pytest.mark.slow, pytest.mark.frameworks]
 FRAMEWORKS = ("jax", "torch")
 
@@ -41,7 +43,10 @@ def test_graph_evidence_says_what_it_counted(every_mode_run):
 def test_env_json_records_each_framework_environment(every_mode_run):
     env = env_json(every_mode_run[1])
     fw = env["frameworks"]
-    assert fw["jax"]["packages"]["jax"] == "0.10.2" and fw["torch"]["packages"]["torch"].startswith("2.13.0")
+    # What each environment holds is what envs/NAME.txt pins (the run's framework_version column too).
+    pins = {name: releases.default_release(name).version for name in ("jax", "torch")}
+    assert fw["jax"]["packages"]["jax"] == pins["jax"] and fw["torch"]["packages"]["torch"].startswith(pins["torch"])
+    assert fw["jax"]["python"].startswith(releases.default_release("jax").python)  # JAX 0.12 needs Python 3.12
     for name in ("jax", "torch"):
         assert fw[name]["packages"]["numpy"].startswith("2.") and fw[name]["python"]
         assert fw[name]["cache_kind"]

@@ -72,12 +72,13 @@ def test_theano_releases_are_two_packages_and_the_default_one_is_the_venv():
 
 
 def test_a_config_names_a_release_and_its_cases_carry_it():
-    cases = expand(config(["theano", "theano==0.7.0", "pytensor==3.3.7:CVM", "jax"]))
+    cases = expand(config(["theano", "theano==0.7.0", "pytensor==3.3.7:CVM", "jax", "jax==0.10.2"]))
     assert [(c.framework, c.version, c.env_name, c.mode) for c in cases] == [
         ("theano", "1.1.2", "theano", "FAST_RUN"),
         ("theano", "0.7.0", "theano-0.7.0", "FAST_RUN"),
         ("pytensor", "3.3.7", "pytensor-3.3.7", "CVM"),
-        ("jax", "0.10.2", "jax", "jit"),
+        ("jax", "0.12.0.1", "jax", "jit"),  # the pin (envs/jax.txt)
+        ("jax", "0.10.2", "jax-0.10.2", "jit"),  # the pin before it, kept as a release
     ]
     assert cases[1].columns()["framework_version"] == "0.7.0"
     # The default release named by its version is the framework's own environment.
@@ -281,7 +282,7 @@ def test_the_report_sets_releases_side_by_side_by_date_with_the_questions_figure
         "sweep": {"framework": ["theano", "theano==0.7.0", "jax"]},
     }
     probe = lambda name, distribution=None: {  # noqa: E731
-        "version": {"theano-0.7.0": "0.7.0", "jax": "0.10.2"}[name]
+        "version": {"theano-0.7.0": "0.7.0", "jax": "0.12.0.1"}[name]
     }
     run_dir = runner.run(
         [parse_config(doc, source="lin.yaml")], tmp_path, quiet, runner=worker, compiledir=tmp_path / "cc", probe=probe
@@ -293,7 +294,7 @@ def test_the_report_sets_releases_side_by_side_by_date_with_the_questions_figure
     assert [r.split(" | ")[1:3] for r in rows] == [
         ["theano 0.7.0", "2015-03-26"],
         ["theano 1.1.2", "2021-01-22"],
-        ["jax 0.10.2", "2026-06-17"],
+        ["jax 0.12.0.1", "2026-10-21"],
     ]
     assert rows[0].startswith("| Theano → Aesara → PyTensor |") and rows[2].startswith("| JAX |")
     # fake_worker times repeat i as 0.01 * (i + 1) s in every strategy: every ratio to single is 1.

@@ -46,6 +46,15 @@ class Release:
         return self.environment == self.framework
 
 
+def requirement_files(path: Path) -> list[Path]:
+    """A requirements file and every file it includes (``-r``), in order."""
+    out = [path]
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip().startswith("-r "):
+            out += requirement_files(path.parent / line.strip()[3:].strip())
+    return out
+
+
 def distributions(framework: str) -> tuple[str, ...]:
     return DISTRIBUTIONS.get(framework, (framework,))
 

@@ -23,7 +23,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from harness.config.releases import REPO, Release
+from harness.config.releases import REPO, Release, requirement_files
 
 ENVS_DIR = REPO / ".envs"
 STAMP = ".installed-stamp"
@@ -69,8 +69,11 @@ def uv() -> str | None:
 
 
 def stamp_text(release: Release, python: str) -> str:
-    digest = hashlib.sha256((REPO / release.requirements).read_bytes()).hexdigest()
-    return f"{release.requirements} {digest}\n{python}\n"
+    """What an environment was built from: its requirements (and the files they include) and interpreter."""
+    digest = hashlib.sha256()
+    for path in requirement_files(REPO / release.requirements):
+        digest.update(path.read_bytes())
+    return f"{release.requirements} {digest.hexdigest()}\n{python}\n"
 
 
 def why(log: Path) -> str:
@@ -133,3 +136,28 @@ def ensure(release: Release, progress: Callable[[str], None] = print, environ: d
                     raise ReleaseUnavailable(f"{release.environment}: does not install here ({why(log)}); see {log}")
     stamp.write_text(text)
     return str(environment_python(release))
+
+
+def main(argv: list[str]) -> int:
+    """``python -m harness.orchestrate.release_envs build NAME [VERSION]``: ``make env-NAME`` (a framework's own
+    environment, with the Python its file asks for), or a release's environment ahead of a run."""
+    from harness.config import releases
+
+    if len(argv) not in (2, 3) or argv[0] != "build":
+        print("usage: python -m harness.orchestrate.release_envs build NAME [VERSION]", file=sys.stderr)
+        return 2
+    release = releases.find(argv[1], argv[2] if len(argv) == 3 else None)
+    if release is None:
+        print(f"error: no environment file for {' '.join(argv[1:])} under envs/", file=sys.stderr)
+        return 2
+    try:
+        python = ensure(release)
+    except ReleaseUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f".envs/{release.environment}: {release.distribution} {release.version} ({python})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
