@@ -307,3 +307,18 @@ def test_the_report_sets_releases_side_by_side_by_date_with_the_questions_figure
 def test_no_section_across_releases_where_every_framework_has_one(tmp_path):
     run_dir = run_of(tmp_path, ["theano"], "one")
     assert "Across releases" not in (run_dir / "report.md").read_text()
+
+
+def test_a_local_build_label_is_the_same_release(tmp_path):
+    probe = lambda name, distribution=None: {"version": "2.13.0+cpu", "packages": {"torch": "2.13.0+cpu"}}  # noqa: E731
+    run_dir = runner.run([config(["torch"])], tmp_path, quiet, runner=worker, compiledir=tmp_path / "cc", probe=probe)
+    assert set(results.read_run(run_dir)["measurements"]["framework_version"]) == {"2.13.0"}  # the pin's release
+    os.environ["GRADBENCH_PYTHON_TORCH_2_0_1"] = "/somewhere/python"
+    try:
+        probe = lambda name, distribution=None: {"version": "2.0.1+cu117"}  # noqa: E731
+        run_dir = runner.run(
+            [config(["torch==2.0.1"])], tmp_path / "b", quiet, runner=worker, compiledir=tmp_path / "cc", probe=probe
+        )
+    finally:
+        del os.environ["GRADBENCH_PYTHON_TORCH_2_0_1"]
+    assert set(results.read_run(run_dir)["workers"]["status"]) == {"ok"}  # not "holds another release"

@@ -111,7 +111,8 @@ def with_measured_versions(work: list[CaseWork], frameworks: dict) -> list[CaseW
     out = []
     for item in work:
         found = (frameworks.get(item.case.env_name) or {}).get("version")
-        if found and found != item.case.version and item.case.environment is None:
+        # A local build label is the same release (torch 2.13.0+cpu is 2.13.0; all_packages keeps the label).
+        if found and found.split("+")[0] != item.case.version and item.case.environment is None:
             item = replace(item, case=replace(item.case, version=found))
         out.append(item)
     return out

@@ -63,7 +63,7 @@ def check_environments(
             info = {"unusable": str(exc)}
         if not release.default:
             found = info.get("version")
-            if found is not None and found != release.version and "unusable" not in info:
+            if found is not None and found.split("+")[0] != release.version and "unusable" not in info:
                 info["unusable"] = (
                     f"{name}: its environment holds {release.distribution} {found}, not {release.version}"
                 )

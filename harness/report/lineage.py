@@ -29,10 +29,14 @@ def release_dates(env: dict) -> dict:
 
 
 def released(framework: str, version: str, dates: dict) -> str | None:
-    if (framework, version) in dates:
-        return dates[(framework, version)]
-    found = releases.find(framework, version)
-    return found.released if found is not None else None
+    """A release's date; a local build label names the same release (torch 2.13.0+cpu is 2.13.0)."""
+    for v in dict.fromkeys([version, str(version).split("+")[0]]):
+        if (framework, v) in dates:
+            return dates[(framework, v)]
+        found = releases.find(framework, v)
+        if found is not None:
+            return found.released
+    return None
 
 
 def lineage_rows(config: str, summary: pd.DataFrame, graphs: pd.DataFrame, env: dict) -> pd.DataFrame:
@@ -70,8 +74,10 @@ def lineage_rows(config: str, summary: pd.DataFrame, graphs: pd.DataFrame, env: 
         rows.append(row)
     order = {name: i for i, name in enumerate(dict.fromkeys(LINEAGES.values()))}
     out = pd.DataFrame(rows)
-    out["_lineage"] = out["lineage"].map(order)
-    return out.sort_values(["hidden", "_lineage", "released"], kind="stable").drop(columns="_lineage")
+    networks = {h: i for i, h in enumerate(dict.fromkeys(out["hidden"]))}  # as the config lists them
+    out["_network"], out["_lineage"] = out["hidden"].map(networks), out["lineage"].map(order)
+    out = out.sort_values(["_network", "_lineage", "released"], kind="stable")
+    return out.drop(columns=["_network", "_lineage"])
 
 
 def _ratio(value) -> str:

@@ -13,6 +13,12 @@ LINE_COLORS = dict(zip(dict.fromkeys(LINEAGES.values()), ("tab:blue", "tab:orang
 MARKERS = ("o", "s", "^", "D", "v", "P")
 
 
+def short(hidden: str) -> str:
+    """'256-256-256-256' -> '256x4'; other layouts as they are."""
+    layers = str(hidden).split("-")
+    return f"{layers[0]}x{len(layers)}" if len(layers) > 2 and len(set(layers)) == 1 else str(hidden)
+
+
 def plot_lineage(config: dict, summary: pd.DataFrame, graphs: pd.DataFrame, env: dict, out_dir: Path) -> list[Path]:
     """Top: `per_param` over `single` per phase (95% CI bars); bottom: `single`'s median; x: release date."""
     rows = lineage_rows(config["name"], summary, graphs, env)
@@ -28,7 +34,7 @@ def plot_lineage(config: dict, summary: pd.DataFrame, graphs: pd.DataFrame, env:
             style = {
                 "color": LINE_COLORS.get(lineage, "gray"),
                 "marker": MARKERS[networks.index(hidden) % len(MARKERS)],
-                "label": f"{lineage}, hidden={hidden}",
+                "label": f"{lineage}, hidden={short(hidden)}",
             }
             ratios = d[f"{phase}_per_param_ratio"].map(lambda v: v if v is not None else (float("nan"),) * 3)
             r = ratios.map(lambda v: float(v[0]))
@@ -38,13 +44,19 @@ def plot_lineage(config: dict, summary: pd.DataFrame, graphs: pd.DataFrame, env:
             bottom.plot(d["date"], d[f"{phase}_single_s"], linewidth=1, **style)
         top.axhline(1.0, color="black", linewidth=1, linestyle="--")
         top.set_yscale("log")
+        # Two processes give t intervals with one degree of freedom: the medians set the scale, the bars are cut.
+        medians = pd.to_numeric(
+            rows[f"{phase}_per_param_ratio"].map(lambda v: float(v[0]) if v is not None else float("nan"))
+        ).dropna()
+        if not medians.empty:
+            top.set_ylim(min(medians.min(), 1.0) / 2, max(medians.max(), 1.0) * 2)
         top.set_title(f"{phase}: per_param / single", fontsize=10)
         bottom.set_yscale("log")
         bottom.set_title(f"{phase}: single, median", fontsize=10)
         bottom.set_xlabel("release date")
         for ax in (top, bottom):
             ax.grid(which="both", alpha=0.3)
-    axes[0][0].set_ylabel("median ratio (bars: 95% CI over processes)")
+    axes[0][0].set_ylabel("median ratio (bars: 95% CI over processes, cut at the panel)")
     axes[1][0].set_ylabel("seconds per call")
     legend(axes[0], fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1))
     fig.suptitle(f"{config['name']}: the answer across releases (warm cache; each release against its own single)")
