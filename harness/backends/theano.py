@@ -56,7 +56,7 @@ LIBRARY = Library(
     activations={
         "sigmoid": T.nnet.sigmoid,
         "tanh": T.tanh,
-        "relu": getattr(T.nnet, "relu", None) or (lambda z: T.maximum(z, 0)),
+        "relu": getattr(T.nnet, "relu", None) or _relu,
     },
     loss=_loss,
     get_mode=_mode,

@@ -59,24 +59,27 @@ def distributions(framework: str) -> tuple[str, ...]:
     return DISTRIBUTIONS.get(framework, (framework,))
 
 
+def same_release(found: str, version: str | None) -> bool:
+    """Whether an installed version is the release: a local build label is the same release (2.13.0+cpu)."""
+    return found.split("+")[0] == version
+
+
 def _read(path: Path) -> tuple[dict, dict]:
-    """(header keys, {package: version}) of a requirements file, following ``-r`` includes."""
+    """(its own header's keys, {package: version} of it and the files it includes) of a requirements file."""
     header: dict = {"build-constraint": []}
-    pins: dict = {}
     for line in path.read_text(encoding="utf-8").splitlines():
-        line = line.strip()
-        match = _HEADER.match(line)
-        if match:
-            key, value = match.groups()
-            if key == "build-constraint":
-                header[key].append(value)
-            else:
-                header.setdefault(key, value)
-        elif line.startswith("-r "):
-            pins.update(_read(path.parent / line[3:].strip())[1])
-        elif line and not line.startswith("#") and "==" in line:
-            name, _, version = line.partition("==")
-            pins[name.strip().lower().replace("_", "-")] = version.split(";")[0].strip()
+        match = _HEADER.match(line.strip())
+        if match and match.group(1) == "build-constraint":
+            header["build-constraint"].append(match.group(2))
+        elif match:
+            header.setdefault(match.group(1), match.group(2))
+    pins: dict = {}
+    for included in requirement_files(path):
+        for line in included.read_text(encoding="utf-8").splitlines():
+            line = line.strip()
+            if line and not line.startswith(("#", "-r ")) and "==" in line:
+                name, _, version = line.partition("==")
+                pins[name.strip().lower().replace("_", "-")] = version.split(";")[0].strip()
     return header, pins
 
 

@@ -92,8 +92,10 @@ def worker_env(
     if framework_name == "theano":  # a release's own environment (Theano up to 1.0 nests its flags' names)
         env["THEANO_FLAGS"] = theano_env.theano_flags(cache, floatX, ldflags, nested=theano_env.nested_flags(release))
         return env
+    # Aesara and PyTensor name their flags alike: compile cache, floatX, BLAS.
+    flags = ",".join([f"base_compiledir={cache}", f"floatX={floatX}", f"blas__ldflags={ldflags}"])
     if framework_name == "aesara":
-        env["AESARA_FLAGS"] = ",".join([f"base_compiledir={cache}", f"floatX={floatX}", f"blas__ldflags={ldflags}"])
+        env["AESARA_FLAGS"] = flags
         return env
     env["NUMBA_NUM_THREADS"] = str(threads)
     env["XLA_FLAGS"] = xla_flags(threads)
@@ -110,7 +112,7 @@ def worker_env(
         }
     )
     if framework_name == "pytensor":
-        env["PYTENSOR_FLAGS"] = ",".join([f"base_compiledir={cache}", f"floatX={floatX}", f"blas__ldflags={ldflags}"])
+        env["PYTENSOR_FLAGS"] = flags
     return env
 
 

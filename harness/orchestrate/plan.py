@@ -13,6 +13,7 @@ import pandas as pd
 
 from harness import results
 from harness.config.cases import expand
+from harness.config.releases import same_release
 from harness.config.schema import Config
 from harness.core.case import Case
 from harness.core.registry import GRADIENT_STRATEGIES, framework
@@ -111,8 +112,8 @@ def with_measured_versions(work: list[CaseWork], frameworks: dict) -> list[CaseW
     out = []
     for item in work:
         found = (frameworks.get(item.case.env_name) or {}).get("version")
-        # A local build label is the same release (torch 2.13.0+cpu is 2.13.0; all_packages keeps the label).
-        if found and found.split("+")[0] != item.case.version and item.case.environment is None:
+        # A local build label is the same release (torch 2.13.0+cpu; all_packages keeps the label).
+        if found and not same_release(found, item.case.version) and item.case.environment is None:
             item = replace(item, case=replace(item.case, version=found))
         out.append(item)
     return out

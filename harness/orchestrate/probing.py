@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from harness.config import releases
 from harness.config.cases import expand
-from harness.config.releases import Release
+from harness.config.releases import Release, same_release
 from harness.config.schema import Config
 from harness.core.registry import framework
 from harness.orchestrate import environments, release_envs
@@ -63,7 +63,7 @@ def check_environments(
             info = {"unusable": str(exc)}
         if not release.default:
             found = info.get("version")
-            if found is not None and found.split("+")[0] != release.version and "unusable" not in info:
+            if found is not None and not same_release(found, release.version) and "unusable" not in info:
                 info["unusable"] = (
                     f"{name}: its environment holds {release.distribution} {found}, not {release.version}"
                 )

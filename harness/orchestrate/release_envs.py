@@ -23,7 +23,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from harness.config.releases import REPO, Release, requirement_files
+from harness.config.releases import REPO, Release, find, requirement_files
 
 ENVS_DIR = REPO / ".envs"
 STAMP = ".installed-stamp"
@@ -141,12 +141,10 @@ def ensure(release: Release, progress: Callable[[str], None] = print, environ: d
 def main(argv: list[str]) -> int:
     """``python -m harness.orchestrate.release_envs build NAME [VERSION]``: ``make env-NAME`` (a framework's own
     environment, with the Python its file asks for), or a release's environment ahead of a run."""
-    from harness.config import releases
-
     if len(argv) not in (2, 3) or argv[0] != "build":
         print("usage: python -m harness.orchestrate.release_envs build NAME [VERSION]", file=sys.stderr)
         return 2
-    release = releases.find(argv[1], argv[2] if len(argv) == 3 else None)
+    release = find(argv[1], argv[2] if len(argv) == 3 else None)
     if release is None:
         print(f"error: no environment file for {' '.join(argv[1:])} under envs/", file=sys.stderr)
         return 2
