@@ -132,7 +132,7 @@ envs: $(addprefix env-,$(FRAMEWORK_ENVS))
 
 $(addprefix env-,$(FRAMEWORK_ENVS)): env-%: .envs/%/.installed-stamp
 
-.envs/pytensor/.installed-stamp: envs/jax-0.10.2.txt envs/torch.txt  # it includes both
+.envs/pytensor/.installed-stamp: envs/jax.txt envs/torch.txt  # it includes both
 
 # Built by uv with the Python the file's header asks for (# python: 3.12; default this Python 3.11), found in
 # GRADBENCH_PYTHON_3_12, pyenv's versions or on the PATH, as a release's environment is (docs/lineage.md).

@@ -37,7 +37,7 @@ SEPARATE_MODES = [
     "torch:compile",
 ]
 EXPECTED_TO_FAIL = "pytensor:PYTORCH"  # one worker is enough to show a declared failure (it takes 15-40 s)
-# PyTensor 3.0.7's PYTORCH mode cannot differentiate a broadcast addition (declared in core/registry.py).
+# PyTensor's PYTORCH mode (3.0.7, 3.3.7) cannot differentiate a broadcast addition (declared in core/registry.py).
 KNOWN_FAILURE = ("pytensor", "PYTORCH", "TypeError: 'bool' object is not subscriptable")
 RUN = {"repeats": {"construct": 2, "compile": 1, "execute": 2}, "warmup": 0, "min_time_s": 0.001}
 

@@ -1,7 +1,7 @@
 """Theano and PyTensor in every mode, for real (the other half: test_every_mode_jax_torch.py)."""
 
 import pytest
-from every_mode import check_gradients, check_phases, env_json, graphs, run_fixture, wrong_gradient_is_caught
+from every_mode import REPO, check_gradients, check_phases, env_json, graphs, run_fixture, wrong_gradient_is_caught
 
 pytestmark = [pytest.mark.slow, pytest.mark.frameworks]
 FRAMEWORKS = ("theano", "pytensor")
@@ -29,7 +29,8 @@ def test_graph_evidence_says_what_it_counted(every_mode_run):
 def test_env_json_records_the_pytensor_environment_and_theano(every_mode_run):
     env = env_json(every_mode_run[1])
     pytensor = env["frameworks"]["pytensor"]
-    assert pytensor["packages"]["pytensor"] == "3.0.7" and pytensor["packages"]["numba"] == "0.65.1"
+    pins = dict(line.split("==") for line in (REPO / "envs" / "pytensor.txt").read_text().splitlines() if "==" in line)
+    assert pytensor["packages"]["pytensor"] == pins["pytensor"] and pytensor["packages"]["numba"] == pins["numba"]
     assert pytensor["packages"]["numpy"].startswith("2.") and pytensor["python"] and pytensor["cache_kind"]
     assert env["packages"]["theano-pymc"] == "1.1.2"
     assert "PyTensor" in (every_mode_run[1] / "report.md").read_text()

@@ -72,11 +72,11 @@ def test_theano_releases_are_two_packages_and_the_default_one_is_the_venv():
 
 
 def test_a_config_names_a_release_and_its_cases_carry_it():
-    cases = expand(config(["theano", "theano==0.7.0", "pytensor==3.3.7:CVM", "jax", "jax==0.10.2"]))
+    cases = expand(config(["theano", "theano==0.7.0", "pytensor==3.0.7:CVM", "jax", "jax==0.10.2"]))
     assert [(c.framework, c.version, c.env_name, c.mode) for c in cases] == [
         ("theano", "1.1.2", "theano", "FAST_RUN"),
         ("theano", "0.7.0", "theano-0.7.0", "FAST_RUN"),
-        ("pytensor", "3.3.7", "pytensor-3.3.7", "CVM"),
+        ("pytensor", "3.0.7", "pytensor-3.0.7", "CVM"),  # the pin before 3.3.7, kept as a release
         ("jax", "0.12.0.1", "jax", "jit"),  # the pin (envs/jax.txt)
         ("jax", "0.10.2", "jax-0.10.2", "jit"),  # the pin before it, kept as a release
     ]
@@ -165,6 +165,19 @@ def test_a_release_that_does_not_install_says_why_and_keeps_the_log(tmp_path, mo
     assert message.startswith("jax-0.0.0: does not install here (") and "jax==0.0.0" in message
     assert (tmp_path / "envs" / "jax-0.0.0.build.log").exists()
     assert not (tmp_path / "envs" / "jax-0.0.0" / release_envs.STAMP).exists()  # tried again next time
+
+
+def test_uv_looks_where_pip_is_told_to_unless_told_itself(monkeypatch):
+    """A release's environment built outside make (a run's first use) finds this machine kind's CPU PyTorch 2.13.0
+    as make's build does: uv does not read pip's PIP_FIND_LINKS, so the build hands it on."""
+    monkeypatch.setenv("PIP_FIND_LINKS", "/opt/wheels")
+    monkeypatch.delenv("UV_FIND_LINKS", raising=False)
+    assert release_envs.uv_environment()["UV_FIND_LINKS"] == "/opt/wheels"
+    monkeypatch.setenv("UV_FIND_LINKS", "/elsewhere")
+    assert release_envs.uv_environment()["UV_FIND_LINKS"] == "/elsewhere"
+    monkeypatch.delenv("PIP_FIND_LINKS")
+    monkeypatch.delenv("UV_FIND_LINKS")
+    assert "UV_FIND_LINKS" not in release_envs.uv_environment()
 
 
 def test_an_environment_holding_another_release_than_asked_is_not_used(tmp_path):
@@ -310,9 +323,10 @@ def test_no_section_across_releases_where_every_framework_has_one(tmp_path):
 
 
 def test_a_local_build_label_is_the_same_release(tmp_path):
-    probe = lambda name, distribution=None: {"version": "2.13.0+cpu", "packages": {"torch": "2.13.0+cpu"}}  # noqa: E731
+    pin = releases.default_release("torch").version
+    probe = lambda name, distribution=None: {"version": pin + "+cpu", "packages": {"torch": pin + "+cpu"}}  # noqa: E731
     run_dir = runner.run([config(["torch"])], tmp_path, quiet, runner=worker, compiledir=tmp_path / "cc", probe=probe)
-    assert set(results.read_run(run_dir)["measurements"]["framework_version"]) == {"2.13.0"}  # the pin's release
+    assert set(results.read_run(run_dir)["measurements"]["framework_version"]) == {pin}  # the pin's release
     os.environ["GRADBENCH_PYTHON_TORCH_2_0_1"] = "/somewhere/python"
     try:
         probe = lambda name, distribution=None: {"version": "2.0.1+cu117"}  # noqa: E731

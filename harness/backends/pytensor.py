@@ -8,7 +8,7 @@ elementwise ops and reductions: PyTensor 3's ``Softmax``/``LogSoftmax`` are
 Python-only symbolic ops with no C code, which ``CVM`` runs through its Python
 fallback and the pure C linker cannot (advanced indexing of the log-probabilities
 has no C code either: a one-hot product picks them). Every mode gets the same
-graph. PyTensor 3.0.7's ``PYTORCH`` mode fails on this MLP: the gradient of a
+graph. PyTensor's ``PYTORCH`` mode (3.0.7 and 3.3.7) fails on this MLP: the gradient of a
 broadcast addition (a bias added to every row) hands ``scalar_from_tensor`` a
 Python bool (``TypeError: 'bool' object is not subscriptable``); the gradient of
 ``max`` fails the same way, and so does the loss alone (the ``primal``). gradbench

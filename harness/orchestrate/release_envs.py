@@ -76,6 +76,15 @@ def stamp_text(release: Release, python: str) -> str:
     return f"{release.requirements} {digest.hexdigest()}\n{python}\n"
 
 
+def uv_environment() -> dict:
+    """uv's environment: it looks where pip is told to look (PIP_FIND_LINKS, e.g. this machine kind's CPU
+    build of PyTorch 2.13.0) unless UV_FIND_LINKS says otherwise, as the Makefile does for make's builds."""
+    env = dict(os.environ)
+    if env.get("PIP_FIND_LINKS") and not env.get("UV_FIND_LINKS"):
+        env["UV_FIND_LINKS"] = env["PIP_FIND_LINKS"]
+    return env
+
+
 def why(log: Path) -> str:
     """The line of a failed build's output that says why: uv's first error and its cause, else the last line."""
     lines = [line.strip() for line in log.read_text().splitlines() if line.strip() and not line.startswith("$ ")]
@@ -128,7 +137,12 @@ def ensure(release: Release, progress: Callable[[str], None] = print, environ: d
                 out.flush()
                 try:
                     proc = subprocess.run(
-                        step, stdout=out, stderr=subprocess.STDOUT, timeout=BUILD_TIMEOUT_S, stdin=subprocess.DEVNULL
+                        step,
+                        stdout=out,
+                        stderr=subprocess.STDOUT,
+                        timeout=BUILD_TIMEOUT_S,
+                        stdin=subprocess.DEVNULL,
+                        env=uv_environment(),
                     )
                 except (OSError, subprocess.TimeoutExpired) as exc:
                     raise ReleaseUnavailable(f"{release.environment}: could not build ({exc}); see {log}") from None
