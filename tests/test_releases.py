@@ -317,6 +317,36 @@ def test_the_report_sets_releases_side_by_side_by_date_with_the_questions_figure
         assert (run_dir / "plots" / "lin-lineage.png").exists()
 
 
+def test_releases_measured_in_two_modes_get_a_row_each_and_a_line_per_mode(tmp_path, monkeypatch):
+    """A config that holds each release in two modes (configs/pins_numba_c.yaml) is not one row per release with
+    one mode's values: every (release, mode) has its row, named by both, the releases of one mode together."""
+    monkeypatch.setenv("GRADBENCH_PYTHON_THEANO_0_7_0", "/somewhere/python")  # nothing is built
+    doc = {
+        "name": "modes",
+        "model": {"input": 6, "hidden": [5, 4, 3], "output": 3, "batch": 4},
+        "run": {**RUN, "strategies": ["single", "per_param"]},
+        "sweep": {"framework": ["theano==0.7.0", "theano", "theano==0.7.0:FAST_COMPILE", "theano:FAST_COMPILE"]},
+    }
+    probe = lambda name, distribution=None: {"version": {"theano-0.7.0": "0.7.0"}.get(name)}  # noqa: E731
+    run_dir = runner.run(
+        [parse_config(doc, source="modes.yaml")],
+        tmp_path,
+        quiet,
+        runner=worker,
+        compiledir=tmp_path / "cc",
+        probe=probe,
+    )
+    report = (run_dir / "report.md").read_text()
+    section = report[report.index("**Across releases**") : report.index("Median time")]
+    rows = [line.split(" | ")[1] for line in section.splitlines() if line.startswith("| ")][2:]
+    assert rows == [
+        "theano 0.7.0 FAST_RUN",
+        "theano 1.1.2 FAST_RUN",
+        "theano 0.7.0 FAST_COMPILE",
+        "theano 1.1.2 FAST_COMPILE",
+    ]
+
+
 def test_no_section_across_releases_where_every_framework_has_one(tmp_path):
     run_dir = run_of(tmp_path, ["theano"], "one")
     assert "Across releases" not in (run_dir / "report.md").read_text()

@@ -40,19 +40,26 @@ def released(framework: str, version: str, dates: dict) -> str | None:
 
 
 def lineage_rows(config: str, summary: pd.DataFrame, graphs: pd.DataFrame, env: dict) -> pd.DataFrame:
-    """One row per network (``hidden``) and release: its ratios to `single` per phase, `single`'s medians,
-    and graph sizes; in lineage order, then by release date. Empty unless a framework has two releases."""
+    """One row per network (``hidden``), release and mode: its ratios to `single` per phase, `single`'s medians,
+    and graph sizes; in lineage order, then mode, then by release date. ``label`` names the release, and its mode
+    where the config measures that framework in more than one. Empty unless a framework has two releases."""
     s = summary[(summary["config"] == config) & (summary["cache"] == "warm")]
     if s.empty or "framework_version" not in s or s.groupby("framework")["framework_version"].nunique().max() < 2:
         return pd.DataFrame()
     dates, rows = release_dates(env), []
     g = graphs[graphs["config"] == config] if graphs is not None and not graphs.empty else pd.DataFrame()
-    for (hidden, framework, version), d in s.groupby(["hidden", "framework", "framework_version"], sort=False):
+    several_modes = s.groupby("framework")["mode"].nunique() > 1
+    modes = {m: i for i, m in enumerate(dict.fromkeys(s["mode"]))}  # as the config lists them
+    for (hidden, framework, version, mode), d in s.groupby(
+        ["hidden", "framework", "framework_version", "mode"], sort=False
+    ):
         row = {
             "hidden": hidden,
             "lineage": LINEAGES.get(framework, framework),
             "framework": framework,
             "version": version,
+            "mode": mode,
+            "label": f"{framework} {version}" + (f" {mode}" if several_modes[framework] else ""),
             "released": released(framework, version, dates),
             "n_params": d["n_params"].iloc[0],
         }
@@ -76,8 +83,9 @@ def lineage_rows(config: str, summary: pd.DataFrame, graphs: pd.DataFrame, env: 
     out = pd.DataFrame(rows)
     networks = {h: i for i, h in enumerate(dict.fromkeys(out["hidden"]))}  # as the config lists them
     out["_network"], out["_lineage"] = out["hidden"].map(networks), out["lineage"].map(order)
-    out = out.sort_values(["_network", "_lineage", "released"], kind="stable")
-    return out.drop(columns=["_network", "_lineage"])
+    out["_mode"] = out["mode"].map(modes)
+    out = out.sort_values(["_network", "_lineage", "_mode", "released"], kind="stable")
+    return out.drop(columns=["_network", "_lineage", "_mode"])
 
 
 def _ratio(value) -> str:
@@ -121,7 +129,7 @@ def lineage_section(config: str, summary: pd.DataFrame, graphs: pd.DataFrame, en
         for _, r in d.iterrows():
             cells = [
                 r["lineage"],
-                f"{r['framework']} {r['version']}",
+                r["label"],
                 r["released"] or "",
                 *(_ratio(r[f"{ph}_per_param_ratio"]) for ph in PHASES),
                 *(_ratio(r[f"{ph}_per_param_separate_ratio"]) for ph in PHASES[1:]),

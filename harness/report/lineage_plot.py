@@ -1,4 +1,4 @@
-"""``CONFIG-lineage.png``: the answer against release date, one line per lineage and network (docs/lineage.md)."""
+"""``CONFIG-lineage.png``: the answer against release date, one line per lineage, mode and network (docs/lineage.md)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from harness.report.plots import legend, plt, save
 
 LINE_COLORS = dict(zip(dict.fromkeys(LINEAGES.values()), ("tab:blue", "tab:orange", "tab:green")))
 MARKERS = ("o", "s", "^", "D", "v", "P")
+LINE_STYLES = ("-", "--", ":", "-.")  # one per mode, where a lineage is measured in several
 
 
 def short(hidden: str) -> str:
@@ -29,12 +30,15 @@ def plot_lineage(config: dict, summary: pd.DataFrame, graphs: pd.DataFrame, env:
     fig, axes = plt.subplots(2, len(PHASES), figsize=(5.2 * len(PHASES), 8.4), squeeze=False, sharex=True)
     for col, phase in enumerate(PHASES):
         top, bottom = axes[0][col], axes[1][col]
-        for (lineage, hidden), d in rows.groupby(["lineage", "hidden"], sort=False):
+        # One line per lineage, mode and network: a mode's releases are joined, never one mode's to another's.
+        several = rows.groupby("lineage")["mode"].nunique() > 1
+        for (lineage, mode, hidden), d in rows.groupby(["lineage", "mode", "hidden"], sort=False):
             d = d.sort_values("date")
             style = {
                 "color": LINE_COLORS.get(lineage, "gray"),
                 "marker": MARKERS[networks.index(hidden) % len(MARKERS)],
-                "label": f"{lineage}, hidden={short(hidden)}",
+                "linestyle": LINE_STYLES[list(dict.fromkeys(rows["mode"])).index(mode) % len(LINE_STYLES)],
+                "label": f"{lineage}" + (f" {mode}" if several[lineage] else "") + f", hidden={short(hidden)}",
             }
             ratios = d[f"{phase}_per_param_ratio"].map(lambda v: v if v is not None else (float("nan"),) * 3)
             r = ratios.map(lambda v: float(v[0]))
