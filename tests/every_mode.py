@@ -25,12 +25,13 @@ MODEL = {"input": 6, "depth": 2, "width": 5, "output": 3, "batch": 4, "floatX": 
 PINNED = [name for name in FRAMEWORKS if releases.default_release(name)]
 EVERY_MODE = [f"{name}:{mode}" for name in PINNED for mode in FRAMEWORKS[name].modes]
 # The modes whose per_param_separate goes through code of its own (the symbolic backend compiles n functions
-# alike in every Theano and PyTensor mode; NUMBA and JAX compile them lazily, PyTensor's JAX copies parameters),
-# and with it the primal of each backend's code path and each PyTensor linker that differs.
+# alike in every Theano and PyTensor mode; its lazy modes, NUMBA and JAX, compile them at the first call, and
+# PyTensor's JAX copies parameters), and with it the primal of each backend's code path. PyTensor's lazy path is
+# shown by JAX: NUMBA's n functions would cost a fresh clone about 140 s, for PyTensor 3.3.7's Numba compiles
+# from an empty cache 4-7 times slower than 3.0.7's did (docs/lineage.md); its single and per_param run below.
 SEPARATE_MODES = [
     "theano:FAST_RUN",
     "pytensor:CVM",
-    "pytensor:NUMBA",
     "pytensor:JAX",
     "jax:jit",
     "torch:eager",
