@@ -347,6 +347,29 @@ def test_releases_measured_in_two_modes_get_a_row_each_and_a_line_per_mode(tmp_p
     ]
 
 
+def test_a_lineage_of_frameworks_with_one_mode_each_stays_in_date_order():
+    """Theano's FAST_RUN, PyTensor's CVM and Aesara's FAST_RUN are one line (configs/lineage.yaml): by date, not
+    grouped by mode name."""
+    from harness.report.lineage import lineage_rows
+
+    measured = [("theano", "1.1.2", "FAST_RUN"), ("pytensor", "3.0.7", "CVM"), ("aesara", "2.9.4", "FAST_RUN")]
+    measured += [("pytensor", "2.18.6", "CVM")]
+    summary = pd.DataFrame(
+        [
+            {"config": "l", "cache": "warm", "hidden": "5", "framework": f, "framework_version": v, "mode": m,
+             "case": f"{f}=={v}", "n_params": 4, "phase": "construct", "strategy": "single", "median": 0.01,
+             "ratio_vs_single": 1.0, "ratio_ci_low": 1.0, "ratio_ci_high": 1.0}
+            for f, v, m in measured
+        ]
+    )  # fmt: skip
+    dates = {"theano": "2021-01-22", "aesara": "2024-08-28", "pytensor-2.18.6": "2024-01-12", "pytensor": "2026-06-15"}
+    env = {"releases": {k: {"framework": k.split("-")[0], "version": v, "released": dates[k]}
+                        for k, v in (("theano", "1.1.2"), ("aesara", "2.9.4"), ("pytensor-2.18.6", "2.18.6"),
+                                     ("pytensor", "3.0.7"))}}  # fmt: skip
+    rows = lineage_rows("l", summary, None, env)
+    assert list(rows["label"]) == ["theano 1.1.2", "pytensor 2.18.6", "aesara 2.9.4", "pytensor 3.0.7"]
+
+
 def test_no_section_across_releases_where_every_framework_has_one(tmp_path):
     run_dir = run_of(tmp_path, ["theano"], "one")
     assert "Across releases" not in (run_dir / "report.md").read_text()

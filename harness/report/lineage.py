@@ -41,8 +41,9 @@ def released(framework: str, version: str, dates: dict) -> str | None:
 
 def lineage_rows(config: str, summary: pd.DataFrame, graphs: pd.DataFrame, env: dict) -> pd.DataFrame:
     """One row per network (``hidden``), release and mode: its ratios to `single` per phase, `single`'s medians,
-    and graph sizes; in lineage order, then mode, then by release date. ``label`` names the release, and its mode
-    where the config measures that framework in more than one. Empty unless a framework has two releases."""
+    and graph sizes; in lineage order, then by release date (a framework's modes apart, where it has several).
+    ``label`` names the release, and its mode where the config measures that framework in more than one. Empty
+    unless a framework has two releases."""
     s = summary[(summary["config"] == config) & (summary["cache"] == "warm")]
     if s.empty or "framework_version" not in s or s.groupby("framework")["framework_version"].nunique().max() < 2:
         return pd.DataFrame()
@@ -83,7 +84,8 @@ def lineage_rows(config: str, summary: pd.DataFrame, graphs: pd.DataFrame, env: 
     out = pd.DataFrame(rows)
     networks = {h: i for i, h in enumerate(dict.fromkeys(out["hidden"]))}  # as the config lists them
     out["_network"], out["_lineage"] = out["hidden"].map(networks), out["lineage"].map(order)
-    out["_mode"] = out["mode"].map(modes)
+    # A framework measured in several modes keeps each mode's releases together; otherwise date order alone.
+    out["_mode"] = [modes[m] if several_modes[f] else 0 for f, m in zip(out["framework"], out["mode"])]
     out = out.sort_values(["_network", "_lineage", "_mode", "released"], kind="stable")
     return out.drop(columns=["_network", "_lineage", "_mode"])
 
