@@ -368,6 +368,7 @@ def test_a_lineage_of_frameworks_with_one_mode_each_stays_in_date_order():
                                      ("pytensor", "3.0.7"))}}  # fmt: skip
     rows = lineage_rows("l", summary, None, env)
     assert list(rows["label"]) == ["theano 1.1.2", "pytensor 2.18.6", "aesara 2.9.4", "pytensor 3.0.7"]
+    assert set(rows["line_mode"]) == {""}  # and the plot draws them as one line
 
 
 def test_no_section_across_releases_where_every_framework_has_one(tmp_path):

@@ -61,6 +61,7 @@ def lineage_rows(config: str, summary: pd.DataFrame, graphs: pd.DataFrame, env: 
             "version": version,
             "mode": mode,
             "label": f"{framework} {version}" + (f" {mode}" if several_modes[framework] else ""),
+            "line_mode": mode if several_modes[framework] else "",  # the plot's lines: a lineage, per mode if so
             "released": released(framework, version, dates),
             "n_params": d["n_params"].iloc[0],
         }
@@ -85,7 +86,7 @@ def lineage_rows(config: str, summary: pd.DataFrame, graphs: pd.DataFrame, env: 
     networks = {h: i for i, h in enumerate(dict.fromkeys(out["hidden"]))}  # as the config lists them
     out["_network"], out["_lineage"] = out["hidden"].map(networks), out["lineage"].map(order)
     # A framework measured in several modes keeps each mode's releases together; otherwise date order alone.
-    out["_mode"] = [modes[m] if several_modes[f] else 0 for f, m in zip(out["framework"], out["mode"])]
+    out["_mode"] = out["line_mode"].map(lambda m: modes[m] if m else 0)
     out = out.sort_values(["_network", "_lineage", "_mode", "released"], kind="stable")
     return out.drop(columns=["_network", "_lineage", "_mode"])
 

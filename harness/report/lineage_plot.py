@@ -30,15 +30,14 @@ def plot_lineage(config: dict, summary: pd.DataFrame, graphs: pd.DataFrame, env:
     fig, axes = plt.subplots(2, len(PHASES), figsize=(5.2 * len(PHASES), 8.4), squeeze=False, sharex=True)
     for col, phase in enumerate(PHASES):
         top, bottom = axes[0][col], axes[1][col]
-        # One line per lineage, mode and network: a mode's releases are joined, never one mode's to another's.
-        several = rows.groupby("lineage")["mode"].nunique() > 1
-        for (lineage, mode, hidden), d in rows.groupby(["lineage", "mode", "hidden"], sort=False):
+        # One line per lineage and network, and per mode where a framework has several (lineage_rows' line_mode).
+        for (lineage, mode, hidden), d in rows.groupby(["lineage", "line_mode", "hidden"], sort=False):
             d = d.sort_values("date")
             style = {
                 "color": LINE_COLORS.get(lineage, "gray"),
                 "marker": MARKERS[networks.index(hidden) % len(MARKERS)],
-                "linestyle": LINE_STYLES[list(dict.fromkeys(rows["mode"])).index(mode) % len(LINE_STYLES)],
-                "label": f"{lineage}" + (f" {mode}" if several[lineage] else "") + f", hidden={short(hidden)}",
+                "linestyle": LINE_STYLES[list(dict.fromkeys(rows["line_mode"])).index(mode) % len(LINE_STYLES)],
+                "label": f"{lineage}" + (f" {mode}" if mode else "") + f", hidden={short(hidden)}",
             }
             ratios = d[f"{phase}_per_param_ratio"].map(lambda v: v if v is not None else (float("nan"),) * 3)
             r = ratios.map(lambda v: float(v[0]))
