@@ -59,9 +59,14 @@ def distributions(framework: str) -> tuple[str, ...]:
     return DISTRIBUTIONS.get(framework, (framework,))
 
 
+def release_version(found: str) -> str:
+    """The release an installed version is: a local build label names the same release (2.13.0+cpu is 2.13.0)."""
+    return str(found).split("+")[0]
+
+
 def same_release(found: str, version: str | None) -> bool:
-    """Whether an installed version is the release: a local build label is the same release (2.13.0+cpu)."""
-    return found.split("+")[0] == version
+    """Whether an installed version is the release (``release_version``)."""
+    return release_version(found) == version
 
 
 def _read(path: Path) -> tuple[dict, dict]:

@@ -30,7 +30,7 @@ def release_dates(env: dict) -> dict:
 
 def released(framework: str, version: str, dates: dict) -> str | None:
     """A release's date; a local build label names the same release (torch 2.13.0+cpu is 2.13.0)."""
-    for v in dict.fromkeys([version, str(version).split("+")[0]]):
+    for v in dict.fromkeys([version, releases.release_version(version)]):
         if (framework, v) in dates:
             return dates[(framework, v)]
         found = releases.find(framework, v)

@@ -1,4 +1,5 @@
-"""``CONFIG-lineage.png``: the answer against release date, one line per lineage, mode and network (docs/lineage.md)."""
+"""``CONFIG-lineage.png``: the answer against release date, one line per lineage and network, and per mode where
+a framework is measured in several (docs/lineage.md)."""
 
 from __future__ import annotations
 
