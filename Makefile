@@ -1,4 +1,4 @@
-# gradbench: `make bench` and `make test` set up .venv themselves on a fresh machine.
+# gradcost: `make bench` and `make test` set up .venv themselves on a fresh machine.
 PYTHON ?= python3.11
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -19,7 +19,7 @@ OUT    ?= results
 TIME_BUDGET ?= 540
 
 # PyTensor, JAX and PyTorch need numpy 2, Theano numpy<1.24: one pinned environment per
-# framework (envs/NAME.txt -> .envs/NAME), built on first use. GRADBENCH_PYTHON_NAME names an
+# framework (envs/NAME.txt -> .envs/NAME), built on first use. GRADCOST_PYTHON_NAME names an
 # existing interpreter instead (a machine with the framework and no package index).
 FRAMEWORK_ENVS := pytensor jax torch
 upper = $(shell echo $(1) | tr a-z A-Z)
@@ -77,7 +77,7 @@ compare: setup
 
 # Runs notebooks/explore.ipynb on the newest run (or RUN=...) into an executed copy.
 notebook: setup
-	GRADBENCH_RUN=$(RUN) $(PY) -c "import nbformat; from nbclient import NotebookClient; \
+	GRADCOST_RUN=$(RUN) $(PY) -c "import nbformat; from nbclient import NotebookClient; \
 	nb = nbformat.read('notebooks/explore.ipynb', 4); \
 	NotebookClient(nb, timeout=600, resources={'metadata': {'path': 'notebooks'}}).execute(); \
 	nbformat.write(nb, 'notebooks/explore.executed.ipynb')"
@@ -89,16 +89,16 @@ notebook: setup
 GPU_PYTHON ?= python3
 GPU_SUITE := configs/gpu_check.yaml configs/gpu_depth.yaml
 gpu-check:
-	GRADBENCH_PYTHON_JAX=$${GRADBENCH_PYTHON_JAX:-$(GPU_PYTHON)} \
-	GRADBENCH_PYTHON_TORCH=$${GRADBENCH_PYTHON_TORCH:-$(GPU_PYTHON)} \
-	GRADBENCH_PYTHON_PYTENSOR=$${GRADBENCH_PYTHON_PYTENSOR:-$(GPU_PYTHON)} \
+	GRADCOST_PYTHON_JAX=$${GRADCOST_PYTHON_JAX:-$(GPU_PYTHON)} \
+	GRADCOST_PYTHON_TORCH=$${GRADCOST_PYTHON_TORCH:-$(GPU_PYTHON)} \
+	GRADCOST_PYTHON_PYTENSOR=$${GRADCOST_PYTHON_PYTENSOR:-$(GPU_PYTHON)} \
 	$(GPU_PYTHON) -m harness run $(GPU_SUITE) --skip-missing --out $(OUT)
 
 # Same worker, alternating timings vs separate processes: single and per_param (a few minutes).
 paired: setup openblas
 	$(PY) -m harness paired configs/paired.yaml --out $(OUT)
 
-# How compile order fools naive timing, next to gradbench's numbers (a few minutes).
+# How compile order fools naive timing, next to gradcost's numbers (a few minutes).
 order-effect: setup openblas
 	$(PY) -m harness order-effect configs/order_effect.yaml --out $(OUT)
 
@@ -109,17 +109,17 @@ lock-venv:
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
 	.lock-venv/bin/python -m pip install --quiet --upgrade pip
 	.lock-venv/bin/python -m pip install --quiet '.[test,dask]'
-	{ sed -n '1,4p' envs/venv.txt; .lock-venv/bin/python -m pip freeze --exclude gradbench; } > envs/venv.txt.new
+	{ sed -n '1,4p' envs/venv.txt; .lock-venv/bin/python -m pip freeze --exclude gradcost; } > envs/venv.txt.new
 	mv envs/venv.txt.new envs/venv.txt && rm -rf .lock-venv
 	@echo "envs/venv.txt written; make setup rebuilds .venv from it"
 
 $(STAMP): pyproject.toml envs/venv.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { \
-	  echo "error: '$(PYTHON)' not found. gradbench needs Python 3.11 (Theano-PyMC 1.1.2 with numpy<1.24)."; \
+	  echo "error: '$(PYTHON)' not found. gradcost needs Python 3.11 (Theano-PyMC 1.1.2 with numpy<1.24)."; \
 	  echo "Install it (e.g. 'apt-get install python3.11 python3.11-venv python3.11-dev' or 'pyenv install 3.11')"; \
 	  echo "or point to it: make PYTHON=/path/to/python3.11"; exit 1; }
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || { \
-	  echo "error: '$(PYTHON)' is Python $$($(PYTHON) -c 'import platform; print(platform.python_version())'), gradbench needs 3.11: make PYTHON=/path/to/python3.11"; exit 1; }
+	  echo "error: '$(PYTHON)' is Python $$($(PYTHON) -c 'import platform; print(platform.python_version())'), gradcost needs 3.11: make PYTHON=/path/to/python3.11"; exit 1; }
 	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet uv==$(UV_VERSION)
@@ -135,10 +135,10 @@ $(addprefix env-,$(FRAMEWORK_ENVS)): env-%: .envs/%/.installed-stamp
 .envs/pytensor/.installed-stamp: envs/jax.txt envs/torch.txt  # it includes both
 
 # Built by uv with the Python the file's header asks for (# python: 3.12; default this Python 3.11), found in
-# GRADBENCH_PYTHON_3_12, pyenv's versions or on the PATH, as a release's environment is (docs/lineage.md).
+# GRADCOST_PYTHON_3_12, pyenv's versions or on the PATH, as a release's environment is (docs/lineage.md).
 .envs/%/.installed-stamp: envs/%.txt | $(STAMP)
-	@if [ -n "$(GRADBENCH_PYTHON_$(call upper,$*))" ]; then \
-	  echo "$*: using GRADBENCH_PYTHON_$(call upper,$*)=$(GRADBENCH_PYTHON_$(call upper,$*)); .envs/$* not built"; \
+	@if [ -n "$(GRADCOST_PYTHON_$(call upper,$*))" ]; then \
+	  echo "$*: using GRADCOST_PYTHON_$(call upper,$*)=$(GRADCOST_PYTHON_$(call upper,$*)); .envs/$* not built"; \
 	else \
 	  $(PY) -m harness.orchestrate.release_envs build $* && touch $@; \
 	fi

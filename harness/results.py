@@ -183,13 +183,13 @@ def read_run(run_dir: Path) -> dict:
     run_dir = Path(run_dir)
     env_path = run_dir / "env.json"
     if not env_path.exists():
-        raise FileNotFoundError(f"{run_dir}: not a gradbench run folder (no env.json)")
+        raise FileNotFoundError(f"{run_dir}: not a gradcost run folder (no env.json)")
     env = json.loads(env_path.read_text())
     version = env.get("schema_version")
     if version not in READABLE_VERSIONS:
         raise ValueError(
-            f"{run_dir}: results schema version {version}, this gradbench reads "
-            f"version {SCHEMA_VERSION}; re-run the benchmark or use the gradbench "
+            f"{run_dir}: results schema version {version}, this gradcost reads "
+            f"version {SCHEMA_VERSION}; re-run the benchmark or use the gradcost "
             f"commit recorded in env.json ({env.get('git', {}).get('commit')})"
         )
     frames = {name: _upgrade(read_csv(run_dir, name), version, env.get("hostname"), env) for name in COLUMNS}

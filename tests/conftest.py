@@ -10,16 +10,16 @@ from harness.orchestrate import environments, theano_env
 
 os.environ.update(environments.worker_env("theano", theano_env.default_compiledir(), "float64", None))
 # Fake and tiny runs draw no figures unless a test looks at them (the `plots` fixture).
-os.environ["GRADBENCH_PLOTS"] = "off"
+os.environ["GRADCOST_PLOTS"] = "off"
 # Nor do they time the machine's pace at their start and end (a process each), unless a test asks.
-os.environ["GRADBENCH_CALIBRATION"] = "off"
+os.environ["GRADCOST_CALIBRATION"] = "off"
 
 
 @pytest.fixture(autouse=True, scope="session")
 def probe_once():
     """Each framework environment is probed once per test run (starting its interpreter and importing its
     framework takes seconds), not once per run a test makes; a test that points a framework at another
-    interpreter (GRADBENCH_PYTHON_NAME) gets that one probed."""
+    interpreter (GRADCOST_PYTHON_NAME) gets that one probed."""
 
     probe, cache = environments.probe, {}
 
@@ -37,7 +37,7 @@ def probe_once():
 @pytest.fixture
 def plots(monkeypatch):
     """Runs in this test draw their figures, as a user's do."""
-    monkeypatch.setenv("GRADBENCH_PLOTS", "on")
+    monkeypatch.setenv("GRADCOST_PLOTS", "on")
 
 
 def pytest_sessionstart(session):
@@ -55,5 +55,5 @@ def stock_theano_linker():
     (``theano_cache_key.apply``): undo it after every test, so that no later test runs patched Theano."""
     yield
     basic = sys.modules.get("theano.link.c.basic")
-    if basic is not None and getattr(basic.CLinker.cmodule_key_, "gradbench_fixed", False):
+    if basic is not None and getattr(basic.CLinker.cmodule_key_, "gradcost_fixed", False):
         basic.CLinker.cmodule_key_ = basic.CLinker.cmodule_key_.__wrapped__

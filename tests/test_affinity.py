@@ -204,6 +204,6 @@ def test_the_report_says_whether_workers_were_pinned_and_lists_values_on_too_man
     pinned = cores_lines({"affinity": {"pinning": True, "cpus_allowed": "0-1"}}, summary)
     assert "every worker was pinned" in pinned[0] and "0.98 to 1.93" in pinned[1]
     assert "1 value(s) used more cores than their `threads`" in pinned[2] and "`per_param` execute 1.93" in pinned[2]
-    unpinned = cores_lines({"affinity": {"pinning": False, "reason": "GRADBENCH_AFFINITY=off"}}, summary.iloc[:1])
-    assert "**not** pinned (GRADBENCH_AFFINITY=off)" in unpinned[0] and len(unpinned) == 2
+    unpinned = cores_lines({"affinity": {"pinning": False, "reason": "GRADCOST_AFFINITY=off"}}, summary.iloc[:1])
+    assert "**not** pinned (GRADCOST_AFFINITY=off)" in unpinned[0] and len(unpinned) == 2
     assert "predates pinning" in cores_lines({}, summary.iloc[:0])[0]

@@ -94,16 +94,16 @@ def test_impossible_pair_exits_2_from_the_command_line(tmp_path, capsys):
 def test_missing_environment_is_refused_before_anything_is_measured(tmp_path, capsys, monkeypatch):
     path = tmp_path / "j.yaml"
     path.write_text(json.dumps({"model": MODEL, "run": {"framework": "jax"}}))
-    monkeypatch.setenv("GRADBENCH_PYTHON_JAX", str(tmp_path / "no-such-env" / "bin" / "python"))
+    monkeypatch.setenv("GRADCOST_PYTHON_JAX", str(tmp_path / "no-such-env" / "bin" / "python"))
     assert main(["run", str(path), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
-    assert "error: jax: no environment at" in err and "make env-jax" in err and "GRADBENCH_PYTHON_JAX" in err
+    assert "error: jax: no environment at" in err and "make env-jax" in err and "GRADCOST_PYTHON_JAX" in err
     assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.slow
 def test_environment_without_the_framework_names_what_it_lacks(tmp_path, monkeypatch):
-    monkeypatch.setenv("GRADBENCH_PYTHON_TORCH", sys.executable)  # .venv: no torch there
+    monkeypatch.setenv("GRADCOST_PYTHON_TORCH", sys.executable)  # .venv: no torch there
     with pytest.raises(environments.EnvironmentProblem, match=r"torch: .* cannot import torch \(ModuleNotFoundError"):
         environments.probe("torch")
 
@@ -276,9 +276,9 @@ def test_make_gpu_check_on_a_machine_without_a_gpu_records_every_case_as_skipped
     # is built (no .venv target), and every case is skipped here, before any worker starts.
     env = {
         **os.environ,
-        "GRADBENCH_PYTHON_JAX": environments.interpreter("jax"),
-        "GRADBENCH_PYTHON_TORCH": environments.interpreter("torch"),
-        "GRADBENCH_PYTHON_PYTENSOR": environments.interpreter("pytensor"),
+        "GRADCOST_PYTHON_JAX": environments.interpreter("jax"),
+        "GRADCOST_PYTHON_TORCH": environments.interpreter("torch"),
+        "GRADCOST_PYTHON_PYTENSOR": environments.interpreter("pytensor"),
     }
     out = subprocess.run(
         ["make", "--no-print-directory", "gpu-check", f"GPU_PYTHON={sys.executable}", f"OUT={tmp_path}"],

@@ -30,8 +30,8 @@ def test_notebook_executes(tmp_path, monkeypatch):  # the runs draw no plots: th
     old = tmp_path / "results" / "20991231-000000-0000"  # newest by name, but another schema
     old.mkdir()
     (old / "env.json").write_text('{"schema_version": 1}')
-    monkeypatch.setenv("GRADBENCH_RESULTS", str(tmp_path / "results"))
-    monkeypatch.delenv("GRADBENCH_RUN", raising=False)
+    monkeypatch.setenv("GRADCOST_RESULTS", str(tmp_path / "results"))
+    monkeypatch.delenv("GRADCOST_RUN", raising=False)
     nb = nbformat.read(NOTEBOOK, as_version=4)
     NotebookClient(
         nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOK.parent)}}

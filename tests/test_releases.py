@@ -119,20 +119,20 @@ def test_the_interpreter_is_found_from_the_variable_then_pyenv_then_the_path(tmp
         str(pyenv / "versions/3.7.16/bin/python"),
         f"pyenv ({pyenv}/versions)",
     )
-    assert release_envs.find_python("3.7", {**environ, "GRADBENCH_PYTHON_3_7": "/opt/py37"}) == (
+    assert release_envs.find_python("3.7", {**environ, "GRADCOST_PYTHON_3_7": "/opt/py37"}) == (
         "/opt/py37",
-        "GRADBENCH_PYTHON_3_7",
+        "GRADCOST_PYTHON_3_7",
     )
     assert release_envs.find_python("3.6", environ) == (str(on_path), "PATH")
     missing, where = release_envs.find_python("3.5", environ)
-    assert missing is None and "GRADBENCH_PYTHON_3_5" in where and "python3.5 on the PATH" in where
+    assert missing is None and "GRADCOST_PYTHON_3_5" in where and "python3.5 on the PATH" in where
 
 
 def test_a_release_whose_python_is_missing_is_skipped_with_the_reason_and_the_rest_runs(tmp_path, monkeypatch):
     monkeypatch.setenv("PYENV_ROOT", str(tmp_path / "no-pyenv"))
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
-    monkeypatch.delenv("GRADBENCH_PYTHON_3_7", raising=False)
-    monkeypatch.delenv("GRADBENCH_PYTHON_THEANO_0_7_0", raising=False)
+    monkeypatch.delenv("GRADCOST_PYTHON_3_7", raising=False)
+    monkeypatch.delenv("GRADCOST_PYTHON_THEANO_0_7_0", raising=False)
     probed = []
     run_dir = runner.run(
         [config(["theano", "theano==0.7.0"])],
@@ -187,13 +187,13 @@ def test_an_environment_holding_another_release_than_asked_is_not_used(tmp_path)
         asked.append((name, distribution))
         return {"version": "0.4.29", "packages": {"jax": "0.4.29"}}
 
-    os.environ["GRADBENCH_PYTHON_JAX_0_4_30"] = "/somewhere/python"  # a named interpreter: nothing is built
+    os.environ["GRADCOST_PYTHON_JAX_0_4_30"] = "/somewhere/python"  # a named interpreter: nothing is built
     try:
         run_dir = runner.run(
             [config(["jax==0.4.30"])], tmp_path, quiet, runner=worker, compiledir=tmp_path / "cc", probe=probe
         )
     finally:
-        del os.environ["GRADBENCH_PYTHON_JAX_0_4_30"]
+        del os.environ["GRADCOST_PYTHON_JAX_0_4_30"]
     assert asked == [("jax-0.4.30", "jax")]
     w = results.read_run(run_dir)["workers"]
     assert set(w["status"]) == {"skipped"}
@@ -287,7 +287,7 @@ def test_theano_1_0_5_on_python_3_7_builds_and_measures_a_tiny_case_with_checked
 
 
 def test_the_report_sets_releases_side_by_side_by_date_with_the_questions_figures(tmp_path, monkeypatch):
-    monkeypatch.setenv("GRADBENCH_PYTHON_THEANO_0_7_0", "/somewhere/python")  # nothing is built
+    monkeypatch.setenv("GRADCOST_PYTHON_THEANO_0_7_0", "/somewhere/python")  # nothing is built
     doc = {
         "name": "lin",
         "model": {"input": 6, "hidden": [5, 4, 3], "output": 3, "batch": 4},  # 8 parameters, as the question's
@@ -320,7 +320,7 @@ def test_the_report_sets_releases_side_by_side_by_date_with_the_questions_figure
 def test_releases_measured_in_two_modes_get_a_row_each_and_a_line_per_mode(tmp_path, monkeypatch):
     """A config that holds each release in two modes (configs/pins_numba_c.yaml) is not one row per release with
     one mode's values: every (release, mode) has its row, named by both, the releases of one mode together."""
-    monkeypatch.setenv("GRADBENCH_PYTHON_THEANO_0_7_0", "/somewhere/python")  # nothing is built
+    monkeypatch.setenv("GRADCOST_PYTHON_THEANO_0_7_0", "/somewhere/python")  # nothing is built
     doc = {
         "name": "modes",
         "model": {"input": 6, "hidden": [5, 4, 3], "output": 3, "batch": 4},
@@ -381,12 +381,12 @@ def test_a_local_build_label_is_the_same_release(tmp_path):
     probe = lambda name, distribution=None: {"version": pin + "+cpu", "packages": {"torch": pin + "+cpu"}}  # noqa: E731
     run_dir = runner.run([config(["torch"])], tmp_path, quiet, runner=worker, compiledir=tmp_path / "cc", probe=probe)
     assert set(results.read_run(run_dir)["measurements"]["framework_version"]) == {pin}  # the pin's release
-    os.environ["GRADBENCH_PYTHON_TORCH_2_0_1"] = "/somewhere/python"
+    os.environ["GRADCOST_PYTHON_TORCH_2_0_1"] = "/somewhere/python"
     try:
         probe = lambda name, distribution=None: {"version": "2.0.1+cu117"}  # noqa: E731
         run_dir = runner.run(
             [config(["torch==2.0.1"])], tmp_path / "b", quiet, runner=worker, compiledir=tmp_path / "cc", probe=probe
         )
     finally:
-        del os.environ["GRADBENCH_PYTHON_TORCH_2_0_1"]
+        del os.environ["GRADCOST_PYTHON_TORCH_2_0_1"]
     assert set(results.read_run(run_dir)["workers"]["status"]) == {"ok"}  # not "holds another release"

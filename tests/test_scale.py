@@ -166,9 +166,9 @@ def test_slurm_array_indices_map_to_every_shard_once(first):
 
 
 def test_kubernetes_completion_indices_map_to_every_shard_once():
-    got = [shards.from_environment({"JOB_COMPLETION_INDEX": str(i), "GRADBENCH_SHARDS": "4"}) for i in range(4)]
+    got = [shards.from_environment({"JOB_COMPLETION_INDEX": str(i), "GRADCOST_SHARDS": "4"}) for i in range(4)]
     assert got == [(1, 4), (2, 4), (3, 4), (4, 4)]
-    with pytest.raises(shards.ShardError, match="GRADBENCH_SHARDS"):
+    with pytest.raises(shards.ShardError, match="GRADCOST_SHARDS"):
         shards.from_environment({"JOB_COMPLETION_INDEX": "0"})
     with pytest.raises(shards.ShardError, match="step"):
         shards.from_environment(
@@ -179,7 +179,7 @@ def test_kubernetes_completion_indices_map_to_every_shard_once():
                 "SLURM_ARRAY_TASK_STEP": "2",
             }
         )
-    with pytest.raises(shards.ShardError, match="no GRADBENCH_SHARD"):
+    with pytest.raises(shards.ShardError, match="no GRADCOST_SHARD"):
         shards.from_environment({})
 
 
@@ -210,10 +210,10 @@ def test_the_readme_examples_for_slurm_and_kubernetes_give_every_case_to_one_sha
     assert spec["completionMode"] == "Indexed" and spec["parallelism"] >= 1
     container = spec["template"]["spec"]["containers"][0]
     k8s_env = {e["name"]: str(e["value"]) for e in container.get("env", []) if "value" in e}
-    assert int(k8s_env["GRADBENCH_SHARDS"]) == spec["completions"]
+    assert int(k8s_env["GRADCOST_SHARDS"]) == spec["completions"]
     k8s = " ".join(container["command"] + container.get("args", []))
     base = {
-        k: v for k, v in os.environ.items() if not k.startswith(("SLURM_", "GRADBENCH_SHARD", "JOB_COMPLETION_INDEX"))
+        k: v for k, v in os.environ.items() if not k.startswith(("SLURM_", "GRADCOST_SHARD", "JOB_COMPLETION_INDEX"))
     }
     for text, total, variables in [
         (
@@ -313,7 +313,7 @@ def _edit_env(run_dir, **changes):
     [
         (lambda d: d[:2], r"missing shard\(s\) 3/3"),
         (lambda d: [d[0], d[1], d[1], d[2]], "shard 2/3 given twice"),
-        (lambda d: (_edit_env(d[1], git={"commit": "abc"}), d)[1], "gradbench commit abc"),
+        (lambda d: (_edit_env(d[1], git={"commit": "abc"}), d)[1], "gradcost commit abc"),
         (lambda d: (_edit_env(d[2], status="interrupted"), d)[1], "shard 3/3 is interrupted.*--resume"),
         (lambda d: (_edit_env(d[0], shard=None), d)[1], "not a shard"),
         (lambda d: (_edit_env(d[1], schema_version=6), d)[1], "results schema 6"),
@@ -386,7 +386,7 @@ def _kill(proc):
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    """A real scheduler and two single-threaded workers with the gradbench resource (as docs/scaling-out.md
+    """A real scheduler and two single-threaded workers with the gradcost resource (as docs/scaling-out.md
     starts them), each in its own process group, shared by this module's cluster tests (the one that kills a
     worker runs last); yields (address, {name: Popen})."""
     pytest.importorskip("distributed")
@@ -420,7 +420,7 @@ def cluster(tmp_path_factory):
                 "1",
                 "--no-nanny",
                 "--resources",
-                "gradbench=1",
+                "gradcost=1",
                 "--no-dashboard",
                 "--name",
                 name,
@@ -437,7 +437,7 @@ def cluster(tmp_path_factory):
 
 
 def _measuring(dask_worker: subprocess.Popen) -> bool:
-    """Whether a gradbench worker process (``python -m harness.worker``) runs under this Dask worker: its case
+    """Whether a gradcost worker process (``python -m harness.worker``) runs under this Dask worker: its case
     is under way, mid-case."""
     import psutil
 
@@ -455,7 +455,7 @@ def _measuring(dask_worker: subprocess.Popen) -> bool:
 
 
 def _dask_run(tmp_path, address, stderr=subprocess.STDOUT):
-    """``gradbench run`` of the tiny config on the cluster, as a user starts it; (process, out folder)."""
+    """``gradcost run`` of the tiny config on the cluster, as a user starts it; (process, out folder)."""
     config, out = _write_config(tmp_path), tmp_path / "out"
     return subprocess.Popen(
         [sys.executable, "-m", "harness", "run", str(config), "--dask", address, "--out", str(out), "--quiet"],
@@ -509,7 +509,7 @@ def test_a_dask_cluster_with_a_worker_killed_mid_case_measures_every_case_once(c
         while killed is None and time.monotonic() < deadline and run.poll() is None:
             for addr in sorted(a for a, keys in client.processing().items() if keys):
                 name = client.scheduler_info()["workers"][addr]["name"]
-                if _measuring(procs[name]):  # evidence, not a guess: a gradbench worker process runs there
+                if _measuring(procs[name]):  # evidence, not a guess: a gradcost worker process runs there
                     _kill(procs[name])
                     killed = name
                     break
@@ -550,7 +550,7 @@ def test_dask_without_a_scheduler_or_without_the_resource_is_refused_before_a_fo
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0") as local:
         assert cli.main(["run", str(config), "--dask", local.scheduler_address, "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
-    assert "resource 'gradbench'" in err and "--resources gradbench=1" in err
+    assert "resource 'gradcost'" in err and "--resources gradcost=1" in err
     assert not (tmp_path / "o").exists()
 
 
@@ -569,7 +569,7 @@ def test_a_case_dask_gives_up_on_is_recorded_failed_with_the_reason_and_a_worker
 
     class Lost:
         def result(self):
-            raise KilledWorker("gradbench-case", Worker(), 3)
+            raise KilledWorker("gradcost-case", Worker(), 3)
 
     env = {"hosts": {}}
     dask_cluster._record(Lost(), item, list(item.jobs), recorder, env)
@@ -602,8 +602,8 @@ def test_plan_prints_the_run_on_n_machines_as_the_partition_computes_it(tmp_path
     assert cli.main(["plan", str(config), "--machines", "0"]) == 2
 
 
-def test_gradbench_host_names_the_machine_in_the_host_column_and_env(tmp_path, monkeypatch):
-    monkeypatch.setenv("GRADBENCH_HOST", "node-17")
+def test_gradcost_host_names_the_machine_in_the_host_column_and_env(tmp_path, monkeypatch):
+    monkeypatch.setenv("GRADCOST_HOST", "node-17")
     run_dir = runner.run([_config()], tmp_path, _quiet, runner=fake_worker, probe=False)
     assert set(_workers(run_dir)["host"]) == {"node-17"}
     assert set(results.read_run(run_dir)["measurements"]["host"]) == {"node-17"}

@@ -40,7 +40,7 @@ def test_hanging_worker_is_killed_at_timeout():
 
 def test_a_result_that_is_not_a_result_is_recorded():
     """The result crosses the process boundary as typed data (harness.core.task.Result): a field this
-    gradbench does not know, or a status it does not have, is a failure with the reason, never a row."""
+    gradcost does not know, or a status it does not have, is a failure with the reason, never a row."""
     for result in ("{'status': 'ok', 'rows': []}", "{'status': 'fine'}"):
         code = f"import json,sys; json.dump({result}, open(sys.argv[2],'w'))"
         got = run_worker({}, env=None, timeouts={"default": 30}, command=script(code))

@@ -28,7 +28,7 @@ def test_every_planned_task_reads_back_as_the_task_it_was():
             assert task.model["hidden"] == [2] and task.kind == "gradient"
 
 
-def test_a_task_or_result_this_gradbench_does_not_know_is_refused():
+def test_a_task_or_result_this_gradcost_does_not_know_is_refused():
     with pytest.raises(ValueError, match="unknown task field"):
         Task.from_json({"model": {}, "stratgy": "single"})
     with pytest.raises(ValueError, match="unknown task kind 'bench'"):

@@ -212,10 +212,10 @@ def test_only_warm_theano_workers_apply_the_cache_key_fix():
     from harness.backends.theano_cache_key import apply
 
     assert worker.run_task(task("single", hidden=(2,)))["info"]["cache_key_fix"] is True
-    assert getattr(CLinker.cmodule_key_, "gradbench_fixed", False) and apply()
+    assert getattr(CLinker.cmodule_key_, "gradcost_fixed", False) and apply()
     CLinker.cmodule_key_ = CLinker.cmodule_key_.__wrapped__  # a fresh process: stock Theano, as a cold worker has
     assert "cache_key_fix" not in worker.run_task(task("single", "cold", hidden=(2,)))["info"]
-    assert not getattr(CLinker.cmodule_key_, "gradbench_fixed", False)  # the cold worker left Theano stock
+    assert not getattr(CLinker.cmodule_key_, "gradcost_fixed", False)  # the cold worker left Theano stock
 
 
 def test_every_construct_timing_starts_from_a_collected_heap(monkeypatch):

@@ -11,7 +11,7 @@ has no C code either: a one-hot product picks them). Every mode gets the same
 graph. PyTensor's ``PYTORCH`` mode (3.0.7 and 3.3.7) fails on this MLP: the gradient of a
 broadcast addition (a bias added to every row) hands ``scalar_from_tensor`` a
 Python bool (``TypeError: 'bool' object is not subscriptable``); the gradient of
-``max`` fails the same way, and so does the loss alone (the ``primal``). gradbench
+``max`` fails the same way, and so does the loss alone (the ``primal``). gradcost
 records those workers as expected failures (``core.registry``).
 """
 

@@ -1,4 +1,4 @@
-"""Theano: Theano-PyMC 1.1.2, the framework gradbench was born on, and Theano's releases from 0.7.0
+"""Theano: Theano-PyMC 1.1.2, the framework gradcost was born on, and Theano's releases from 0.7.0
 (2015) to 1.0.5 (2020) for the lineage. Workers only (imports Theano).
 
 THEANO_FLAGS (compiledir, floatX, BLAS) must be in the environment before

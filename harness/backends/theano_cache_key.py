@@ -55,7 +55,7 @@ def fixed(original):
         version = versions(self, fgraph)
         return (version, key[1]) if all(version) else key
 
-    cmodule_key_.gradbench_fixed = True
+    cmodule_key_.gradcost_fixed = True
     return cmodule_key_
 
 
@@ -63,6 +63,6 @@ def apply() -> bool:
     """Patch Theano's CLinker in this process (idempotent); True once it is patched."""
     from theano.link.c.basic import CLinker
 
-    if not getattr(CLinker.cmodule_key_, "gradbench_fixed", False):
+    if not getattr(CLinker.cmodule_key_, "gradcost_fixed", False):
         CLinker.cmodule_key_ = fixed(CLinker.cmodule_key_)
     return True

@@ -10,7 +10,7 @@ DEFAULT_OUT = Path("results")
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="gradbench",
+        prog="gradcost",
         description=(
             "Measure the cost of reverse-mode gradients (Theano, PyTensor, JAX, PyTorch): one gradient call "
             "over all parameters versus one per parameter, for construction, compilation and execution."
@@ -43,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
         help=(
             "measure only the I-th of N balanced parts of the run (whole cases; counted from 1), into a run "
             "folder that records its shard; 'env' reads I and N from a SLURM array or a Kubernetes Indexed Job "
-            "(see docs/scaling-out.md); join the parts with 'gradbench merge'"
+            "(see docs/scaling-out.md); join the parts with 'gradcost merge'"
         ),
     )
     run.add_argument(
@@ -59,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ADDRESS",
         help=(
             "send each case to the Dask cluster whose scheduler is at ADDRESS (tcp://HOST:8786); its workers "
-            "must run with --nthreads 1 --resources gradbench=1"
+            "must run with --nthreads 1 --resources gradcost=1"
         ),
     )
     run.add_argument(
@@ -73,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     order = sub.add_parser(
-        "order-effect", help=("show the compile-order effect: naive one-process timing vs gradbench, in both orders")
+        "order-effect", help=("show the compile-order effect: naive one-process timing vs gradcost, in both orders")
     )
     order.add_argument("config", type=Path, help="config whose first case is used")
     order.add_argument("--out", type=Path, default=DEFAULT_OUT)

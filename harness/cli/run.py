@@ -1,4 +1,4 @@
-"""``gradbench run``: configs (or a run folder to resume) to a finished run folder and an exit code."""
+"""``gradcost run``: configs (or a run folder to resume) to a finished run folder and an exit code."""
 
 from __future__ import annotations
 
@@ -198,7 +198,7 @@ def resume_command(run_dir: Path, dask: str | None = None, time_budget: float | 
     part gets a budget of its own).
 
     ``make bench`` runs ``.venv/bin/python``; a bare ``python`` on a fresh
-    machine is another interpreter, without gradbench's packages.
+    machine is another interpreter, without gradcost's packages.
     """
     python = Path(sys.executable)
     with contextlib.suppress(ValueError):

@@ -28,7 +28,7 @@ def in_config_order(frame: pd.DataFrame, configs: list) -> pd.DataFrame:
             (case.config, case.name): i
             for i, case in enumerate(case for c in configs for case in expand(config_from_dict(c)))
         }
-    except (ValueError, KeyError, TypeError):  # configs this gradbench cannot read: keep the order measured
+    except (ValueError, KeyError, TypeError):  # configs this gradcost cannot read: keep the order measured
         return frame
     ranks = [rank.get((c, k), len(rank)) for c, k in zip(frame["config"], frame["case"])]
     return frame.assign(_rank=ranks).sort_values("_rank", kind="stable").drop(columns="_rank")

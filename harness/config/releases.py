@@ -1,4 +1,4 @@
-"""Framework releases: which ones gradbench can measure, and the environment each is measured in.
+"""Framework releases: which ones gradcost can measure, and the environment each is measured in.
 
 A framework's default release is the one its own environment pins (``envs/NAME.txt``; Theano's is
 ``.venv``, pinned in ``envs/venv.txt``). Any other release has a requirements file of its own,

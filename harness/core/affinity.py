@@ -11,7 +11,7 @@ may use, through one lock file per core (``fcntl.flock``), so two workers that
 run at the same time on one machine -- two Dask workers, two runs -- never get
 the same core; the kernel drops a lock when its holder dies. Child side:
 :func:`apply_from_environment` pins every thread of the worker to the cores in
-``GRADBENCH_CPUS``, before the framework is imported. Standard library only:
+``GRADCOST_CPUS``, before the framework is imported. Standard library only:
 the child side runs on every Python a measured release needs.
 """
 
@@ -21,9 +21,9 @@ import os
 import tempfile
 import time
 
-CPUS_VARIABLE = "GRADBENCH_CPUS"  # the cores a worker is given (parent -> worker)
-SWITCH_VARIABLE = "GRADBENCH_AFFINITY"  # "off": no pinning (an experiment; recorded in env.json)
-LOCKS_VARIABLE = "GRADBENCH_CPU_LOCKS"  # where the per-core lock files live
+CPUS_VARIABLE = "GRADCOST_CPUS"  # the cores a worker is given (parent -> worker)
+SWITCH_VARIABLE = "GRADCOST_AFFINITY"  # "off": no pinning (an experiment; recorded in env.json)
+LOCKS_VARIABLE = "GRADCOST_CPU_LOCKS"  # where the per-core lock files live
 POLL_S = 0.05
 
 
@@ -89,7 +89,7 @@ def capability(environ=None) -> dict:
 
 def lock_dir(environ=None) -> str:
     environ = os.environ if environ is None else environ
-    return environ.get(LOCKS_VARIABLE) or os.path.join(tempfile.gettempdir(), "gradbench-cpus")
+    return environ.get(LOCKS_VARIABLE) or os.path.join(tempfile.gettempdir(), "gradcost-cpus")
 
 
 class CoreLease:
@@ -193,7 +193,7 @@ def pin(cpus) -> str | None:
 
 
 def apply_from_environment(environ=None) -> dict:
-    """The worker's first act: pin to ``GRADBENCH_CPUS`` if the parent leased cores.
+    """The worker's first act: pin to ``GRADCOST_CPUS`` if the parent leased cores.
     Returns what to record: the cores asked for, and an error if pinning failed."""
     environ = os.environ if environ is None else environ
     text = environ.get(CPUS_VARIABLE)

@@ -13,7 +13,7 @@ void gb_start(void) { CALLGRIND_START_INSTRUMENTATION; CALLGRIND_ZERO_STATS; CAL
 void gb_pause_and_dump(const char *name) { CALLGRIND_TOGGLE_COLLECT; CALLGRIND_DUMP_STATS_AT(name); }
 void gb_resume(void) { CALLGRIND_TOGGLE_COLLECT; }
 """
-LIBRARY_VARIABLE = "GRADBENCH_CALLGRIND_LIB"  # the compiled SOURCE
-OUT_VARIABLE = "GRADBENCH_CALLGRIND_OUT"  # callgrind's --callgrind-out-file: its dumps are OUT.1, OUT.2, ...
+LIBRARY_VARIABLE = "GRADCOST_CALLGRIND_LIB"  # the compiled SOURCE
+OUT_VARIABLE = "GRADCOST_CALLGRIND_OUT"  # callgrind's --callgrind-out-file: its dumps are OUT.1, OUT.2, ...
 METRICS = ("time", "instructions")  # what a case measures: seconds (wall clock), or instructions counted
 UNITS = {"time": "seconds", "instructions": "instructions"}  # the measurements.csv column of each metric

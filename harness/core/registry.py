@@ -1,4 +1,4 @@
-"""What gradbench measures, as plain data: frameworks and their modes, strategies, phases, devices.
+"""What gradcost measures, as plain data: frameworks and their modes, strategies, phases, devices.
 
 Nothing here imports a framework. The config validates against it, the
 orchestrator picks each worker's interpreter and environment variables from
@@ -122,7 +122,7 @@ FRAMEWORKS = {
         modes=("FAST_RUN", "FAST_COMPILE", "NO_OPT"),
         default_mode="FAST_RUN",
         distribution="theano-pymc",
-        cache_variables=("GRADBENCH_COMPILEDIR",),
+        cache_variables=("GRADCOST_COMPILEDIR",),
         cache_kind="Theano compiledir (C modules of the compiled ops)",
     ),
     # Theano's fork between Theano-PyMC and PyTensor (2021-2024): measured as a release of the lineage only
@@ -132,7 +132,7 @@ FRAMEWORKS = {
         modes=("FAST_RUN", "FAST_COMPILE"),
         default_mode="FAST_RUN",
         distribution="aesara",
-        cache_variables=("GRADBENCH_COMPILEDIR",),
+        cache_variables=("GRADCOST_COMPILEDIR",),
         cache_kind="Aesara compiledir (C modules of the compiled ops)",
     ),
     "pytensor": Framework(
@@ -141,7 +141,7 @@ FRAMEWORKS = {
         default_mode="NUMBA",
         distribution="pytensor",
         lazy_modes=("NUMBA", "JAX", "PYTORCH"),
-        cache_variables=("GRADBENCH_COMPILEDIR", "NUMBA_CACHE_DIR"),
+        cache_variables=("GRADCOST_COMPILEDIR", "NUMBA_CACHE_DIR"),
         cache_kind="PyTensor compiledir (C modules) and Numba's cache",
         gpu_modes=("JAX",),
         copying_modes=("JAX",),  # its JAX backend; shared variables stay on the host

@@ -1,7 +1,7 @@
 """What crosses the process boundary: a worker's task and its result, as typed data to and from JSON.
 
 The orchestrator builds a ``Task`` and writes ``task.to_json()``; the worker reads it back with
-``Task.from_json`` (unknown fields are refused: a parent and a child of two gradbench versions must not
+``Task.from_json`` (unknown fields are refused: a parent and a child of two gradcost versions must not
 silently disagree) and answers with a ``Result``, read back by the parent with ``Result.from_json``.
 Standard library only: both sides, every Python from 3.7.
 """
@@ -24,7 +24,7 @@ def _known(cls, data: dict, what: str) -> dict:
     unknown = sorted(set(data) - names)
     if unknown:
         raise ValueError(
-            f"unknown {what} field(s) {', '.join(unknown)}: a parent and a worker of two gradbench versions?"
+            f"unknown {what} field(s) {', '.join(unknown)}: a parent and a worker of two gradcost versions?"
         )
     return data
 

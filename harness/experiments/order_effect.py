@@ -1,10 +1,10 @@
-"""The order effect that naive Theano timing falls for, measured next to gradbench's numbers.
+"""The order effect that naive Theano timing falls for, measured next to gradcost's numbers.
 
 A newcomer times ``theano.function`` for one strategy, then the other, in one
 process: the first compile builds C code into an empty cache (seconds), the
 second reuses it (tenths of a second), so whichever comes second looks many
 times faster. ``naive_worker`` does exactly that, in a fresh process with an
-empty compiledir; ``measure`` runs it in both orders and runs gradbench itself
+empty compiledir; ``measure`` runs it in both orders and runs gradcost itself
 (isolated workers, warm and cold caches) in both orders, so the two can be
 compared in one table (``order_effect.csv``).
 """
@@ -26,7 +26,7 @@ COLUMNS = ("method", "order", "strategy", "position", "cache", "seconds", "c_com
 
 
 def measure(config: Config, out_root: Path, progress=print) -> Path:
-    """Naive in-process timing and gradbench, each in both orders, on the config's first case."""
+    """Naive in-process timing and gradcost, each in both orders, on the config's first case."""
     case = expand(config)[0]
     order = [s for s in config.run.strategies if s in GRADIENT_STRATEGIES]
     rows = []
@@ -63,7 +63,7 @@ def measure(config: Config, out_root: Path, progress=print) -> Path:
         for (strategy, cache), d in m.groupby(["strategy", "cache"], sort=False):
             rows.append(
                 {
-                    "method": f"gradbench ({run_dir.name})",
+                    "method": f"gradcost ({run_dir.name})",
                     "order": label,
                     "strategy": strategy,
                     "position": listed.index(strategy),

@@ -1,6 +1,6 @@
 """Paired measurement: ``single`` and ``per_param`` compiled in one worker, timed alternately.
 
-gradbench times each strategy in processes of its own, so a ratio of two
+gradcost times each strategy in processes of its own, so a ratio of two
 strategies also carries what differs between processes. This experiment
 removes that: one worker builds and compiles both strategies' functions,
 checks their gradients agree, then times them in alternating pairs (AB, BA,

@@ -17,7 +17,7 @@ from harness.core import affinity
 from harness.orchestrate import REPO, theano_env
 
 TIMEOUT_S = 120
-VARIABLE = "GRADBENCH_CALIBRATION"  # "off": no calibration (the tests' fake runs)
+VARIABLE = "GRADCOST_CALIBRATION"  # "off": no calibration (the tests' fake runs)
 ONE_THREAD = dict.fromkeys(theano_env.THREAD_VARIABLES, "1")  # the BLAS libraries' thread settings, as workers get
 
 

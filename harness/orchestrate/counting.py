@@ -22,7 +22,7 @@ from harness.core.counting import LIBRARY_VARIABLE, OUT_VARIABLE, SOURCE
 from harness.core.registry import framework
 
 VALGRIND = "valgrind"
-LIBRARY_NAME = "libgradbench_callgrind.so"
+LIBRARY_NAME = "libgradcost_callgrind.so"
 # What every counted worker is told, whatever its framework: OpenBLAS (NumPy's, Theano's, PyTorch's)
 # picks its kernels by CPU, and oneDNN and ATen (PyTorch) theirs.
 AVX2_VARIABLES = {"OPENBLAS_CORETYPE": "Haswell", "ONEDNN_MAX_CPU_ISA": "AVX2", "ATEN_CPU_CAPABILITY": "avx2"}

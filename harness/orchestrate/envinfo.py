@@ -80,9 +80,9 @@ def bytecode_state(module: str) -> dict | None:
 
 
 def host_name() -> str:
-    """The measuring machine's name: GRADBENCH_HOST where set (a Kubernetes pod is named for itself,
+    """The measuring machine's name: GRADCOST_HOST where set (a Kubernetes pod is named for itself,
     not for its node: the Kubernetes Job in docs/scaling-out.md sets it to the node's name), else the host name."""
-    return os.environ.get("GRADBENCH_HOST") or platform.node()
+    return os.environ.get("GRADCOST_HOST") or platform.node()
 
 
 def gpu_info(run=subprocess.run) -> list[dict] | None:

@@ -4,7 +4,7 @@ Theano needs Python 3.11 with numpy<1.24; PyTensor, JAX and PyTorch need
 numpy 2. So each framework has its own virtual environment (``.envs/NAME``,
 built by ``make env-NAME`` from ``envs/NAME.txt``, as asv builds one
 environment per matrix entry); Theano's is ``.venv``, the orchestrator's own.
-``GRADBENCH_PYTHON_NAME`` names another interpreter instead (a machine that
+``GRADCOST_PYTHON_NAME`` names another interpreter instead (a machine that
 already has the framework and no package index). The orchestrator never
 imports a framework: it starts these interpreters, and asks each once, before
 anything is measured, what it has (:func:`probe`).
@@ -30,8 +30,8 @@ class EnvironmentProblem(RuntimeError):
 
 
 def python_variable(name: str) -> str:
-    """GRADBENCH_PYTHON_JAX, GRADBENCH_PYTHON_THEANO_0_7_0 (a release's environment)."""
-    return "GRADBENCH_PYTHON_" + name.upper().replace("-", "_").replace(".", "_")
+    """GRADCOST_PYTHON_JAX, GRADCOST_PYTHON_THEANO_0_7_0 (a release's environment)."""
+    return "GRADCOST_PYTHON_" + name.upper().replace("-", "_").replace(".", "_")
 
 
 def split_environment(name: str) -> tuple[str, str | None]:
@@ -74,7 +74,7 @@ def worker_env(
     Theano does); its own thread settings (XLA_FLAGS, NUMBA_NUM_THREADS; PyTorch
     is told by the worker: torch.set_num_threads); its compile cache in ``cache``;
     JAX's platform for ``device``; and the repository on PYTHONPATH, since
-    gradbench is not installed there. Theano's worker gets THEANO_FLAGS (its compiledir is ``cache``; see
+    gradcost is not installed there. Theano's worker gets THEANO_FLAGS (its compiledir is ``cache``; see
     theano_env). PYTHONHASHSEED is fixed because some Theano ops' cache keys depend on hashing; with a
     random seed they are recompiled in every process. ``threads`` None leaves the thread caps as inherited.
     """
@@ -156,7 +156,7 @@ if sys.argv[1] == "torch":
     out["cuda"] = torch.version.cuda
     out["gpus"] = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
     out["devices"] = ["cpu"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())]
-print("GRADBENCH-PROBE " + json.dumps(out))
+print("GRADCOST-PROBE " + json.dumps(out))
 """
 PROBE_PACKAGES = {
     "theano": ("theano-pymc", "numpy"),
@@ -208,7 +208,7 @@ def probe(name: str, distribution: str | None = None) -> dict:
         "run: make setup"
         if name == "theano"
         else f"set {python_variable(name)} to a Python that has {distribution}, or run: "
-        + (f"make env-{name}" if release is None else "gradbench run (it builds a release's environment)")
+        + (f"make env-{name}" if release is None else "gradcost run (it builds a release's environment)")
     )
     if not Path(python).exists() and os.sep in python:
         raise EnvironmentProblem(f"{name}: no environment at {python}; {how}")
@@ -224,7 +224,7 @@ def probe(name: str, distribution: str | None = None) -> dict:
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise EnvironmentProblem(f"{name}: cannot start {python} ({exc}); {how}") from None
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("GRADBENCH-PROBE ")]
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("GRADCOST-PROBE ")]
     if proc.returncode != 0 or not lines:
         tail = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
         raise EnvironmentProblem(f"{name}: {python} cannot import {distribution} ({tail}); {how}")

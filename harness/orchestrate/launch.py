@@ -70,7 +70,7 @@ def counted(case: Case, compiledir: Path, extra: dict):
         yield lambda env: env
         return
     library, _ = counting.library(compiledir)
-    with tempfile.TemporaryDirectory(prefix="gradbench-callgrind-") as folder:
+    with tempfile.TemporaryDirectory(prefix="gradcost-callgrind-") as folder:
         out = Path(folder, "callgrind.out")
         extra["command"] = counting.command(extra.get("command") or environments.worker_command(case.env_name), out)
         yield lambda env: counting.environment(env, case.framework, library, out)

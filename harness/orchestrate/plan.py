@@ -107,7 +107,7 @@ def plan(configs: list[Config]) -> list[CaseWork]:
 
 def with_measured_versions(work: list[CaseWork], frameworks: dict) -> list[CaseWork]:
     """The cases with the release their environment was found to hold (its probe's ``version``), where a
-    framework's own environment holds another release than its pin (``GRADBENCH_PYTHON_JAX`` names a
+    framework's own environment holds another release than its pin (``GRADCOST_PYTHON_JAX`` names a
     Python with another JAX): column framework_version says what was measured, not what was pinned."""
     out = []
     for item in work:

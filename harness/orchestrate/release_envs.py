@@ -2,7 +2,7 @@
 
 A release other than a framework's default one (``harness.config.releases``) is measured in an
 environment of its own, built by uv from its pinned requirements file with the Python its header asks
-for. That interpreter is found, in order, from ``GRADBENCH_PYTHON_X_Y`` (``GRADBENCH_PYTHON_3_7``), from
+for. That interpreter is found, in order, from ``GRADCOST_PYTHON_X_Y`` (``GRADCOST_PYTHON_3_7``), from
 pyenv's versions (``$PYENV_ROOT/versions``, default ``~/.pyenv/versions``: the newest X.Y.Z), and from
 ``pythonX.Y`` on the PATH. When none is found, or the environment does not build, the release's cases are
 skipped with the reason before anything runs (as GPU cases are without a GPU); the rest of the run goes on.
@@ -35,7 +35,7 @@ class ReleaseUnavailable(RuntimeError):
 
 
 def python_override(version: str) -> str:
-    return "GRADBENCH_PYTHON_" + version.replace(".", "_")
+    return "GRADCOST_PYTHON_" + version.replace(".", "_")
 
 
 def _patch(path: Path) -> tuple[int, ...]:

@@ -118,8 +118,8 @@ def resume(
     env = data["env"]
     if env.get("schema_version") != results.SCHEMA_VERSION:
         raise ValueError(
-            f"{run_dir}: written in results schema {env.get('schema_version')}; this gradbench "
-            f"appends schema {results.SCHEMA_VERSION} rows: resume it with the gradbench commit "
+            f"{run_dir}: written in results schema {env.get('schema_version')}; this gradcost "
+            f"appends schema {results.SCHEMA_VERSION} rows: resume it with the gradcost commit "
             f"recorded in env.json ({(env.get('git') or {}).get('commit')})"
         )
     configs = [config_from_dict(d) for d in env["configs"]]

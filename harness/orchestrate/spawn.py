@@ -31,7 +31,7 @@ def run_worker(task: dict, env: dict | None, timeouts: dict, command: list[str] 
     ``on_phase(name)`` is told too (a progress display).
     """
     command = command or [sys.executable, "-m", "harness.worker"]
-    with tempfile.TemporaryDirectory(prefix="gradbench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="gradcost-") as tmp:
         paths = {name: Path(tmp, name) for name in ("task.json", "result.json", "progress", "output.log")}
         paths["task.json"].write_text(json.dumps(task))
         with open(paths["output.log"], "wb") as out, affinity.CoreLease(task.get("threads", 1)) as cores:

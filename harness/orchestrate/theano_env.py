@@ -28,9 +28,9 @@ def detect_blas() -> tuple[str, str]:
     Theano cannot find BLAS by itself on Python 3.11; an empty value makes it
     use its slower NumPy C-API fallback.
     """
-    forced = os.environ.get("GRADBENCH_BLAS_LDFLAGS")
+    forced = os.environ.get("GRADCOST_BLAS_LDFLAGS")
     if forced is not None:
-        return forced, "set by GRADBENCH_BLAS_LDFLAGS" if forced else "numpy C-API fallback (forced)"
+        return forced, "set by GRADCOST_BLAS_LDFLAGS" if forced else "numpy C-API fallback (forced)"
     if _links(OPENBLAS_FLAGS):
         return OPENBLAS_FLAGS, "OpenBLAS"
     return "", "numpy C-API fallback (OpenBLAS not linkable)"
@@ -48,8 +48,8 @@ def _links(ldflags: str) -> bool:
 
 
 def default_compiledir() -> Path:
-    """The harness-owned Theano compile cache (override with GRADBENCH_COMPILEDIR)."""
-    env = os.environ.get("GRADBENCH_COMPILEDIR")
+    """The harness-owned Theano compile cache (override with GRADCOST_COMPILEDIR)."""
+    env = os.environ.get("GRADCOST_COMPILEDIR")
     if env:
         return Path(env)
     return REPO / ".cache" / "theano"
@@ -86,7 +86,7 @@ def nested_flags(version: str | None) -> bool:
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
-PTH_NAME = "zz-gradbench-theano-flags.pth"  # after the editable install's own .pth
+PTH_NAME = "zz-gradcost-theano-flags.pth"  # after the editable install's own .pth
 
 
 def set_default_flags() -> None:

@@ -97,7 +97,7 @@ def environment_section(run: dict) -> list[str]:
             if i.get("gpus")
         ],
         *cores_lines(env, summary),
-        f"- gradbench commit {git.get('commit')}" + (" (with uncommitted changes)" if git.get("dirty") else ""),
+        f"- gradcost commit {git.get('commit')}" + (" (with uncommitted changes)" if git.get("dirty") else ""),
         *machines.lines(env, run.get("workers")),
         "- Everything else: env.json. Raw data: measurements.csv; statistics: summary.csv.",
         "",

@@ -49,9 +49,9 @@ def timed_only(run: dict) -> dict:
 
 
 def plots_wanted() -> bool:
-    """``GRADBENCH_PLOTS=off`` skips the plots (report.md then has none): a quick look at a run, a machine
+    """``GRADCOST_PLOTS=off`` skips the plots (report.md then has none): a quick look at a run, a machine
     without a display library's fonts, the test suite's fake runs."""
-    return os.environ.get("GRADBENCH_PLOTS", "on").lower() not in ("off", "0", "no")
+    return os.environ.get("GRADCOST_PLOTS", "on").lower() not in ("off", "0", "no")
 
 
 def format_table(summary: pd.DataFrame) -> str:

@@ -160,7 +160,7 @@ def render(run: dict, plot_files: list[Path]) -> str:
     """report.md: the question, then per config its answer, tables and plots; workers that did not
     succeed; the environment."""
     env = run["env"]
-    lines = [f"# gradbench run {env.get('run_id', '')}", "", f"**The question.** {QUESTION}", ""]
+    lines = [f"# gradcost run {env.get('run_id', '')}", "", f"**The question.** {QUESTION}", ""]
     for config in env["configs"]:
         lines += config_section(run, config, plot_files)
     lines += precision_section(run)

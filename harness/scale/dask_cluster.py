@@ -1,11 +1,11 @@
 """Measure a run's cases on a Dask distributed cluster: one case, one task.
 
-The client (``gradbench run ... --dask tcp://HOST:8786``) writes the run
+The client (``gradcost run ... --dask tcp://HOST:8786``) writes the run
 folder as a local run does; each Dask worker measures whole cases with the
 same code as a local run (``schedule.measure_case``: fresh worker processes,
 checks, added processes), on its own machine, and sends the rows back. Two
 cases never share a machine: workers are started with one thread and the
-resource ``gradbench=1``, which every task asks for (docs/scaling-out.md).
+resource ``gradcost=1``, which every task asks for (docs/scaling-out.md).
 A worker lost mid-case: Dask's scheduler gives the case to another worker
 (up to its ``allowed-failures``) and its partial work is discarded; a case it
 gives up on, or that raises, is recorded as failed with the reason.
@@ -20,13 +20,13 @@ from harness.orchestrate import runner as runs
 from harness.orchestrate.record import signals_deferred
 from harness.orchestrate.schedule import measure_case
 
-RESOURCE = "gradbench"
+RESOURCE = "gradcost"
 WORKER_COMMAND = f"dask worker tcp://SCHEDULER:8786 --nthreads 1 --nworkers 1 --resources {RESOURCE}=1"
 _host_state: dict = {}  # per Dask worker process: its environment and its frameworks' probes
 
 
 class ClusterError(RuntimeError):
-    """The cluster cannot take the run (unreachable, no worker with the gradbench resource)."""
+    """The cluster cannot take the run (unreachable, no worker with the gradcost resource)."""
 
 
 def run_case(work, done: set, rows: list[dict], commit: str | None, runner=None) -> dict:
@@ -39,7 +39,7 @@ def run_case(work, done: set, rows: list[dict], commit: str | None, runner=None)
             "host": host,
             "env": env,
             "records": [],
-            "refused": f"Dask worker {host} runs gradbench commit {mine}, the client {commit}",
+            "refused": f"Dask worker {host} runs gradcost commit {mine}, the client {commit}",
         }
     frameworks = _frameworks(work.config)
     env = {**env, "frameworks": frameworks}
@@ -122,7 +122,7 @@ def executor(address: str, connect_timeout_s: float = 30, retries: int = 1):
                     resources={RESOURCE: 1},
                     retries=retries,
                     pure=False,
-                    key=f"gradbench-{item.case.config}-{item.case.name}-{id(item):x}",
+                    key=f"gradcost-{item.case.config}-{item.case.name}-{id(item):x}",
                 )
                 futures[future] = (item, pending)
             try:

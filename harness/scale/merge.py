@@ -1,7 +1,7 @@
 """Merge the run folders of a sharded run (``run --shard I/N``) into one run folder.
 
 The shards must be the N parts of one run: the same configs, results schema
-and gradbench commit, each shard once, each complete. The merged folder has
+and gradcost commit, each shard once, each complete. The merged folder has
 every shard's rows (with their ``host``), env.json keeps every shard's
 environment (``shards``), and the derived files and report are computed anew
 from the merged measurements, as for a run measured on one machine.
@@ -40,13 +40,13 @@ def check(shards: list[tuple[Path, dict]]) -> None:
             raise MergeError(f"{path}: not a shard (its run had no --shard)")
         if env.get("schema_version") != results.SCHEMA_VERSION:
             raise MergeError(
-                f"{path}: results schema {env.get('schema_version')}, this gradbench merges "
+                f"{path}: results schema {env.get('schema_version')}, this gradcost merges "
                 f"schema {results.SCHEMA_VERSION}"
             )
         if env.get("status") != "complete":
             raise MergeError(
                 f"{path}: shard {env['shard']['index']}/{env['shard']['count']} is "
-                f"{env.get('status')}; finish it first (gradbench run --resume {path})"
+                f"{env.get('status')}; finish it first (gradcost run --resume {path})"
             )
     first_path, first = shards[0]
     for path, env in shards[1:]:
@@ -54,7 +54,7 @@ def check(shards: list[tuple[Path, dict]]) -> None:
             raise MergeError(f"{path} and {first_path} ran different configs")
         a, b = (first.get("git") or {}).get("commit"), (env.get("git") or {}).get("commit")
         if a != b:
-            raise MergeError(f"{path} was measured with gradbench commit {b}, {first_path} with {a}")
+            raise MergeError(f"{path} was measured with gradcost commit {b}, {first_path} with {a}")
     counts = {env["shard"]["count"] for _, env in shards}
     if len(counts) > 1:
         raise MergeError(f"the shards split the run in different numbers of parts: {sorted(counts)}")

@@ -53,15 +53,15 @@ def parse(text: str) -> tuple[int, int]:
 def from_environment(environ=None) -> tuple[int, int]:
     """The shard a scheduler's array task is, from its environment variables.
 
-    - GRADBENCH_SHARD=I/N, where given, wins;
+    - GRADCOST_SHARD=I/N, where given, wins;
     - SLURM job arrays: SLURM_ARRAY_TASK_ID, counted from SLURM_ARRAY_TASK_MIN, of
       SLURM_ARRAY_TASK_COUNT tasks (an array such as --array=0-7 or 1-8; a step is refused);
-    - Kubernetes Indexed Jobs: JOB_COMPLETION_INDEX (from 0) of GRADBENCH_SHARDS
+    - Kubernetes Indexed Jobs: JOB_COMPLETION_INDEX (from 0) of GRADCOST_SHARDS
       (set it to the Job's completions: Kubernetes does not expose that count).
     """
     env = os.environ if environ is None else environ
-    if env.get("GRADBENCH_SHARD"):
-        return parse(env["GRADBENCH_SHARD"])
+    if env.get("GRADCOST_SHARD"):
+        return parse(env["GRADCOST_SHARD"])
     if env.get("SLURM_ARRAY_TASK_ID") is not None:
         try:
             task, first = int(env["SLURM_ARRAY_TASK_ID"]), int(env.get("SLURM_ARRAY_TASK_MIN", 0))
@@ -76,16 +76,16 @@ def from_environment(environ=None) -> tuple[int, int]:
             raise ShardError(f"--shard env: SLURM array step {step}; use a contiguous array (--array=1-N)")
         return parse(f"{task - first + 1}/{count}")
     if env.get("JOB_COMPLETION_INDEX") is not None:
-        if not env.get("GRADBENCH_SHARDS"):
+        if not env.get("GRADCOST_SHARDS"):
             raise ShardError(
-                "--shard env: a Kubernetes Indexed Job needs GRADBENCH_SHARDS, set to the Job's completions"
+                "--shard env: a Kubernetes Indexed Job needs GRADCOST_SHARDS, set to the Job's completions"
             )
         try:
-            return parse(f"{int(env['JOB_COMPLETION_INDEX']) + 1}/{int(env['GRADBENCH_SHARDS'])}")
+            return parse(f"{int(env['JOB_COMPLETION_INDEX']) + 1}/{int(env['GRADCOST_SHARDS'])}")
         except ValueError as exc:
             raise ShardError(f"--shard env: {exc}") from None
     raise ShardError(
-        "--shard env: no GRADBENCH_SHARD, SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX "
+        "--shard env: no GRADCOST_SHARD, SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX "
         "in the environment (give --shard I/N)"
     )
 
@@ -171,7 +171,7 @@ def select(work: list, index: int, count: int, previous: list[Path] | None = Non
 
 
 def plan_table(work: list, cost: dict, machines: list[int], source: str) -> str:
-    """What ``gradbench plan`` prints: the run's cases, its workers, and its time on N machines."""
+    """What ``gradcost plan`` prints: the run's cases, its workers, and its time on N machines."""
     total = sum(cost.values())
     longest = max(cost, key=cost.get)
     workers = sum(len(item.jobs) for item in work)

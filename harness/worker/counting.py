@@ -18,7 +18,7 @@ moves it; the tests check this in another process, and that a region's count rep
 reads the clock inside its own compile has a few hundred instructions of other steps around its region:
 not subtracted, far below one compile's millions.
 
-Standard library and gradbench's child side only (the worker runs it on every Python from 3.7).
+Standard library and gradcost's child side only (the worker runs it on every Python from 3.7).
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ class InstructionClock:
         self.lib.gb_start()
 
     def __call__(self) -> float:
-        self.lib.gb_pause_and_dump(b"gradbench")
+        self.lib.gb_pause_and_dump(b"gradcost")
         self.dumps += 1
         path = f"{self.out}.{self.dumps}"
         self.total += dump_total(path)
