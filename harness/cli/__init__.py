@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 from harness.cli import commands
 from harness.cli import run as running
 from harness.cli.parser import build_parser
@@ -18,7 +21,16 @@ COMMANDS = {
 }
 
 
+def renamed_variables(environ=os.environ) -> list[str]:
+    """The GRADBENCH_* variables set in ``environ``: gradcost was gradbench until issue 33, and reads only
+    GRADCOST_*; a script that still sets the old name would otherwise lose its setting without a word."""
+    return sorted(name for name in environ if name.startswith("GRADBENCH_"))
+
+
 def main(argv: list[str] | None = None) -> int:
+    for name in renamed_variables():
+        new = "GRADCOST_" + name.removeprefix("GRADBENCH_")
+        print(f"warning: {name} is ignored: gradbench is now gradcost; set {new} instead", file=sys.stderr)
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "run":
