@@ -319,7 +319,12 @@ def test_exit_codes_say_what_happened():
     assert run_exit_code(w("ok", "ok"))[0] == 0
     assert run_exit_code(w("ok", "skipped"))[0] == 0  # a GPU case on a CPU machine beside CPU cases
     assert run_exit_code(w("ok", "failed")) == (1, "1 worker(s) failed")
-    assert run_exit_code(w("skipped", "skipped")) == (1, "nothing was measured: all 2 worker(s) skipped")
+    assert run_exit_code(w("skipped", "skipped")) == (1, "nothing was measured: of 2 worker(s), 2 skipped")
+    # Declared failures are not skips: the message says what happened (the exit code stays 1).
+    assert run_exit_code(w(*["expected failure"] * 6, "skipped", "skipped")) == (
+        1,
+        "nothing was measured: of 8 worker(s), 6 failed as declared (expected failure), 2 skipped",
+    )
     assert run_exit_code(w())[0] == 1
     assert set(EXIT_CODES) == {0, 1, 2, 130}
     readme = (REPO / "README.md").read_text()
@@ -341,7 +346,7 @@ def test_a_run_that_measured_nothing_exits_1(tmp_path, capsys):
     )
     assert main(["run", str(path), "--out", str(tmp_path / "out"), "--quiet"]) == 1
     err = capsys.readouterr().err
-    assert "error: nothing was measured: all 5 worker(s) skipped (exit code 1)" in err
+    assert "error: nothing was measured: of 5 worker(s), 5 skipped (exit code 1)" in err
     assert "estimated memory" in err
 
 

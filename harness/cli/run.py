@@ -11,6 +11,7 @@ from pathlib import Path
 from harness.config.schema import ConfigError, load_config
 from harness.core.registry import EXPECTED_FAILURE
 from harness.orchestrate.environments import EnvironmentProblem
+from harness.report.status_section import nothing_measured
 
 
 def refused(exc: Exception) -> int:
@@ -38,9 +39,7 @@ def run_exit_code(workers) -> tuple[int, str]:
     if failed:
         return 1, f"{failed} worker(s) failed"
     if ok == 0:
-        return 1, f"nothing was measured: all {len(workers)} worker(s) skipped" if len(
-            workers
-        ) else "nothing was measured: the run has no workers"
+        return 1, nothing_measured(workers) if len(workers) else "nothing was measured: the run has no workers"
     return 0, ""
 
 
@@ -122,7 +121,12 @@ def run(args) -> int:
         return 130
     except (FileNotFoundError, ValueError, ConfigError, EnvironmentProblem, ClusterError) as exc:
         return refused(exc)
-    return conclude(run_dir)
+    try:
+        with _signals_interrupt():
+            return conclude(run_dir)
+    except KeyboardInterrupt:
+        print(f"interrupted; the run is complete: results: {run_dir}", file=sys.stderr)
+        return 130
 
 
 def _configs_and_shard(args) -> tuple[list, dict | None]:
@@ -154,8 +158,13 @@ def _display(quiet: bool):
 
 @contextlib.contextmanager
 def _signals_interrupt():
-    """SIGTERM (kill) and SIGHUP (a closed terminal) end a run like Ctrl-C: resumable."""
-    signals = [signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
+    """Ctrl-C (SIGINT), SIGTERM (kill) and SIGHUP (a closed terminal) end a run alike: resumable, with the line
+    that says how. Whatever the run inherited: a job started in the background of a non-interactive shell
+    inherits SIGINT ignored, and an explicit ``kill -INT`` must still interrupt it. A SIGHUP inherited ignored
+    stays ignored: that is what ``nohup`` asks for."""
+    signals = [signal.SIGINT, signal.SIGTERM]
+    if hasattr(signal, "SIGHUP") and signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:
+        signals.append(signal.SIGHUP)
     previous = {sig: signal.signal(sig, _sigterm_as_interrupt) for sig in signals}
     try:
         yield

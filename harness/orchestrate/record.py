@@ -85,8 +85,9 @@ INTERRUPTS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGH
 
 
 @contextlib.contextmanager
-def signals_deferred(signals=INTERRUPTS):
-    """Hold Ctrl-C, SIGTERM and SIGHUP until the block ends, then deliver the first one.
+def signals_deferred(signals=INTERRUPTS, deliver=True):
+    """Hold Ctrl-C, SIGTERM and SIGHUP until the block ends, then deliver the first one (``deliver``; else
+    drop them: a run already ending on an interrupt writes its state whatever else arrives).
 
     Appending a worker's rows to three files must not stop halfway: a row cut
     in two would be read back as a worker that finished. Outside the main
@@ -102,7 +103,7 @@ def signals_deferred(signals=INTERRUPTS):
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        if received:
+        if received and deliver:
             signal.raise_signal(received[0])  # now handled as it would have been
 
 

@@ -32,7 +32,7 @@ def write_report(run_dir: Path) -> pd.DataFrame:
     results.write_frame(run_dir / "throughput.csv", run["throughput"])
     results.write_frame(run_dir / "primal.csv", run["primal"])
     plot_files = plot_run(timed_only(run), run_dir / "plots") if plots_wanted() else []
-    results.write_atomic(run_dir / "report.md", render(run, plot_files))
+    results.write_atomic(run_dir / "report.md", render(run, plot_files, run_dir))
     return summary
 
 
@@ -95,6 +95,8 @@ def plot_run(run: dict, out_dir: Path) -> list[Path]:
 
     q = plots.quartiles(run["measurements"])
     paths = []
+    if q.empty:  # nothing finished a timing: no figure to draw (report.md says so)
+        return paths
     for config in run["env"]["configs"]:
         if q[q["config"] == config["name"]].empty:
             continue

@@ -14,6 +14,7 @@ from harness.report.frameworks import count_text, framework_table, identical_fun
 from harness.report.lineage import lineage_section
 from harness.report.precision_section import precision_section
 from harness.report.primal_section import primal_answer, primal_table
+from harness.report.status_section import status_section
 
 QUESTION = (
     "Is one gradient call over all parameters (`T.grad(loss, [w1, ..., wn])`) cheaper than n separate "
@@ -156,11 +157,13 @@ def primal_lines(name: str, primal: pd.DataFrame | None, shown: list[str]) -> li
     )
 
 
-def render(run: dict, plot_files: list[Path]) -> str:
-    """report.md: the question, then per config its answer, tables and plots; workers that did not
-    succeed; the environment."""
+def render(run: dict, plot_files: list[Path], run_dir: Path | str | None = None) -> str:
+    """report.md: how the run ended where it did not simply complete, the question, then per config its
+    answer, tables and plots; workers that did not succeed; the environment."""
     env = run["env"]
-    lines = [f"# gradcost run {env.get('run_id', '')}", "", f"**The question.** {QUESTION}", ""]
+    lines = [f"# gradcost run {env.get('run_id', '')}", ""]
+    lines += status_section(run, str(run_dir or env.get("run_id", "RUN_DIR")))
+    lines += [f"**The question.** {QUESTION}", ""]
     for config in env["configs"]:
         lines += config_section(run, config, plot_files)
     lines += precision_section(run)

@@ -41,6 +41,8 @@ def quartiles(measurements: pd.DataFrame) -> pd.DataFrame:
     ok = measurements[measurements["status"] == "ok"].copy()
     ok["panel"] = [panel_of(p, c) for p, c in zip(ok["phase"], ok["cache"])]
     ok = ok[ok["panel"].notna()]
+    if ok.empty:  # nothing finished a timing (its seconds column is then read as text)
+        return pd.DataFrame(columns=["config", "case", "panel", "strategy", "median", "q1", "q3"])
     grouped = ok.groupby(["config", "case", "panel", "strategy"], sort=False)["seconds"]
     return pd.DataFrame(
         {"median": grouped.median(), "q1": grouped.quantile(0.25), "q3": grouped.quantile(0.75)}
