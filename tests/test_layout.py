@@ -30,6 +30,19 @@ def test_no_module_imports_itself_through_others():
     assert cycles == []
 
 
+def test_no_two_modules_import_each_other_even_for_annotations():
+    """An import under TYPE_CHECKING is a cycle all the same for a reader (config.cases named config.schema's
+    Config while schema imported cases: issue 33, item 6)."""
+    graph = grimp.build_graph("harness", exclude_type_checking_imports=False, cache_dir=None)  # no stale cache
+    pairs = sorted(
+        (a, b)
+        for a in graph.modules
+        for b in graph.find_modules_directly_imported_by(a)
+        if a < b and a in graph.find_modules_directly_imported_by(b)
+    )
+    assert pairs == []
+
+
 def test_no_module_is_long():
     lengths = {str(p.relative_to(REPO)): len(p.read_text().splitlines()) for p in (REPO / "harness").rglob("*.py")}
     assert {name: n for name, n in lengths.items() if n > MAX_LINES} == {}

@@ -418,3 +418,35 @@ def test_workers_run_in_rounds_across_cases_then_added_ones(tmp_path):
         block = cases[k * per_round : (k + 1) * per_round]
         assert block == sorted(block, key=["depth=1", "depth=2", "depth=3"].index)
     assert cases[-3:] == ["depth=1", "depth=2", "depth=3"]
+
+
+def test_a_run_expands_each_config_into_cases_once_and_its_plan_flows_down(tmp_path, monkeypatch):
+    """Issue 33, item 6: run() expanded a config five times (environment check, machine env, environments,
+    frameworks, plan); the plan is made once and everything after it reads its cases. A resume reads its
+    configs back from env.json and plans them once too. (The report, a reader of the files, orders
+    cases from the configs env.json records: not counted here.)"""
+    import sys
+
+    from harness.config.cases import expand
+
+    calls = []
+
+    def count(frame, event, arg):
+        if event == "call" and frame.f_code is expand.__code__:
+            caller = frame.f_back
+            while caller.f_code.co_name.startswith("<"):  # a comprehension's frame: the function around it
+                caller = caller.f_back
+            calls.append(caller.f_code.co_name)
+
+    configs = [parse_config(CONFIG, source="fake.yaml"), parse_config({**CONFIG, "name": "other"}, source="o.yaml")]
+    monkeypatch.setattr(runner, "finish", lambda run_dir: None)
+    sys.setprofile(count)
+    try:
+        run_dir = runner.run(configs, tmp_path, progress=lambda line: None, runner=fake_worker, compiledir=tmp_path)
+        during_run = list(calls)
+        runner.resume(run_dir, progress=lambda line: None, runner=fake_worker)
+    finally:
+        sys.setprofile(None)
+    assert during_run == ["plan", "plan"]
+    # resume: each recorded config validated (parse_config) and planned, once each
+    assert calls[len(during_run) :] == ["parse_config", "parse_config", "plan", "plan"]

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import itertools
-from typing import TYPE_CHECKING
 
+from harness.config.config_file import Config
 from harness.config.validation import (
     ConfigError,
     check_choice,
@@ -18,9 +18,6 @@ from harness.config.validation import (
 )
 from harness.core.case import Case, label
 from harness.core.counting import METRICS
-
-if TYPE_CHECKING:  # only for annotations: config imports this module
-    from harness.config.schema import Config
 
 
 def expand(config: Config) -> list[Case]:

@@ -8,15 +8,17 @@ the harness can trust what it receives. YAML is only read with a safe loader.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from harness.config.cases import expand
-from harness.config.run_section import RUN_KEYS, RunSettings, parse_run
+from harness.config.config_file import Config
+from harness.config.run_section import RUN_KEYS, parse_run
 from harness.config.validation import ConfigError, known_keys, mapping
+
+__all__ = ["Config", "ConfigError", "load_config", "parse_config"]  # Config is defined in config_file
 
 MODEL_KEYS = ("input", "hidden", "depth", "width", "output", "activation", "loss", "biases", "floatX", "batch")
 TOP_KEYS = ("name", "description", "model", "run", "sweep")
@@ -29,49 +31,6 @@ DEFAULT_MODEL = {
     "floatX": "float64",
     "batch": 32,
 }
-
-
-@dataclass(frozen=True)
-class Config:
-    """A validated config file: a base model, run settings and a sweep."""
-
-    name: str
-    description: str
-    source: str
-    model: dict = field(hash=False)  # validated raw model fields (before sweep)
-    run: RunSettings = None
-    sweep: dict = field(default_factory=dict, hash=False)  # key -> tuple of values
-
-    def as_dict(self) -> dict:
-        return {
-            "name": self.name,
-            "description": self.description,
-            "source": self.source,
-            "model": dict(self.model),
-            "run": {
-                **({"mode": self.run.mode} if self.run.mode else {}),
-                "framework": self.run.framework,
-                "threads": self.run.threads,
-                "strategies": list(self.run.strategies),
-                "seed": self.run.seed,
-                "repeats": dict(self.run.repeats),
-                "warmup": dict(self.run.warmup),
-                "processes": self.run.processes,
-                "timeout_s": dict(self.run.timeouts),
-                **({"max_memory_mb": self.run.max_memory_mb} if self.run.max_memory_mb else {}),
-                "cache": "both" if len(self.run.caches) == 2 else self.run.caches[0],
-                "min_time_s": self.run.min_time_s,
-                "order": self.run.order,
-                "precision": self.run.precision,
-                "budget_s": self.run.budget_s,
-                "max_processes": self.run.process_limit,
-                "process_precision": self.run.process_precision,
-                "device": self.run.device,
-                "metric": self.run.metric,
-            },
-            # No sweep is no key: an empty sweep is an error in a file a user writes.
-            **({"sweep": {k: list(v) for k, v in self.sweep.items()}} if self.sweep else {}),
-        }
 
 
 def load_config(path: str | Path) -> Config:

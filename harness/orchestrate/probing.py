@@ -8,30 +8,28 @@ import os
 from collections.abc import Callable
 
 from harness.config import releases
-from harness.config.cases import expand
 from harness.config.releases import Release, same_release
-from harness.config.schema import Config
+from harness.core.case import Case
 from harness.core.registry import framework
 from harness.orchestrate import environments, release_envs
 from harness.orchestrate.record import Progress
 
 
-def frameworks_of(configs: list[Config]) -> list[str]:
-    return list(dict.fromkeys(case.framework for config in configs for case in expand(config)))
+def frameworks_of(cases: list[Case]) -> list[str]:
+    return list(dict.fromkeys(case.framework for case in cases))
 
 
-def environments_of(configs: list[Config]) -> dict[str, Release]:
-    """Every environment the configs' cases run in, with the release it holds (config order)."""
+def environments_of(cases: list[Case]) -> dict[str, Release]:
+    """Every environment the cases run in, with the release it holds (in the cases' order)."""
     out = {}
-    for config in configs:
-        for case in expand(config):
-            if case.env_name not in out:
-                out[case.env_name] = releases.find(case.framework, case.version)
+    for case in cases:
+        if case.env_name not in out:
+            out[case.env_name] = releases.find(case.framework, case.version)
     return out
 
 
 def check_environments(
-    configs: list[Config],
+    cases: list[Case],
     probe: Callable[..., dict] | None = None,
     skip_missing: bool = False,
     progress: Progress = print,
@@ -49,7 +47,7 @@ def check_environments(
         return {}
     probe = probe or environments.probe
     out = {}
-    for name, release in environments_of(configs).items():
+    for name, release in environments_of(cases).items():
         if name == "theano" and not os.environ.get(environments.python_variable("theano")):
             continue
         info = {}

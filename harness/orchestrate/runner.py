@@ -14,14 +14,14 @@ from pathlib import Path
 import pandas as pd
 
 from harness import results
-from harness.config.cases import expand
 from harness.config.recorded import config_from_dict
 from harness.config.schema import Config
+from harness.core.case import Case
 from harness.orchestrate import calibration, counting, envinfo, environments, spawn, theano_env
 from harness.orchestrate.budget import RunBudget
 from harness.orchestrate.plan import CaseWork, plan, with_measured_versions
 from harness.orchestrate.probing import check_environments, environments_of, frameworks_of, release_record
-from harness.orchestrate.record import Progress, Recorder, drop_rows_not_in
+from harness.orchestrate.record import Progress, Recorder, drop_rows_not_in, signals_deferred
 from harness.orchestrate.schedule import measure_cases
 
 
@@ -52,12 +52,14 @@ def run(
     compiledir = compiledir or theano_env.default_compiledir()
     # Before anything is measured or written:
     check_budget(time_budget_s, executor)
-    frameworks = check_environments(configs, probe, skip_missing, progress)
+    work = plan(configs)  # every case and its workers, once: everything below reads the plan
+    cases = [item.case for item in work]
+    frameworks = check_environments(cases, probe, skip_missing, progress)
     run_dir = results.new_run_dir(out_root)
-    env = machine_env(configs, compiledir)
+    env = machine_env(cases, compiledir)
     env["frameworks"] = frameworks
     # Every environment's release (its version, date, Python, requirements): the lineage's time axis.
-    env["releases"] = {name: release_record(r) for name, r in environments_of(configs).items()}
+    env["releases"] = {name: release_record(r) for name, r in environments_of(cases).items()}
     env.update(
         {
             "schema_version": results.SCHEMA_VERSION,
@@ -68,14 +70,14 @@ def run(
     )
     if shard is not None:
         env["shard"] = shard
-    if any(case.metric == "instructions" for config in configs for case in expand(config)):
+    if any(case.metric == "instructions" for case in cases):
         env["counting"] = counting.describe()
-    for name in frameworks_of(configs):
+    for name in frameworks_of(cases):
         info = frameworks.get(name) or ({"bytecode": env["bytecode"]} if name == "theano" else None)
         note = environments.bytecode_note(name, info)
         if note:
             progress(note)
-    _measure(configs, run_dir, env, set(), progress, runner, compiledir, display, executor, time_budget_s)
+    _measure(work, run_dir, env, set(), progress, runner, compiledir, display, executor, time_budget_s)
     return run_dir
 
 
@@ -88,10 +90,11 @@ def check_budget(time_budget_s: float | None, executor) -> None:
     RunBudget(time_budget_s)  # refuses a budget that is not a positive number
 
 
-def machine_env(configs: list[Config], compiledir: Path) -> dict:
-    """This machine's environment for env.json: software, hardware, BLAS, Theano's flags."""
+def machine_env(cases: list[Case], compiledir: Path) -> dict:
+    """This machine's environment for env.json: software, hardware, BLAS, Theano's flags (for every floatX
+    of the cases)."""
     ldflags, choice = theano_env.detect_blas()
-    floatxs = dict.fromkeys(case.model.floatX for config in configs for case in expand(config))
+    floatxs = dict.fromkeys(case.model.floatX for case in cases)
     flags = {f: theano_env.theano_flags(compiledir, f, ldflags) for f in floatxs}
     return envinfo.collect(ldflags, choice, flags, compiledir)
 
@@ -122,8 +125,10 @@ def resume(
             f"appends schema {results.SCHEMA_VERSION} rows: resume it with the gradcost commit "
             f"recorded in env.json ({(env.get('git') or {}).get('commit')})"
         )
-    configs = [config_from_dict(d) for d in env["configs"]]
-    env.setdefault("frameworks", {}).update(check_environments(configs, probe, skip_missing, progress))
+    work = plan([config_from_dict(d) for d in env["configs"]])
+    env.setdefault("frameworks", {}).update(
+        check_environments([item.case for item in work], probe, skip_missing, progress)
+    )
     workers = data["workers"]
     if retry_failed:
         workers = workers[workers["status"] == "ok"]
@@ -133,7 +138,7 @@ def resume(
         {"date": envinfo.collect_date(), "loadavg": envinfo._loadavg(), "git": envinfo.git_state()}
     )
     _measure(
-        configs, Path(run_dir), env, done, progress, runner, Path(env["compiledir"]), display, executor, time_budget_s
+        work, Path(run_dir), env, done, progress, runner, Path(env["compiledir"]), display, executor, time_budget_s
     )
     return Path(run_dir)
 
@@ -165,7 +170,7 @@ def local_executor(
 
 
 def _measure(
-    configs,
+    planned: list[CaseWork],
     run_dir: Path,
     env: dict,
     done: set,
@@ -176,7 +181,7 @@ def _measure(
     executor=None,
     time_budget_s: float | None = None,
 ) -> None:
-    """Run the jobs not in ``done`` (of the run's shard, if it has one) and write the derived files.
+    """Run the ``planned`` jobs not in ``done`` (of the run's shard, if it has one) and write the derived files.
 
     ``display`` (a progress.Bar) is told what runs, if given; ``executor``
     measures the cases (``local_executor``, or a cluster's: see harness.scale);
@@ -185,7 +190,7 @@ def _measure(
     runner = runner or spawn.run_worker
     executor = executor or local_executor
     compiledir.mkdir(parents=True, exist_ok=True)
-    work = with_measured_versions(plan(configs), env.get("frameworks") or {})
+    work = with_measured_versions(planned, env.get("frameworks") or {})
     if env.get("shard"):
         mine = {tuple(k) for k in env["shard"]["cases"]}
         work = [item for item in work if item.key in mine]
@@ -210,26 +215,37 @@ def _measure(
         env["status"] = "complete"
     except KeyboardInterrupt:
         env["status"] = "interrupted"
+        # What the report says of it, with the command that resumes it (the log that printed it may be lost).
+        env["interrupted"] = {
+            "finished": recorder.finished,
+            "of": recorder.todo,
+            "time_budget_s": time_budget_s,
+            "cluster": executor is not local_executor,
+        }
         raise RunInterrupted(run_dir, recorder.finished, recorder.todo) from None
     finally:
-        recorder.close()
-        if budget is not None:
-            env.setdefault("time_budget", []).append(budget.describe())
-        env["loadavg_end"] = envinfo._loadavg()
-        workers = results.read_csv(run_dir, "workers.csv")
-        env["failures"] = results.failures(workers)
-        env["unexpected_passes"] = results.unexpected_passes(workers)
-        results.write_json(run_dir / "env.json", env)
+        # A second signal (a Ctrl-C pressed twice, a kill sent to a whole process group) must not cut the
+        # run's own state short: once interrupted, further interrupts are dropped until env.json is written.
+        with signals_deferred(deliver=env["status"] != "interrupted"):
+            recorder.close()
+            if budget is not None:
+                env.setdefault("time_budget", []).append(budget.describe())
+            env["loadavg_end"] = envinfo._loadavg()
+            workers = results.read_csv(run_dir, "workers.csv")
+            env["failures"] = results.failures(workers)
+            env["unexpected_passes"] = results.unexpected_passes(workers)
+            results.write_json(run_dir / "env.json", env)
         if env["status"] == "complete":
-            finish(run_dir)
+            try:
+                finish(run_dir)
+            except KeyboardInterrupt:  # every worker measured; resuming writes the report again
+                raise RunInterrupted(run_dir, recorder.finished, recorder.todo) from None
         else:  # an interrupted run must still end with its message, whatever the report does
             try:
                 finish(run_dir)
-            except Exception as exc:  # noqa: BLE001
-                progress(
-                    f"warning: report not written ({type(exc).__name__}: {exc}); "
-                    f"rerun: {sys.executable} -m harness report {run_dir}"
-                )
+            except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001
+                why = "interrupted again" if isinstance(exc, KeyboardInterrupt) else f"{type(exc).__name__}: {exc}"
+                progress(f"warning: report not written ({why}); rerun: {sys.executable} -m harness report {run_dir}")
 
 
 def finish(run_dir: Path) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from harness.config.cases import expand
 from harness.orchestrate import envinfo, probing, spawn, theano_env
 from harness.orchestrate import runner as runs
 from harness.orchestrate.record import signals_deferred
@@ -41,7 +42,7 @@ def run_case(work, done: set, rows: list[dict], commit: str | None, runner=None)
             "records": [],
             "refused": f"Dask worker {host} runs gradcost commit {mine}, the client {commit}",
         }
-    frameworks = _frameworks(work.config)
+    frameworks = _frameworks(work.case)
     env = {**env, "frameworks": frameworks}
     records = []
 
@@ -54,20 +55,21 @@ def run_case(work, done: set, rows: list[dict], commit: str | None, runner=None)
 
 
 def _host_env(config) -> dict:
+    """This machine's environment, once per worker process (its Theano flags for every floatX of the config)."""
     if "env" not in _host_state:
         compiledir = theano_env.default_compiledir()
-        _host_state["env"] = runs.machine_env([config], compiledir)
+        _host_state["env"] = runs.machine_env(expand(config), compiledir)
     return _host_state["env"]
 
 
-def _frameworks(config) -> dict:
-    """This machine's environments of the config's frameworks, probed once per worker process;
+def _frameworks(case) -> dict:
+    """This machine's environments of the case's framework, probed once per worker process;
     an unusable one is recorded (its cases are skipped with the reason), as with --skip-missing."""
     probed = _host_state.setdefault("frameworks", {})
     asked = _host_state.setdefault("asked", set())
-    names = set(probing.environments_of([config]))
+    names = set(probing.environments_of([case]))
     if names - asked:
-        probed.update(probing.check_environments([config], skip_missing=True))
+        probed.update(probing.check_environments([case], skip_missing=True))
         asked.update(names)
     return probed
 
