@@ -47,11 +47,18 @@ bench-lineage: setup openblas envs
 bench-counts: setup openblas
 	$(PY) -m harness run $(COUNTS_SUITE) --out $(OUT)
 
+# The tests' compile caches (Theano's compiledir; beside it PyTensor's, Numba's, XLA's and TorchInductor's) live
+# in the machine's cache, not in the clone's .cache/: a fresh clone on a machine that ran the tests before compiles
+# nothing again (PyTensor 3.3.7's cold Numba compile alone is ~2 min). Every cold compile a test measures gets an
+# empty folder of its own, as in a run. TEST_CACHE=.cache gives the old per-clone caches; make clean-cache empties both.
+TEST_CACHE ?= $(HOME)/.cache/gradcost/test
+
 # The whole suite (CI's command): the layer contracts, then every test, one test file per core at a time
 # (a file's module fixtures run once), then the few that measure cores with the machine to themselves.
 test: setup openblas envs lint
-	$(PY) -m pytest -q -n auto --dist loadfile -m "not serial and not exhaustive" --durations=15
-	$(PY) -m pytest -q -m "serial and not exhaustive"
+	GRADCOST_COMPILEDIR=$(abspath $(TEST_CACHE))/theano \
+	  $(PY) -m pytest -q -n auto --dist loadfile -m "not serial and not exhaustive" --durations=15
+	GRADCOST_COMPILEDIR=$(abspath $(TEST_CACHE))/theano $(PY) -m pytest -q -m "serial and not exhaustive"
 
 # The edit loop: .venv only, no framework environment, no real worker process, no cluster (under a minute).
 test-fast: setup
@@ -155,4 +162,4 @@ openblas:
 	else echo "note: OpenBLAS not found; install libopenblas-dev for faster Theano execution (using the NumPy C-API fallback)"; fi
 
 clean-cache:
-	rm -rf .cache
+	rm -rf .cache $(TEST_CACHE)
