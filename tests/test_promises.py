@@ -231,5 +231,20 @@ def test_the_readme_framework_table_is_the_run_it_names_and_the_retired_run_is_g
     assert checked == 7
     assert not (REPO / "results" / "frameworks").exists()
     pages = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md")), REPO / "results" / "README.md"]
-    assert [p.name for p in pages if "](../results/frameworks/" in p.read_text() or "(results/frameworks/" in
-            p.read_text()] == []
+    assert [
+        p.name for p in pages if "](../results/frameworks/" in p.read_text() or "(results/frameworks/" in p.read_text()
+    ] == []
+
+
+def test_a_committed_run_says_which_defaults_were_current_when_it_was_measured():
+    """Item 4: results/lineage/env.json calls PyTensor 3.0.7 and PyTorch 2.13.0+cpu the defaults (they were, at
+    c68a7b9); its report must say so beside today's pins, not seem to contradict the docs."""
+    from harness.report.environment import defaults_then_and_now
+
+    env = json.loads((REPO / "results" / "lineage" / "env.json").read_text())
+    (line,) = defaults_then_and_now(env)
+    assert "`pytensor` 3.0.7, today 3.3.7" in line and "`torch` 2.13.0 (built as 2.13.0+cpu), today 2.15.0" in line
+    assert "jax" not in line  # its pin had moved to 0.12.0.1 by then: no contradiction
+    assert line in (REPO / "results" / "lineage" / "report.md").read_text()  # the committed report says it
+    now = {"releases": {"jax": {"framework": "jax", "version": "0.12.0.1"}}, "frameworks": {"jax": {}}}
+    assert defaults_then_and_now(now) == []

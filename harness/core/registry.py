@@ -151,7 +151,7 @@ FRAMEWORKS = {
                 "TypeError: 'bool' object is not subscriptable",
                 "PyTensor's PyTorch backend (3.0.7 and 3.3.7 alike) cannot run this MLP's loss, so neither "
                 "its gradient: scalar_from_tensor is handed a Python bool (the gradient seen failing in every "
-                "results/frameworks run since 2026-11-28, the loss alone since 2026-12-02; 3.3.7 with PyTorch "
+                "framework run since 2026-11-28, the loss alone since 2026-12-02; 3.3.7 with PyTorch "
                 "2.15.0 on 2026-12-03)",
             ),
         ),

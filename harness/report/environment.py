@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from harness import results
+from harness.config.releases import default_release, release_version
 from harness.report import machines
 from harness.report.formatting import FRAMEWORK_NAMES
 
@@ -97,8 +98,33 @@ def environment_section(run: dict) -> list[str]:
             if i.get("gpus")
         ],
         *cores_lines(env, summary),
+        *defaults_then_and_now(env),
         f"- gradcost commit {git.get('commit')}" + (" (with uncommitted changes)" if git.get("dirty") else ""),
         *machines.lines(env, run.get("workers")),
         "- Everything else: env.json. Raw data: measurements.csv; statistics: summary.csv.",
         "",
+    ]
+
+
+def defaults_then_and_now(env: dict, current=default_release) -> list[str]:
+    """A framework's own environment (``.envs/pytensor``) holds the release its pin named when the run was
+    measured; where the pin has moved since, say so: env.json's ``frameworks`` then calls an older release
+    the default, and the docs (which quote today's pins) must not seem to contradict the run."""
+    moved, recorded = [], env.get("releases") or {}
+    for name, info in (env.get("frameworks") or {}).items():
+        now = current(name)  # None for a release's own environment (jax-0.4.30): it never moves
+        info = info or {}
+        held = info.get("version") or (info.get("packages") or {}).get(now.distribution) if now else None
+        then = (recorded.get(name) or {}).get("version") or (release_version(held) if held else None)
+        if now is None or then is None or now.version == then:
+            continue
+        label = f" (built as {held})" if held and held != then else ""
+        moved.append(f"`{name}` {then}{label}, today {now.version}")
+    if not moved:
+        return []
+    commit = ((env.get("git") or {}).get("commit") or "")[:7]
+    return [
+        f"- Default environments when this run was measured (commit {commit}): " + "; ".join(moved)
+        + ". The pins have moved since (envs/NAME.txt); every row names the release it measured "
+        "(column `framework_version`)."
     ]
