@@ -124,7 +124,8 @@ def defaults_then_and_now(env: dict, current=default_release) -> list[str]:
         return []
     commit = ((env.get("git") or {}).get("commit") or "")[:7]
     return [
-        f"- Default environments when this run was measured (commit {commit}): " + "; ".join(moved)
+        f"- Default environments when this run was measured (commit {commit}): "
+        + "; ".join(moved)
         + ". The pins have moved since (envs/NAME.txt); every row names the release it measured "
         "(column `framework_version`)."
     ]
