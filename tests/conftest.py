@@ -57,3 +57,27 @@ def stock_theano_linker():
     basic = sys.modules.get("theano.link.c.basic")
     if basic is not None and getattr(basic.CLinker.cmodule_key_, "gradcost_fixed", False):
         basic.CLinker.cmodule_key_ = basic.CLinker.cmodule_key_.__wrapped__
+
+
+# The files whose real runs take minutes, longest first (a new machine, 2026-12-03: the every-mode run of Theano and
+# PyTensor 329 s with NUMBA's cold compile, now a file of its own; counting 150 s, JAX and PyTorch 118 s, end to end
+# 130 s, ...). make test gives whole files to its
+# two pytest workers in collection order (--dist loadfile): started last, the longest file ran alone at the end
+# while the other worker idled. Started first, the short files fill in beside it.
+LONGEST_FIRST = (
+    "test_every_mode_symbolic.py",
+    "test_counting.py",
+    "test_every_mode_numba.py",
+    "test_every_mode_jax_torch.py",
+    "test_end_to_end.py",
+    "test_frameworks.py",
+    "test_releases.py",
+    "test_scale.py",
+    "test_strategies.py",
+    "test_paired.py",
+)
+
+
+def pytest_collection_modifyitems(items):
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: each file's own order kept

@@ -1,4 +1,5 @@
-"""Theano and PyTensor in every mode, for real (the other half: test_every_mode_jax_torch.py)."""
+"""Theano and PyTensor in every mode, for real (the other half: test_every_mode_jax_torch.py; PyTensor's NUMBA:
+test_every_mode_numba.py)."""
 
 import pytest
 from every_mode import REPO, check_gradients, check_phases, env_json, graphs, run_fixture, wrong_gradient_is_caught
@@ -20,7 +21,7 @@ def test_each_mode_measures_exactly_its_phases(every_mode_run):
 def test_graph_evidence_says_what_it_counted(every_mode_run):
     g = graphs(every_mode_run[1])
     assert g.loc[("pytensor", "CVM", "per_param"), "nodes_unoptimized_unit"] == "Apply nodes"
-    for fw, mode in (("pytensor", "CVM"), ("pytensor", "NUMBA"), ("theano", "FAST_RUN")):
+    for fw, mode in (("pytensor", "CVM"), ("theano", "FAST_RUN")):  # NUMBA: test_every_mode_numba.py
         # n grad calls build more graph; after rewriting, the same function as single's
         assert g.loc[(fw, mode, "per_param"), "nodes_unoptimized"] > g.loc[(fw, mode, "single"), "nodes_unoptimized"]
     assert g.loc[("pytensor", "CVM", "per_param_separate"), "n_functions"] == 6
