@@ -57,16 +57,12 @@ TEST_ENV := GRADCOST_COMPILEDIR=$(abspath $(TEST_CACHE))/theano
 # make test-fast's tests: .venv only, no framework environment, no real worker process, no cluster.
 FAST_TESTS := not slow and not frameworks and not dask and not serial and not exhaustive
 
-# The whole suite (CI's command): the layer contracts; then the tests that need no framework environment, while the
-# framework environments are built beside them (on a new machine mostly downloads: a minute and a half); then the rest, one test file per core at a time (a file's module fixtures run once); then the few that
-# measure cores with the machine to themselves.
-test: setup openblas lint
-	@mkdir -p .envs && rm -f .envs/build.status && echo "building the framework environments (.envs/build.log) beside the tests that need none"
-	@( $(MAKE) --no-print-directory envs > .envs/build.log 2>&1; echo $$? > .envs/build.status ) & \
-	$(TEST_ENV) $(PY) -m pytest -q -n auto -m "$(FAST_TESTS)"; fast=$$?; wait; cat .envs/build.log; \
-	test "$$(cat .envs/build.status)" = 0 || { echo "error: building the framework environments failed (above)"; exit 1; }; \
-	exit $$fast
-	$(TEST_ENV) $(PY) -m pytest -q -n auto --dist loadfile -m "not ($(FAST_TESTS)) and not serial and not exhaustive" --durations=15
+# The whole suite (CI's command): the layer contracts, then every test, one test file per core at a time
+# (a file's module fixtures run once; the longest files first, tests/conftest.py), then the few that measure
+# cores with the machine to themselves. (Running make test-fast's tests beside the environments' build instead
+# measured slower, 2026-12-03: docs/architecture.md.)
+test: setup openblas envs lint
+	$(TEST_ENV) $(PY) -m pytest -q -n auto --dist loadfile -m "not serial and not exhaustive" --durations=15
 	$(TEST_ENV) $(PY) -m pytest -q -m "serial and not exhaustive"
 
 # The edit loop: .venv only, no framework environment, no real worker process, no cluster (under a minute).
