@@ -20,8 +20,8 @@ from harness.core.case import PARAM_COLUMNS
 from harness.core.registry import FRAMEWORKS, GRADIENT_STRATEGIES
 
 # What each version added, and how older folders are read: docs/results-files.md, "Schema versions".
-SCHEMA_VERSION = 12
-READABLE_VERSIONS = (3, 4, 5, 6, 7, 8, 9, 10, 11, 12)
+SCHEMA_VERSION = 13
+READABLE_VERSIONS = (3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13)
 
 CASE_COLUMNS = ("config", "case", *PARAM_COLUMNS)
 MEASUREMENT_COLUMNS = (
@@ -30,6 +30,7 @@ MEASUREMENT_COLUMNS = (
     "cache",
     "slot",
     "order",
+    "pair",
     "host",
     "phase",
     "repeat",
@@ -65,7 +66,9 @@ WORKER_COLUMNS = (
     "cache",
     "slot",
     "order",
+    "pair",
     "host",
+    "started_at",
     "status",
     "error",
     "wall_seconds",
@@ -84,7 +87,8 @@ WORKER_COLUMNS = (
 LIMIT_COLUMNS = (*CASE_COLUMNS, "strategy", "slot", "product", "m", "k", "n", "count", "repeat", "seconds", "loops")
 
 # Names stay text even when they look like numbers (a config named "2026").
-_TEXT = "config case hidden strategy cache ci_method framework framework_version mode device metric stopped host cpus"
+_TEXT = "config case hidden strategy cache pair ci_method framework framework_version mode device metric stopped host"
+_TEXT += " cpus"
 TEXT_COLUMNS = dict.fromkeys(_TEXT.split(), str)
 COLUMNS = {
     "measurements.csv": MEASUREMENT_COLUMNS,
@@ -212,7 +216,11 @@ def _upgrade(frame: pd.DataFrame, version: int, hostname: str | None = None, env
     """An older frame in this schema's terms: schema 3 cases were Theano cases whose graphs
     counted Apply nodes; before schema 6 every case ran on the CPU; before schema 7 every
     worker ran on the machine env.json describes; before schema 10 every case was timed; before
-    schema 12 every framework ran its environment's one release (env.json's packages say which)."""
+    schema 12 every framework ran its environment's one release (env.json's packages say which); before
+    schema 13 no run paired its workers."""
+    if version < 13 and "pair" not in frame.columns and "order" in frame.columns:
+        frame = frame.copy()
+        frame.insert(list(frame.columns).index("order") + 1, "pair", "")
     if version < 12 and "framework_version" not in frame.columns and "framework" in frame.columns:
         frame = frame.copy()
         versions = recorded_versions(env or {})

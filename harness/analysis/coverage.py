@@ -14,11 +14,13 @@ comparisons flagged as a change, is counted.
 from __future__ import annotations
 
 import itertools
+import math
 import sys
 
 import numpy as np
 import pandas as pd
 
+from harness.analysis.pairs import compare_pairs, paired_ratio
 from harness.analysis.stats import compare_samples, describe, ratio_ci
 
 SPREADS = (0.0, 0.02, 0.05, 0.10)  # sd of log process offsets: processes 0-10% apart
@@ -63,6 +65,78 @@ def flagged(rng, trials: int, change: float = 1.0, **shape) -> float:
         new, new_slots = simulate(rng, level=change, **shape)
         verdict = compare_samples(base, new, FACTOR, base_slots, new_slots)["change"]
         hits += verdict in ("slower", "faster")
+    return hits / trials
+
+
+def simulate_pairs(
+    rng: np.random.Generator,
+    pairs: int,
+    per_process: int,
+    spread: float,
+    noise: float,
+    drift: float,
+    ratio: float = 1.0,
+    pair_drift: float = 0.01,
+    correlation: float = 0.8,
+    run_sd: float = 0.05,
+) -> tuple[list, list]:
+    """One paired run's single and partner processes, pair by pair (each a list of value arrays).
+
+    The machine drifts: its log pace follows an AR(1) walk over the pairs (sd ``drift``, ``correlation``
+    from one pair to the next: a slow or fast minute spans several), with a shift of the whole run (sd
+    ``run_sd``: runs differ, not only processes); the two processes of a pair, measured together, share
+    the walk but for ``pair_drift`` (what it moves in the seconds between them, or what two cores do not
+    share). Every process has its own level (sd ``spread``: memory layout), its values scatter (``noise``).
+    """
+    walk = np.empty(pairs)
+    walk[0] = rng.normal(0.0, drift)
+    for j in range(1, pairs):
+        walk[j] = correlation * walk[j - 1] + rng.normal(0.0, drift * math.sqrt(1 - correlation**2))
+    walk += rng.normal(0.0, run_sd)
+    sides = ([], [])
+    for j in range(pairs):
+        for side, level in enumerate((0.0, math.log(ratio))):
+            process = level + walk[j] + rng.normal(0.0, pair_drift) + rng.normal(0.0, spread)
+            sides[side].append(np.exp(process + rng.normal(0.0, noise, per_process)))
+    return sides
+
+
+def _diffs(single: list, partner: list) -> np.ndarray:
+    return np.array([math.log(np.median(b) / np.median(a)) for a, b in zip(single, partner)])
+
+
+def paired_coverage(rng, trials: int, ratio: float = 1.5, **shape) -> dict:
+    """Of ``trials`` paired runs: the fraction of paired 95% CIs that contain the true ratio, their median
+    half-width, and the same two of the unpaired (Welch) interval on the same processes."""
+    hits = unpaired_hits = 0
+    halves, unpaired_halves = [], []
+    for _ in range(trials):
+        single, partner = simulate_pairs(rng, ratio=ratio, **shape)
+        _, low, high, _ = paired_ratio(_diffs(single, partner))
+        hits += low <= ratio <= high
+        halves.append(math.sqrt(high / low) - 1)
+        slots = [np.repeat(np.arange(len(side)), len(side[0])) for side in (single, partner)]
+        _, ulow, uhigh = ratio_ci(
+            np.concatenate(partner), np.concatenate(single), num_slots=slots[1], den_slots=slots[0]
+        )
+        unpaired_hits += ulow <= ratio <= uhigh
+        unpaired_halves.append(math.sqrt(uhigh / ulow) - 1)
+    return {
+        "paired_coverage": hits / trials,
+        "paired_half_width": float(np.median(halves)),
+        "unpaired_coverage": unpaired_hits / trials,
+        "unpaired_half_width": float(np.median(unpaired_halves)),
+    }
+
+
+def paired_flagged(rng, trials: int, change: float = 1.0, factor: float = 1.05, **shape) -> float:
+    """Fraction of comparisons of two paired runs (the new one's ratio ``change`` times the base's) that
+    ``pairs.compare_pairs`` flags as moved beyond ``factor``: at change 1, the A/A rate."""
+    hits = 0
+    for _ in range(trials):
+        base = _diffs(*simulate_pairs(rng, ratio=1.5, **shape))
+        new = _diffs(*simulate_pairs(rng, ratio=1.5 * change, **shape))
+        hits += compare_pairs(base, new, factor)["verdict"] in ("larger", "smaller")
     return hits / trials
 
 

@@ -15,6 +15,8 @@ import math
 import numpy as np
 import pandas as pd
 
+from harness.analysis.pairs import NONE as NO_PAIRS
+from harness.analysis.pairs import PAIRED_COLUMNS, differences, paired_ratio
 from harness.analysis.stats import SUMMARY_STATS, cores_used, describe, instability, over_cores, ratio_ci
 from harness.core.case import PARAM_COLUMNS
 from harness.core.registry import ALL_PHASES, NUMPY_REFERENCE, PRIMAL, RATIO_PHASES, STRATEGIES
@@ -22,7 +24,17 @@ from harness.core.registry import ALL_PHASES, NUMPY_REFERENCE, PRIMAL, RATIO_PHA
 KEYS = ["config", "case", *PARAM_COLUMNS, "cache", "phase", "strategy"]
 RATIO_COLUMNS = ["ratio_vs_single", "ratio_ci_low", "ratio_ci_high"]
 PRIMAL_COLUMNS = ["ratio_vs_primal", "ratio_vs_primal_ci_low", "ratio_vs_primal_ci_high"]
-COLUMNS = [*KEYS, *SUMMARY_STATS, "cpu_median", "cores_used", "unit", "unstable", *RATIO_COLUMNS, *PRIMAL_COLUMNS]
+COLUMNS = [
+    *KEYS,
+    *SUMMARY_STATS,
+    "cpu_median",
+    "cores_used",
+    "unit",
+    "unstable",
+    *RATIO_COLUMNS,
+    *PAIRED_COLUMNS,
+    *PRIMAL_COLUMNS,
+]
 NONE = (math.nan, math.nan, math.nan)
 
 
@@ -55,7 +67,7 @@ def summarize(measurements: pd.DataFrame) -> pd.DataFrame:
         )
         samples[_ratio_key(rows[-1])] = (values.to_numpy(), group["slot"].to_numpy())
     summary = in_display_order(pd.DataFrame(rows), ok)
-    return add_ratios(summary, samples)[COLUMNS]
+    return add_paired(add_ratios(summary, samples), ok)[COLUMNS]
 
 
 def in_display_order(table: pd.DataFrame, measurements: pd.DataFrame) -> pd.DataFrame:
@@ -101,4 +113,23 @@ def add_ratios(summary: pd.DataFrame, samples: dict) -> pd.DataFrame:
     summary = summary.copy()
     summary[RATIO_COLUMNS] = vs_single or np.empty((0, 3))
     summary[PRIMAL_COLUMNS] = vs_primal or np.empty((0, 3))
+    return summary
+
+
+def add_paired(summary: pd.DataFrame, ok: pd.DataFrame) -> pd.DataFrame:
+    """Each paired strategy's ratio to single from its pairs (``harness.analysis.pairs``): the partner's
+    process median over single's in the same pair, with a t interval over the pairs; empty where the run
+    did not pair its workers (``run.pairing: none``, files before schema 13)."""
+    summary = summary.copy()
+    summary[PAIRED_COLUMNS] = [NO_PAIRS] * len(summary) or np.empty((0, 4))
+    if "pair" not in ok.columns or summary.empty or not ok["pair"].map(lambda p: isinstance(p, str) and p).any():
+        return summary
+    value = np.where(ok["metric"] == "instructions", ok.get("instructions", np.nan), ok["seconds"])
+    found = {}
+    for key, group in ok.assign(value=value).groupby(["config", "case", "cache", "phase"], sort=False):
+        for strategy, d in differences(group).items():
+            found[(*key, strategy)] = paired_ratio(d)
+    keys = list(zip(summary["config"], summary["case"], summary["cache"], summary["phase"], summary["strategy"]))
+    summary[PAIRED_COLUMNS] = [found.get(k, NO_PAIRS) for k in keys]
+    summary["pairs"] = summary["pairs"].astype(int)
     return summary

@@ -45,6 +45,7 @@ class Config:
                 "process_precision": self.run.process_precision,
                 "device": self.run.device,
                 "metric": self.run.metric,
+                "pairing": self.run.pairing,
             },
             # No sweep is no key: an empty sweep is an error in a file a user writes.
             **({"sweep": {k: list(v) for k, v in self.sweep.items()}} if self.sweep else {}),

@@ -18,12 +18,13 @@ from harness.core.counting import METRICS
 from harness.core.registry import (
     ALL_PHASES,
     AUTO,
+    CONFIG_STRATEGIES,
     DEFAULT_BUDGET_S,
     DEFAULT_FRAMEWORK,
     DEFAULT_PRECISION,
     DEVICES,
+    PAIRINGS,
     REPEATED_PHASES,
-    STRATEGIES,
 )
 
 CACHES = ("warm", "cold")
@@ -48,6 +49,7 @@ RUN_KEYS = (
     "process_precision",
     "device",
     "metric",
+    "pairing",
 )
 ORDERS = ("shuffled", "as_listed")
 DEFAULT_REPEATS = {"construct": AUTO, "compile": AUTO, "execute": AUTO}
@@ -85,6 +87,10 @@ class RunSettings:
     process_precision: float = DEFAULT_PROCESS_PRECISION
     device: str = "cpu"  # cpu | gpu (sweepable); checked against the framework and mode per case
     metric: str = "time"  # time | instructions (counted under callgrind; sweepable)
+    # How each within-case ratio is measured (harness.analysis.pairs): none, each strategy's processes on their
+    # own; sequential, a process of single and one of the other strategy back to back, in random order; duet,
+    # the two at once, one core each. Paired runs add the A/A control (single_aa).
+    pairing: str = "none"
 
     @property
     def process_limit(self) -> int:
@@ -92,12 +98,13 @@ class RunSettings:
 
 
 def parse_run(raw: dict, source: str) -> RunSettings:
-    strategies = raw.get("strategies", list(STRATEGIES))
+    allowed = CONFIG_STRATEGIES
+    strategies = raw.get("strategies", list(allowed))
     if not isinstance(strategies, list) or not strategies:
         raise ConfigError(
-            source, "run.strategies", f"must be a non-empty list (got {strategies!r}; allowed {', '.join(STRATEGIES)})"
+            source, "run.strategies", f"must be a non-empty list (got {strategies!r}; allowed {', '.join(allowed)})"
         )
-    strategies = tuple(check_choice(s, STRATEGIES, source, f"run.strategies[{i}]") for i, s in enumerate(strategies))
+    strategies = tuple(check_choice(s, allowed, source, f"run.strategies[{i}]") for i, s in enumerate(strategies))
     if len(set(strategies)) != len(strategies):
         raise ConfigError(source, "run.strategies", f"lists a strategy twice (got {list(strategies)})")
     if "single" not in strategies:
@@ -131,6 +138,7 @@ def parse_run(raw: dict, source: str) -> RunSettings:
         processes=processes,
         device=check_choice(raw.get("device", "cpu"), DEVICES, source, "run.device"),
         metric=check_choice(raw.get("metric", "time"), METRICS, source, "run.metric"),
+        pairing=check_choice(raw.get("pairing", "none"), PAIRINGS, source, "run.pairing"),
         precision=_fraction(raw.get("precision", DEFAULT_PRECISION), source, "run.precision"),
         budget_s=_positive_number(raw.get("budget_s", DEFAULT_BUDGET_S), source, "run.budget_s"),
         max_processes=max_processes,

@@ -20,7 +20,12 @@ PRIMAL = "primal"
 # numpy_reference: a hand-written NumPy forward and backward pass, timed as a
 # baseline (and its forward pass alone), with NumPy's matrix-product throughput as the hardware limit.
 NUMPY_REFERENCE = "numpy_reference"
-STRATEGIES = (*GRADIENT_STRATEGIES, PRIMAL, NUMPY_REFERENCE)
+# single_aa: a second single (the A/A control), measured only where a run pairs its workers (run.pairing): its
+# ratio to single, through the same pairing, should be 1 within its CI (harness.analysis.pairs).
+CONTROL = "single_aa"
+CONFIG_STRATEGIES = (*GRADIENT_STRATEGIES, PRIMAL, NUMPY_REFERENCE)  # what run.strategies may list
+STRATEGIES = (*CONFIG_STRATEGIES, CONTROL)  # every strategy a run's rows can hold, in display order
+PAIRINGS = ("none", "sequential", "duet")  # run.pairing: how a case's pairs of workers are measured
 FRAMEWORK_STRATEGIES = (*GRADIENT_STRATEGIES, PRIMAL)  # those measured in the case's framework
 PAIRED_STRATEGIES = ("single", "per_param")  # the paired experiment: compiled in one process, timed alternately
 REPEATED_PHASES = ("construct", "compile", "execute")  # the phases with repeats and warmup

@@ -23,9 +23,11 @@ def run_job(
     display=None,
     frameworks: dict | None = None,
     repeat_budget_s: float | None = None,
+    cancel=None,
 ) -> dict:
     """Start ``job``'s worker, or skip it with the reason. ``repeat_budget_s``: the seconds of auto repeats
-    each of its values may take, where the run's time budget gives it less than its config's ``budget_s``."""
+    each of its values may take, where the run's time budget gives it less than its config's ``budget_s``.
+    ``cancel``: a duet's event that kills the worker when its partner is interrupted (``spawn.run_worker``)."""
     estimate = memory.estimate_mb(case.model, job.strategy)
     limit = memory.limit_mb(config.run.max_memory_mb)
     info = (frameworks or {}).get(case.env_name)
@@ -44,7 +46,9 @@ def run_job(
             "(set run.max_memory_mb, or shrink the case)",
         }
     else:
-        extra = {"on_phase": display.phase} if display is not None else {}
+        extra = {"on_phase": display.phase} if display is not None and cancel is None else {}
+        if cancel is not None:
+            extra["cancel"] = cancel
         if case.env_name != "theano" or os.environ.get(environments.python_variable("theano")):
             extra["command"] = environments.worker_command(case.env_name)
         # Cold: an empty cache of its own, so the compile has to build everything.

@@ -12,11 +12,12 @@ from typing import NamedTuple
 import pandas as pd
 
 from harness import results
+from harness.analysis.pairs import label as pair_label
 from harness.config.cases import expand
 from harness.config.releases import same_release
 from harness.config.schema import Config
 from harness.core.case import Case
-from harness.core.registry import GRADIENT_STRATEGIES, framework
+from harness.core.registry import CONTROL, FRAMEWORK_STRATEGIES, GRADIENT_STRATEGIES, framework
 from harness.core.task import Task
 
 
@@ -38,15 +39,23 @@ class Job:
     them per strategy. A cold job measures one compile into an empty
     compiledir, so a case has ``processes x repeats.compile`` cold jobs per
     Theano strategy: as many compiles as the warm jobs time. Jobs of the same
-    strategy and cache are told apart by ``slot``.
+    strategy and cache are told apart by ``slot``. ``pair``: where the run pairs
+    its workers (``run.pairing``), the label both workers of a pair carry
+    (``pairs.label``: 'per_param:2', round 2's pair of single with per_param).
     """
 
     strategy: str
     cache: str
     slot: int = 0
+    pair: str = ""
 
     def key(self, case: Case) -> WorkerKey:
         return WorkerKey(case.config, case.name, self.strategy, self.cache, self.slot)
+
+    @property
+    def round(self) -> int:
+        """The round it belongs to: its pair's, or its slot."""
+        return int(self.pair.rpartition(":")[2]) if self.pair else self.slot
 
 
 def case_jobs(config: Config, case_index: int, cold_cache: bool = True) -> list[Job]:
@@ -56,9 +65,11 @@ def case_jobs(config: Config, case_index: int, cold_cache: bool = True) -> list[
     to measure empty (see ``Framework.has_cold_cache``). A counted case has no cold
     compiles: their work is gcc's, a child process that callgrind does not follow.
     """
+    paired = config.run.pairing != "none" and "warm" in config.run.caches
+    units = pair_units(config, range(config.run.processes), 0) if paired else []
     jobs = []
     for strategy in config.run.strategies:
-        if "warm" in config.run.caches:
+        if "warm" in config.run.caches and not (paired and strategy in FRAMEWORK_STRATEGIES):
             jobs += [Job(strategy, "warm", k) for k in range(config.run.processes)]
         if "cold" in config.run.caches and strategy in GRADIENT_STRATEGIES and cold_cache:
             # As many cold compiles as warm ones: every process times repeats.compile
@@ -67,9 +78,34 @@ def case_jobs(config: Config, case_index: int, cold_cache: bool = True) -> list[
             per_process = config.run.repeats["compile"]
             n_cold = config.run.processes * (per_process if isinstance(per_process, int) else 1)
             jobs += [Job(strategy, "cold", k) for k in range(n_cold)]
-    if config.run.order == "shuffled":
-        random.Random(f"{config.run.seed}:{case_index}").shuffle(jobs)
-    return jobs
+    units += [[job] for job in jobs]
+    if config.run.order == "shuffled":  # the units in random order, and the two workers of each pair
+        rng = random.Random(f"{config.run.seed}:{case_index}")
+        rng.shuffle(units)
+        for unit in units:
+            rng.shuffle(unit)
+    return [job for unit in units for job in unit]
+
+
+def partners(config: Config) -> list[str]:
+    """The strategies a paired run holds against single, each in pairs of its own: the other framework
+    strategies listed, and the A/A control (``CONTROL``, a second single)."""
+    return [s for s in config.run.strategies if s in FRAMEWORK_STRATEGIES and s != "single"] + [CONTROL]
+
+
+def pair_units(config: Config, rounds_: range, first_single_slot: int, only=None) -> list[list[Job]]:
+    """The pairs of ``rounds_``: in each, one worker of single and one of each partner (``only``: of
+    those), labelled alike; single has a process of its own in every pair, numbered from
+    ``first_single_slot``, the partner the round's slot."""
+    units, slot = [], first_single_slot
+    for k in rounds_:
+        for partner in partners(config):
+            if only is not None and partner not in only:
+                continue
+            label = pair_label(k, partner)
+            units.append([Job("single", "warm", slot, label), Job(partner, "warm", k, label)])
+            slot += 1
+    return units
 
 
 @dataclass(frozen=True)
@@ -128,7 +164,7 @@ def rounds(jobs: tuple[Job, ...], processes: int) -> list[list[tuple[int, Job]]]
     each strategy and its cold compiles, in the case's own (shuffled) order."""
     out: list[list[tuple[int, Job]]] = [[] for _ in range(max(1, processes))]
     for order, job in enumerate(jobs):
-        out[job.slot % len(out)].append((order, job))
+        out[job.round % len(out)].append((order, job))
     return out
 
 
@@ -142,7 +178,7 @@ def make_task(case: Case, config: Config, job: Job, budget_s: float | None = Non
         framework=case.framework,
         mode=case.mode,
         threads=case.threads,
-        strategy=job.strategy,
+        strategy="single" if job.strategy == CONTROL else job.strategy,  # the control is a second single
         cache=job.cache,
         seed=config.run.seed,
         repeats=dict(config.run.repeats),
@@ -160,12 +196,14 @@ def measures_limit(config: Config, job: Job) -> bool:
     """Whether this job also times the framework's matrix products (limits.csv): once per case,
     in the first warm worker of the first gradient strategy."""
     gradient = [s for s in config.run.strategies if s in GRADIENT_STRATEGIES]
-    return bool(gradient) and job == Job(gradient[0], "warm", 0)
+    return bool(gradient) and (job.strategy, job.cache, job.slot) == (gradient[0], "warm", 0)
 
 
 def job_label(job: Job) -> str:
     """' cold #2', ' #3' (a later warm process) or '': appended to a worker's name in progress lines."""
     label = results.slot_label(job.cache, job.slot)
+    if job.pair:
+        label = f"{label} (pair {job.pair})".strip()
     return f" {label}" if label else ""
 
 

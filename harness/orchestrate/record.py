@@ -12,6 +12,7 @@ from pathlib import Path
 
 from harness import results
 from harness.core.case import Case
+from harness.core.registry import CONTROL
 from harness.orchestrate import envinfo
 from harness.orchestrate.plan import Job, job_label, job_phases
 
@@ -28,6 +29,7 @@ def worker_rows(case: Case, job: Job, order: int, result: dict) -> list[dict]:
         "cache": job.cache,
         "slot": job.slot,
         "order": order,
+        "pair": job.pair,
         "host": result.get("host") or envinfo.host_name(),
     }
     if result["status"] != "ok":
@@ -111,7 +113,7 @@ def _store(files, case, job: Job, order, result, wall) -> list[dict]:
     rows = worker_rows(case, job, order, result)
     files["measurements.csv"].write(rows)
     base = {"config": case.config, "case": case.name, **case.columns(), "strategy": job.strategy}
-    if "graph" in result and job.cache == "warm" and job.slot == 0:  # the same graph in every process
+    if "graph" in result and job.cache == "warm" and job.slot == 0 and job.strategy != CONTROL:  # one per strategy
         files["graphs.csv"].write([{**base, **result["graph"]}])
     files["limits.csv"].write([{**base, "slot": job.slot, **row} for row in result.get("limits", [])])
     check = result.get("check", {})
@@ -123,7 +125,9 @@ def _store(files, case, job: Job, order, result, wall) -> list[dict]:
                 "cache": job.cache,
                 "slot": job.slot,
                 "order": order,
+                "pair": job.pair,
                 "host": result.get("host") or envinfo.host_name(),
+                "started_at": result.get("started_at"),
                 "status": result["status"],
                 "error": result.get("error"),
                 "wall_seconds": round(wall, 3),

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import math
+import threading
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from harness.analysis.pairs import differences
 from harness.analysis.stats import process_medians
 from harness.config.schema import Config
 from harness.core.case import Case
 from harness.core.counting import UNITS
-from harness.core.registry import AUTO
+from harness.core.registry import AUTO, CONTROL
 from harness.orchestrate.budget import RunBudget
 from harness.orchestrate.launch import run_job
-from harness.orchestrate.plan import CaseWork, Job, job_label, rounds
+from harness.orchestrate.plan import CaseWork, Job, job_label, pair_units, partners, rounds
 from harness.orchestrate.record import worker_rows
 
 
@@ -48,24 +51,38 @@ def measure_cases(
     attempted = {item.key: item.done_in(done) for item in work}
     clock = budget.clock if budget is not None else time.monotonic  # the budget's clock times the workers
 
-    def run(item: CaseWork, order: int, job: Job, remaining=()) -> None:
+    def run(item: CaseWork, order: int, job: Job, remaining=(), cancel=None) -> tuple:
+        """Measure one worker; returns what ``record`` takes (None if it was done before)."""
         case = item.case
         if job.key(case) in done:
-            return
+            return None
         key = job_key(item, job)
         repeat_budget = None
         if budget is not None and timed_repeats(item.config, case, job):
             repeat_budget = budget.repeat_budget(key, item.config.run.budget_s, remaining)
-        t0 = clock()
-        if display is not None:
+        t0, started_at = clock(), time.time()
+        if display is not None and cancel is None:  # a duet's two workers share one line
             display.begin(f"{case.config} {case.name} {job.strategy}{job_label(job)}")
-        result = run_job(item.config, case, job, runner, compiledir, display, frameworks, repeat_budget)
+        result = run_job(item.config, case, job, runner, compiledir, display, frameworks, repeat_budget, cancel)
         wall = clock() - t0
+        result.setdefault("started_at", round(started_at, 3))
         if repeat_budget is not None:
             result["repeat_budget_s"] = repeat_budget
         if budget is not None:
             budget.note(key, wall, result.get("measurements") or [])
-        record(item, order, job, result, wall)
+        return item, order, job, result, wall
+
+    def run_unit(unit: list, remaining) -> None:
+        """One worker, or a pair: back to back (sequential) or at once on two cores (duet)."""
+        if len(unit) == 2 and unit[0][0].config.run.pairing == "duet":
+            if display is not None:
+                display.begin(f"{unit[0][0].case.config} {unit[0][0].case.name} pair {unit[0][2].pair} (duet)")
+            ended = duet([lambda cancel, u=u: run(*u, remaining, cancel) for u in unit])
+        else:
+            ended = [run(*u, remaining) for u in unit]
+        for args in ended:
+            if args is not None:
+                record(*args)
 
     def record(item: CaseWork, order: int, job: Job, result: dict, wall: float) -> None:
         rows[item.key] += worker_rows(item.case, job, order, result)
@@ -84,18 +101,23 @@ def measure_cases(
         for order, job in (planned[item.key][k] if k < len(planned[item.key]) else [])
         if job.key(item.case) not in done
     ]
-    for i, (_, item, order, job) in enumerate(flat):
-        if budget is not None and not budget.affords(job_key(item, job)):
-            skip(item, order, job)
+    position = 0
+    for unit in units(flat):
+        remaining = [(job_key(it, jb), timed_repeats(it.config, it.case, jb)) for _, it, _, jb in flat[position:]]
+        position += len(unit)
+        if budget is not None and not all(budget.affords(job_key(it, jb)) for _, it, _, jb in unit):
+            for _, it, order, jb in unit:
+                skip(it, order, jb)
             continue
-        run(item, order, job, [(job_key(it, jb), timed_repeats(it.config, it.case, jb)) for _, it, _, jb in flat[i:]])
+        run_unit([(it, order, jb) for _, it, order, jb in unit], remaining)
     closed = False  # the budget refused an added process: none is asked for again
     while not closed:  # more processes where the spread between them leaves a value imprecise
         extra = []
         for item in work:
             config = item.config
-            added = sum(1 for k in attempted[item.key] if k.cache == "warm" and k.slot >= config.run.processes)
-            jobs = more_processes(config, item.case, pd.DataFrame(rows[item.key]), attempted[item.key])
+            added = len(attempted[item.key] - {job.key(item.case) for job in item.jobs})
+            more = more_pairs if config.run.pairing != "none" else more_processes
+            jobs = more(config, item.case, pd.DataFrame(rows[item.key]), attempted[item.key])
             extra += [(item, len(item.jobs) + added + i, job) for i, job in enumerate(jobs)]
         if budget is not None:
             wanted, extra = len(extra), affordable(extra, budget)
@@ -106,8 +128,40 @@ def measure_cases(
             return
         if on_more is not None:
             on_more(len(extra))
-        for i, (item, order, job) in enumerate(extra):
-            run(item, order, job, [(job_key(it, jb), timed_repeats(it.config, it.case, jb)) for it, _, jb in extra[i:]])
+        added = [(None, item, order, job) for item, order, job in extra]
+        position = 0
+        for unit in units(added):
+            remaining = [(job_key(it, jb), timed_repeats(it.config, it.case, jb)) for _, it, _, jb in added[position:]]
+            position += len(unit)
+            run_unit([(it, order, jb) for _, it, order, jb in unit], remaining)
+
+
+def units(flat: list) -> list[list]:
+    """Consecutive entries ``(round, item, order, job)`` of one pair (one case, one pair label) as one unit,
+    every other entry alone."""
+    out: list[list] = []
+    for entry in flat:
+        _, item, _, job = entry
+        last = out[-1][-1] if out else None
+        if last is not None and job.pair and last[3].pair == job.pair and last[1].key == item.key:
+            out[-1].append(entry)
+        else:
+            out.append([entry])
+    return out
+
+
+def duet(calls: list) -> list:
+    """Run ``calls`` (each takes a cancel event) at once, one thread each; their results in order. Each
+    worker leases cores of its own (``core.affinity``), so a duet of one-thread workers uses two cores. An
+    interrupt here (Ctrl-C, SIGTERM) cancels both: their worker processes are killed, nothing is recorded."""
+    cancel = threading.Event()
+    with concurrent.futures.ThreadPoolExecutor(len(calls), thread_name_prefix="gradcost-duet") as pool:
+        futures = [pool.submit(call, cancel) for call in calls]
+        try:
+            return [f.result() for f in futures]
+        except BaseException:
+            cancel.set()
+            raise
 
 
 def job_key(item: CaseWork, job: Job) -> tuple:
@@ -181,6 +235,34 @@ def more_processes(config: Config, case: Case, rows: pd.DataFrame, attempted: se
             for _, g in d.groupby("phase")
         ):
             extra.append(Job(strategy, "warm", max(slots, default=-1) + 1))
+    return extra
+
+
+def more_pairs(config: Config, case: Case, rows: pd.DataFrame, attempted: set) -> list[Job]:
+    """A paired run's ``more_processes``: one more pair for each partner whose paired ratio to single, in
+    construct or execute, would move by more than ``run.process_precision`` from this run to the next
+    (``run_to_run_change`` of its pairs' differences), until it has ``run.max_processes`` pairs. The
+    A/A control keeps its planned pairs: it checks the pairing, it is not an answer."""
+    if config.run.process_limit <= config.run.processes or rows.empty or "pair" not in rows:
+        return []
+    ok = rows[(rows["status"] == "ok") & (rows["cache"] == "warm") & rows["phase"].isin(["construct", "execute"])]
+    ok = ok.assign(value=ok[UNITS[case.metric]])
+    found = {phase: differences(g) for phase, g in ok.groupby("phase")}
+    mine = [k for k in attempted if (k.config, k.case, k.cache) == (case.config, case.name, "warm")]
+    single_slot = max((k.slot for k in mine if k.strategy == "single"), default=-1) + 1
+    extra = []
+    for partner in partners(config):
+        rounds_of = [k.slot for k in mine if k.strategy == partner]
+        if partner == CONTROL or len(rounds_of) >= config.run.process_limit:
+            continue
+        if any(
+            run_to_run_change(np.exp(d[partner]), np.arange(d[partner].size)) > config.run.process_precision
+            for d in found.values()
+            if partner in d
+        ):
+            r = max(rounds_of, default=-1) + 1
+            extra += pair_units(config, range(r, r + 1), single_slot, only=(partner,))[0]
+            single_slot += 1
     return extra
 
 

@@ -22,13 +22,20 @@ OUTPUT_TAIL = 2000
 POLL_S = 0.1
 
 
-def run_worker(task: dict, env: dict | None, timeouts: dict, command: list[str] | None = None, on_phase=None) -> dict:
+class Cancelled(Exception):
+    """A duet's other side was interrupted (``schedule.duet``): this worker was killed, nothing is kept."""
+
+
+def run_worker(
+    task: dict, env: dict | None, timeouts: dict, command: list[str] | None = None, on_phase=None, cancel=None
+) -> dict:
     """Send ``task`` to a fresh worker process; return its result as data.
 
     ``timeouts`` maps a phase name to seconds (key ``default`` for phases not
     named). The worker announces each phase in a progress file; the limit of
     the phase it is in applies from the moment the parent sees it begin;
-    ``on_phase(name)`` is told too (a progress display).
+    ``on_phase(name)`` is told too (a progress display). ``cancel``: an event that, once set, kills the
+    worker (raising ``Cancelled``): a duet's worker whose partner was interrupted.
     """
     command = command or [sys.executable, "-m", "harness.worker"]
     with tempfile.TemporaryDirectory(prefix="gradcost-") as tmp:
@@ -46,7 +53,7 @@ def run_worker(task: dict, env: dict | None, timeouts: dict, command: list[str] 
                 stdin=subprocess.DEVNULL,
             )
             try:
-                timed_out = _wait(proc, paths["progress"], timeouts, on_phase)
+                timed_out = _wait(proc, paths["progress"], timeouts, on_phase, cancel)
             except BaseException:  # Ctrl-C or SIGTERM: never leave a worker running
                 proc.kill()
                 proc.wait()
@@ -67,7 +74,7 @@ def run_worker(task: dict, env: dict | None, timeouts: dict, command: list[str] 
         return result
 
 
-def _wait(proc: subprocess.Popen, progress: Path, timeouts: dict, on_phase=None) -> str | None:
+def _wait(proc: subprocess.Popen, progress: Path, timeouts: dict, on_phase=None, cancel=None) -> str | None:
     """Wait for the worker; kill it and return a reason if a phase overruns."""
     phase, started = "setup", time.monotonic()
     while True:
@@ -76,6 +83,8 @@ def _wait(proc: subprocess.Popen, progress: Path, timeouts: dict, on_phase=None)
             return None
         except subprocess.TimeoutExpired:
             pass
+        if cancel is not None and cancel.is_set():
+            raise Cancelled("the duet was interrupted")  # run_worker kills the worker
         current = _current_phase(progress) or "setup"
         if current != phase:
             phase, started = current, time.monotonic()

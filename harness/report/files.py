@@ -13,6 +13,7 @@ from harness.analysis.scaling import scaling_table
 from harness.analysis.summary import summarize
 from harness.analysis.throughput import throughput_table
 from harness.config.recorded import in_config_order
+from harness.core.registry import CONTROL
 from harness.report.formatting import format_measure, format_ratio
 from harness.report.markdown import render
 
@@ -37,14 +38,19 @@ def write_report(run_dir: Path) -> pd.DataFrame:
 
 
 def timed_only(run: dict) -> dict:
-    """The run's timed rows alone: plots have seconds on their axes (counted values are in report.md)."""
+    """The run's timed rows alone: plots have seconds on their axes (counted values are in report.md);
+    and without the A/A control's, a second single that checks the pairing (report.md says how it did)."""
     out = dict(run)
     for name in ("measurements", "summary", "primal"):
         frame = run.get(name)
+        if frame is not None and "strategy" in frame:
+            frame = frame[frame["strategy"] != CONTROL]
         if frame is not None and "metric" in frame:
             out[name] = frame[frame["metric"] != "instructions"]
         elif frame is not None and "unit" in frame:
             out[name] = frame[frame["unit"] != "instructions"]
+        else:
+            out[name] = frame
     return out
 
 

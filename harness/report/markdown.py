@@ -9,9 +9,10 @@ import pandas as pd
 from harness.core.registry import STRATEGIES
 from harness.report.counts_section import counted_beside_timed
 from harness.report.environment import environment_section, outcome_section
-from harness.report.formatting import format_measure, format_ratio, format_seconds
+from harness.report.formatting import format_measure, format_seconds
 from harness.report.frameworks import count_text, framework_table, identical_function, lazy_note, pick, unit
 from harness.report.lineage import lineage_section
+from harness.report.pairs_section import control_line, paired, primal_line, ratio_text
 from harness.report.precision_section import precision_section
 from harness.report.primal_section import primal_answer, primal_table
 from harness.report.status_section import status_section
@@ -21,13 +22,6 @@ QUESTION = (
     "calls (`T.grad(loss, wi)`) — to build the gradient graph, to compile it, and to run it? Asked of "
     "Theano and, where a run has them, PyTensor, JAX and PyTorch."
 )
-
-
-def _ratio(row) -> str:
-    if row["strategy"] == "single":
-        return format_ratio(row["ratio_vs_single"])
-    text = format_ratio(row["ratio_vs_single"], row["ratio_ci_low"], row["ratio_ci_high"], label="95% CI ")
-    return text if row["ratio_ci_low"] == row["ratio_ci_low"] else text + " (no CI: one process)"
 
 
 def answer(config: str, case: str, summary: pd.DataFrame, graphs: pd.DataFrame) -> list[str]:
@@ -46,8 +40,9 @@ def answer(config: str, case: str, summary: pd.DataFrame, graphs: pd.DataFrame) 
                 continue
             out.append(
                 f"- `{strategy}` {verb} in {format_measure(row['median'], row['unit'])} against "
-                f"{format_measure(base['median'], base['unit'])} for `single`: {_ratio(row)}."
+                f"{format_measure(base['median'], base['unit'])} for `single`: {ratio_text(row)}."
             )
+    out += [line for line in (primal_line(s, case), control_line(s, case)) if line]
     copy, run = pick(s, case, "warm", "transfer", "single"), pick(s, case, "warm", "execute", "single")
     if copy is not None and run is not None:
         out.append(
@@ -94,11 +89,8 @@ def case_table(config: str, summary: pd.DataFrame) -> list[str]:
                 cells.append("")
                 continue
             r = d.loc[x]
-            ratio = (
-                ""
-                if x == "single" or r["ratio_vs_single"] != r["ratio_vs_single"]
-                else f" ({r['ratio_vs_single']:.2f}×)"
-            )
+            value = r["paired_ratio"] if paired(r) else r["ratio_vs_single"]  # from its pairs, where it has them
+            ratio = "" if x == "single" or value != value else f" ({value:.2f}×)"
             flag = " !" if isinstance(r["unstable"], str) and r["unstable"] else ""
             cells.append(f"{format_measure(r['median'], r['unit'])}{ratio}{flag}")
         lines.append(f"| {case} | {cache} | {phase} | " + " | ".join(cells) + " |")
@@ -125,6 +117,17 @@ def how_measured(config: dict) -> str:
     sweep = config.get("sweep", {})
     framework = "swept" if "framework" in sweep else run.get("framework", "theano")
     mode = "swept" if "mode" in sweep else (run.get("mode") or "each framework's default")
+    pairing = run.get("pairing", "none")
+    if pairing != "none":
+        how = "back to back, in random order" if pairing == "sequential" else "at once, one core each (duet)"
+        return (
+            f"Measured with {threads} thread(s) per worker, framework {framework}, mode {mode}; in pairs "
+            f"({pairing}): in each of {processes} rounds, a worker process of `single` and one of each other "
+            f"strategy (and of `single_aa`, a second `single`: the A/A control), {how}, each timing {per} "
+            "repeats. A ratio to `single` is the geometric mean of its pairs' ratios of process medians, its CI a "
+            "t interval over the pairs (the unpaired one, over processes, beside it); medians' CIs are over "
+            "processes."
+        )
     return (
         f"Measured with {threads} thread(s) per worker, framework {framework}, mode {mode}; "
         f"{processes} warm worker process(es) per strategy, each timing {per} repeats "
@@ -181,7 +184,8 @@ def config_section(run: dict, config: dict, plot_files: list[Path]) -> list[str]
     shown = cases if len(cases) <= 2 else [cases[0], cases[-1]]
     for case in shown:
         lines += [
-            f"**Answer for {case}** (medians of this run; ratios to `single` with 95% CIs over worker processes):",
+            f"**Answer for {case}** (medians of this run; ratios to `single` with 95% CIs over worker processes, "
+            "or over pairs where the run paired them):",
             "",
         ]
         lines += answer(name, case, summary, graphs) + [""]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from harness.report.pairs_section import headline_lines
+
 LEVELS = (0.02, 0.05)  # half-widths of a 95% CI, relative to the median, that the line counts
 
 
@@ -30,6 +32,8 @@ def precision_section(run: dict) -> list[str]:
                 f"- **Timed warm values**: {len(widths) + without}; of the {len(widths)} with a 95% CI over "
                 f"processes, {reached}{median}" + (f"; {without} with one process (no CI)" if without else "") + "."
             )
+    if summary is not None:
+        lines += headline_lines(summary)
     for budget in run["env"].get("time_budget") or []:
         lines.append(budget_line(budget))
     if not lines:

@@ -1,0 +1,97 @@
+"""Ratios from pairs: two workers measured close together in time, their ratio's interval over the pairs.
+
+A pair is two worker processes of one case that the run measured together
+(``run.pairing``: back to back, or at once on two cores) and labelled alike
+(column ``pair``): ``single`` and one other strategy, or ``single`` and
+``single_aa``, a second ``single`` (the A/A control). Each pair gives one
+difference, log(median of the partner's process) - log(median of single's);
+the ratio is exp(mean difference) and its 95% interval a t interval over the
+pairs. Whatever the host does on the scale of a pair (a slow minute, a
+neighbour's job) moves both sides and leaves the difference, where the
+unpaired interval (``stats.ratio_ci``) holds it as spread; what differs
+between two processes (memory layout) stays in the difference, so pairs are
+the clusters and the interval covers at its nominal rate
+(``harness.analysis.coverage``; docs/methodology.md, "Ratios from pairs").
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.stats import t as student_t
+
+from harness.core.order_statistics import CONFIDENCE
+
+BASE = "single"  # every paired ratio is taken against single, as the unpaired one is
+CONTROL = "single_aa"  # the A/A control: a second single, through the same pairing
+PAIRED_COLUMNS = ["paired_ratio", "paired_ci_low", "paired_ci_high", "pairs"]
+NONE = (math.nan, math.nan, math.nan, 0)
+
+
+def label(round_index: int, partner: str) -> str:
+    """The ``pair`` column of both workers of a pair: 'per_param:2' is round 2's pair of single with per_param."""
+    return f"{partner}:{round_index}"
+
+
+def partner_of(pair: str) -> str:
+    """The strategy a pair holds against single ('per_param' of 'per_param:2'; '' for no pair)."""
+    return pair.rpartition(":")[0] if isinstance(pair, str) else ""
+
+
+def differences(rows) -> dict[str, np.ndarray]:
+    """Per partner strategy, the log differences of its pairs: log(partner's process median) -
+    log(single's), one per pair that has both sides. ``rows``: one phase's measurements of one case
+    and cache, with columns strategy, pair and value (seconds or instructions)."""
+    out: dict[str, list] = {}
+    for pair, group in rows.groupby("pair", sort=False):
+        partner = partner_of(pair)
+        if not partner:
+            continue
+        sides = {s: g["value"].astype(float).to_numpy() for s, g in group.groupby("strategy", sort=False)}
+        if BASE in sides and partner in sides and len(sides) == 2:
+            out.setdefault(partner, []).append(math.log(np.median(sides[partner]) / np.median(sides[BASE])))
+    return {k: np.asarray(v) for k, v in out.items()}
+
+
+def paired_ratio(diffs, confidence: float = CONFIDENCE) -> tuple[float, float, float, int]:
+    """exp(mean log difference) and its t interval over the pairs; NaN interval with one pair."""
+    d = np.asarray(diffs, dtype=float)
+    if d.size == 0:
+        return NONE
+    mean = float(d.mean())
+    if d.size < 2:
+        return math.exp(mean), math.nan, math.nan, 1
+    half = float(student_t.ppf(0.5 + confidence / 2, d.size - 1) * d.std(ddof=1) / math.sqrt(d.size))
+    return math.exp(mean), math.exp(mean - half), math.exp(mean + half), int(d.size)
+
+
+def covers_one(low: float, high: float) -> bool | None:
+    """Whether an A/A interval contains 1 (None without an interval): a miss says the pairing broke."""
+    if low != low or high != high:
+        return None
+    return low <= 1.0 <= high
+
+
+def compare_pairs(base_diffs, new_diffs, factor: float, alpha: float = 0.05) -> dict:
+    """Has a paired ratio moved between two runs? Its change (new over base, from the mean log
+    differences), Welch's p over the two runs' pairs, and the verdict: 'larger' or 'smaller' where p <
+    ``alpha`` and the change is beyond ``factor``, 'untestable' with fewer than two pairs a side."""
+    a, b = np.asarray(base_diffs, dtype=float), np.asarray(new_diffs, dtype=float)
+    if a.size == 0 or b.size == 0:
+        return {"change": math.nan, "p_value": math.nan, "verdict": "untestable"}
+    change = math.exp(b.mean() - a.mean())
+    if a.size < 2 or b.size < 2:
+        return {"change": change, "p_value": math.nan, "verdict": "untestable"}
+    va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
+    if va + vb == 0:
+        p = 1.0 if change == 1 else 0.0
+    else:
+        df = (va + vb) ** 2 / (va**2 / (a.size - 1) + vb**2 / (b.size - 1))
+        p = float(2 * student_t.sf(abs(math.log(change)) / math.sqrt(va + vb), df))
+    verdict = ""
+    if p < alpha and change > factor:
+        verdict = "larger"
+    elif p < alpha and change < 1 / factor:
+        verdict = "smaller"
+    return {"change": change, "p_value": p, "verdict": verdict}
