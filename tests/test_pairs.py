@@ -76,6 +76,7 @@ def test_the_plan_pairs_every_strategy_with_a_single_of_its_own_and_adds_the_con
     firsts = {tuple(planning.case_jobs(config(), i)[k].strategy for k in range(0, 24, 2)) for i in range(6)}
     assert len(firsts) > 1  # the order within pairs and of the pairs is random, seeded per case
     assert planning.case_jobs(config(), 3) == planning.case_jobs(config(), 3)
+    assert "single_aa" not in {j.strategy for j in planning.case_jobs(config(), 1)}  # one control a config
 
 
 def test_the_control_is_a_second_single_to_the_worker_and_its_own_strategy_in_the_files():

@@ -6,6 +6,10 @@ import numpy as np
 
 from harness.core.model import Model
 
+# Where a run's workers share the arrays every worker of a case computes alike (harness.worker.data_cache):
+# set by the orchestrator for the run's duration.
+DATA_CACHE_VARIABLE = "GRADCOST_DATA_CACHE"
+
 
 def init_params(model: Model, seed: int) -> list[np.ndarray]:
     """Glorot-uniform weights and small biases: [W1, b1, W2, b2, ...] (or W only).

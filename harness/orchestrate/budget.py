@@ -11,10 +11,12 @@ minutes instead of 10. A run with a budget bounds what they add, in this order:
    overhead of every planned worker still to run, shares out less. At 0 a value gets the stop rule's
    minimum of 3 repeats.
 3. **Planned workers**: one starts only if its predicted time is left; otherwise it is recorded as
-   skipped, with the reason. Rounds run in order (every case's first process, then every case's second),
-   so the later rounds give way first: on a day only a little slow, a case loses its CI over processes,
-   not its values; on a hopeless one, the last cases of the first round are skipped too, and the report
-   says which. The budget is a bound, not a wish.
+   skipped, with the reason. The headline (the run's first case: the question's network in ``make bench``)
+   runs all its rounds first (issue 34: the budget serves the headline ratios first); then the other cases
+   run in rounds (every case's first process, then every case's second), so the later rounds give way
+   first: on a day only a little slow, a case loses its CI over processes, not its values; on a hopeless
+   one, the last cases of the first round are skipped too, and the report says which. The budget is a
+   bound, not a wish.
 
 A worker's time is predicted from those already run: the median wall time of workers of the same
 case, strategy and cache, else of the same config, strategy and cache, else of the same config and

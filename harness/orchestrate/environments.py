@@ -12,12 +12,15 @@ anything is measured, what it has (:func:`probe`).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
+from harness.core.data import DATA_CACHE_VARIABLE
 from harness.core.registry import FRAMEWORKS
 from harness.orchestrate import REPO, theano_env
 
@@ -236,3 +239,20 @@ def probe(name: str, distribution: str | None = None) -> dict:
     )
     info["version"] = info["packages"].get(distribution)
     return info
+
+
+@contextlib.contextmanager
+def case_data(compiledir: Path):
+    """A folder for the run's workers to share each case's parameters and NumPy reference gradients
+    (``harness.worker.data_cache``), named to them in ``GRADCOST_DATA_CACHE`` while the run measures and removed
+    after it (beside the compile caches: a question-sized case writes about 1.3 GB). One already set is kept."""
+    if os.environ.get(DATA_CACHE_VARIABLE):
+        yield
+        return
+    compiledir.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="gradcost-data-", dir=compiledir.parent) as folder:
+        os.environ[DATA_CACHE_VARIABLE] = folder
+        try:
+            yield
+        finally:
+            os.environ.pop(DATA_CACHE_VARIABLE, None)

@@ -66,7 +66,8 @@ def case_jobs(config: Config, case_index: int, cold_cache: bool = True) -> list[
     compiles: their work is gcc's, a child process that callgrind does not follow.
     """
     paired = config.run.pairing != "none" and "warm" in config.run.caches
-    units = pair_units(config, range(config.run.processes), 0) if paired else []
+    # The A/A control checks the pairing of a run on the machine: in a config's first case (a sweep's cheapest).
+    units = pair_units(config, range(config.run.processes), 0, control=case_index == 0) if paired else []
     jobs = []
     for strategy in config.run.strategies:
         if "warm" in config.run.caches and not (paired and strategy in FRAMEWORK_STRATEGIES):
@@ -87,19 +88,21 @@ def case_jobs(config: Config, case_index: int, cold_cache: bool = True) -> list[
     return [job for unit in units for job in unit]
 
 
-def partners(config: Config) -> list[str]:
+def partners(config: Config, control: bool = True) -> list[str]:
     """The strategies a paired run holds against single, each in pairs of its own: the other framework
-    strategies listed, and the A/A control (``CONTROL``, a second single)."""
-    return [s for s in config.run.strategies if s in FRAMEWORK_STRATEGIES and s != "single"] + [CONTROL]
+    strategies listed, and (``control``) the A/A control (``CONTROL``, a second single)."""
+    return [s for s in config.run.strategies if s in FRAMEWORK_STRATEGIES and s != "single"] + [CONTROL] * control
 
 
-def pair_units(config: Config, rounds_: range, first_single_slot: int, only=None) -> list[list[Job]]:
+def pair_units(
+    config: Config, rounds_: range, first_single_slot: int, only=None, control: bool = True
+) -> list[list[Job]]:
     """The pairs of ``rounds_``: in each, one worker of single and one of each partner (``only``: of
     those), labelled alike; single has a process of its own in every pair, numbered from
     ``first_single_slot``, the partner the round's slot."""
     units, slot = [], first_single_slot
     for k in rounds_:
-        for partner in partners(config):
+        for partner in partners(config, control):
             if only is not None and partner not in only:
                 continue
             label = pair_label(k, partner)

@@ -206,10 +206,11 @@ def _measure(
     recorder = Recorder(run_dir, todo, progress, display)
     budget = None if time_budget_s is None else RunBudget(time_budget_s)
     try:
-        if budget is None:
-            executor(work, done, measured, recorder, runner, compiledir, env)
-        else:
-            executor(work, done, measured, recorder, runner, compiledir, env, budget)
+        with environments.case_data(compiledir):  # each case's parameters and reference, computed once
+            if budget is None:
+                executor(work, done, measured, recorder, runner, compiledir, env)
+            else:
+                executor(work, done, measured, recorder, runner, compiledir, env, budget)
         if calibrated:
             env["calibration"].append(calibration.calibrate("end"))
         env["status"] = "complete"

@@ -46,7 +46,9 @@ def measure_cases(
     resumed run's), by ``CaseWork.key``, extended here. ``on_worker(work, order,
     job, result, wall)`` is called as each worker ends, ``on_more(n)`` when n
     more workers are added. ``budget``: the run's time budget (``harness.orchestrate.budget``),
-    which bounds the repeats, the added processes and the planned workers (the later rounds give way first).
+    which bounds the repeats, the added processes and the planned workers: under it the headline (the first
+    case: the question's network in ``make bench``) runs all its rounds first, and the others' later rounds
+    give way first.
     """
     attempted = {item.key: item.done_in(done) for item in work}
     clock = budget.clock if budget is not None else time.monotonic  # the budget's clock times the workers
@@ -101,6 +103,8 @@ def measure_cases(
         for order, job in (planned[item.key][k] if k < len(planned[item.key]) else [])
         if job.key(item.case) not in done
     ]
+    if budget is not None and work:  # the headline first: the first case's rounds, then the rest by round
+        flat = sorted(flat, key=lambda entry: entry[1].key != work[0].key)  # stable: rounds stay in order
     position = 0
     for unit in units(flat):
         remaining = [(job_key(it, jb), timed_repeats(it.config, it.case, jb)) for _, it, _, jb in flat[position:]]

@@ -27,7 +27,7 @@ from harness.core.data import init_params, make_batch
 from harness.core.flops import operands, products
 from harness.core.model import Model
 from harness.core.registry import AUTO, DEFAULT_FRAMEWORK, PRIMAL, Framework, framework
-from harness.worker import numpy_reference
+from harness.worker import data_cache, numpy_reference
 from harness.worker.checks import check_failure, relative_error
 from harness.worker.counting import start_counting, value_column
 from harness.worker.faults import costlier
@@ -149,7 +149,7 @@ def setup(task: dict, clock: Clock) -> Setup:
     model = Model.from_dict(task["model"])
     strategy, mode, cold = task["strategy"], task["mode"], task.get("cache") == "cold"
     prepared = module.warm_worker() if not cold and hasattr(module, "warm_worker") else {}
-    values = init_params(model, task["seed"])
+    values = data_cache.cached("params", [task["model"], task["seed"]], lambda: init_params(model, task["seed"]))
     x, y = make_batch(model, task["seed"])
     b = module.backend(model, values, x, y, mode, threads=task.get("threads"), device=task.get("device", "cpu"))
     info = {
@@ -233,7 +233,7 @@ def check_gradients(w: Setup, got) -> dict:
     x, y = w.batch
     if w.strategy == PRIMAL:
         return {"vs_numpy": relative_error(got, [np.float64(numpy_reference.loss_only(model, w.values, x, y))])}
-    check = {"vs_numpy": relative_error(got, numpy_reference.loss_and_grads(model, w.values, x, y)[1])}
+    check = {"vs_numpy": relative_error(got, numpy_reference.reference_grads(w.task, model, w.values, x, y))}
     if w.strategy != "single":
         single = b.executable("single", b.construct("single"), None)
         check["vs_single"] = relative_error(got, b.to_numpy(single()))

@@ -14,6 +14,7 @@ import numpy as np
 from harness.core.data import init_params, make_batch
 from harness.core.flops import largest_layer
 from harness.core.model import Model
+from harness.worker import data_cache
 from harness.worker.counting import value_column
 from harness.worker.timing import Clock, Recorder, stop_rule, time_phase
 
@@ -102,10 +103,16 @@ def loss_and_grads(
     return float(loss), grads
 
 
+def reference_grads(task: dict, model: Model, values, x, y) -> list:
+    """The float64 gradients a worker's are checked against: the same in every worker of a case, so
+    computed once a run (``data_cache``)."""
+    return data_cache.cached("grads", [task["model"], task["seed"]], lambda: loss_and_grads(model, values, x, y)[1])
+
+
 def run(task: dict, clock: Clock, on_phase: Callable[[str], None]) -> dict:
     """The hand-written NumPy pass in the case's floatX, its forward pass alone, and NumPy's matmul limit."""
     model = Model.from_dict(task["model"])
-    values = init_params(model, task["seed"])
+    values = data_cache.cached("params", [task["model"], task["seed"]], lambda: init_params(model, task["seed"]))
     x, y = make_batch(model, task["seed"])
     rec, rule = Recorder(value_column(task)), stop_rule(task)
     warmup, repeats, min_time = task["warmup"]["execute"], task["repeats"]["execute"], task.get("min_time_s", 0.0)
