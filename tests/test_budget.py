@@ -215,16 +215,16 @@ def test_a_budget_below_the_planned_work_runs_the_headline_first_then_skips_the_
     ran = [(case, job) for case, job, result, _ in ended if result["status"] == "ok"]
     skipped = [(case, job, result) for case, job, result, _ in ended if result["status"] == "skipped"]
     headline = {("depth=1", s, slot) for s in ("single", "per_param", "primal") for slot in (0, 1)}
-    assert [(c, j.strategy, j.slot) for c, j in ran[:6]] and {(c, j.strategy, j.slot) for c, j in ran[:6]} == headline
+    assert {(c, j.strategy, j.slot) for c, j in ran[:6]} == headline
     assert skipped and all(case != "depth=1" for case, _, _ in skipped)  # the headline never gives way
     if any(job.slot == 0 for _, job, _ in skipped):  # the others' second round gives way before their first
         assert not any(job.slot == 1 and case != "depth=1" for case, job in ran)
-    assert {(case, job.strategy) for case, job in ran if job.slot == 0} >= {
-        (f"depth={d}", s) for d in (1, 2, 3) for s in ("single", "per_param", "primal")
-    }
-    # the reason, with the prediction: a worker of this key took 3 s of overhead and 3 repeats of 0.1-0.2 s a value
+    # The headline's repeats are shared out over its own workers: the first got its config's 4 s a value.
+    assert calls[0]["budget_s"] == 4
+    # the reason, with the prediction: the median of the workers like it so far (the headline's: 3 s of
+    # overhead and its repeats)
     assert all(
-        re.fullmatch(r"run time budget: \d+ s of 50 s left, this worker predicted to take [34] s", r["error"])
+        re.fullmatch(r"run time budget: \d+ s of 50 s left, this worker predicted to take \d+ s", r["error"])
         for *_, r in skipped
     )
     assert spent <= 50 + 3.0 + 3 * 0.1 * 2  # at most one worker past the budget (3 repeats per value at least)

@@ -5,10 +5,12 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from helpers import fake_worker
 
 from harness.analysis import stats
+from harness.analysis.agreement import changes
 from harness.cli import main
 from harness.config.schema import parse_config
 from harness.orchestrate import runner
@@ -188,9 +190,16 @@ def test_agreement_counts_ratios_and_medians_within_five_percent(tmp_path, capsy
         runner.run([config], tmp_path / n, progress=lambda line: None, runner=scaled_worker(s), compiledir=tmp_path)
         for n, s in (("base", {}), ("new", shifted))
     )
-    ratios, medians = compare.agreement(base, new)
+    ratios, inside, medians = compare.agreement(base, new)
     # 2 cases x (per_param: construct, compile, first_call, execute; separate: compile, first_call, execute)
-    assert ratios.startswith("within-case ratios (per_param and per_param_separate over single, per phase): 6 of 14 ")
+    assert ratios.startswith(
+        "within-case ratios (per_param and per_param_separate over single, per phase; from pairs where the runs "
+        "paired them): 6 of 14 "
+    )
+    assert inside == "ratios inside the other run's 95% CI (each in the other's): 6 of 14 (43%)"
+    table = changes(*(pd.read_csv(d / "summary.csv") for d in (base, new)), "ratio")
+    assert table.loc[table["strategy"] == "per_param_separate", "inside"].all()  # unmoved: the 6 inside
+    assert not table.loc[table["strategy"] == "per_param", "inside"].any()  # 6% beyond CIs of 0-4% processes
     assert "largest +6.0% (cmp depth=" in ratios and " per_param)" in ratios
     assert medians.startswith("medians: 0 of 22 within 5% between the runs (0%)")
     assert main(["compare", str(base), str(new)]) == 0

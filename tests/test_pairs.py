@@ -247,3 +247,31 @@ def test_case_work_of_a_paired_config_keeps_its_pairs_whole_in_rounds():
     for k, round_ in enumerate(planning.rounds(item.jobs, 3)):
         paired = [job for _, job in round_ if job.pair]
         assert {job.round for job in paired} == {k} and len(paired) == 8
+
+
+def test_a_block_holds_one_single_a_round_against_every_other_strategy_at_no_extra_worker(tmp_path):
+    jobs = planning.case_jobs(config("block"), 0)
+    blocks = [j.pair for j in jobs if j.pair]
+    assert sorted(set(blocks)) == ["block:0", "block:1", "block:2"]
+    for label in set(blocks):
+        block = [j for j in jobs if j.pair == label]
+        assert sorted(j.strategy for j in block) == sorted(
+            ["single", "per_param", "per_param_separate", "primal", "single_aa"]
+        )
+        first = jobs.index(block[0])
+        assert jobs[first : first + len(block)] == block  # back to back
+    unpaired = planning.case_jobs(config("none"), 1)
+    assert len(planning.case_jobs(config("block"), 1)) == len(unpaired)  # a later case: no control, no more workers
+    started = time.monotonic()
+    run_dir = runner.run(
+        [config("block", processes=4)],
+        tmp_path,
+        progress=lambda s: None,
+        runner=drifting(lambda: 1.0 + 0.4 * math.sin((time.monotonic() - started) * 2)),
+        compiledir=tmp_path / "cc",
+    )
+    s = pd.read_csv(run_dir / "summary.csv")
+    warm = s[(s["cache"] == "warm") & (s["phase"] == "execute")].set_index("strategy")
+    for strategy, truth in (("per_param", 2.0), ("per_param_separate", 3.0), ("single_aa", 1.0)):
+        r = warm.loc[strategy]
+        assert r["pairs"] == 4 and r["paired_ci_low"] <= truth * 1.05 and r["paired_ci_high"] >= truth / 1.05, r

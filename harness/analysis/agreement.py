@@ -25,19 +25,52 @@ def _timed_warm(summary: pd.DataFrame) -> pd.DataFrame:
     return s
 
 
+def with_ratio(summary: pd.DataFrame) -> pd.DataFrame:
+    """``ratio``, ``ratio_low``, ``ratio_high``: each row's ratio to single with its CI, from its pairs where
+    the run paired its workers (two pairs at least), else the unpaired one."""
+    s = summary.copy()
+    pairs = s["pairs"] if "pairs" in s else pd.Series(0, index=s.index)
+    use = pairs.fillna(0).astype(int) >= 2
+    for out, paired, unpaired in (
+        ("ratio", "paired_ratio", "ratio_vs_single"),
+        ("ratio_low", "paired_ci_low", "ratio_ci_low"),
+        ("ratio_high", "paired_ci_high", "ratio_ci_high"),
+    ):
+        s[out] = np.where(use, s[paired], s[unpaired]) if paired in s else s[unpaired]
+    return s
+
+
 def changes(base: pd.DataFrame, new: pd.DataFrame, column: str) -> pd.DataFrame:
-    """``column`` (``median`` or ``ratio_vs_single``) of every timed warm value both summaries have:
-    ``base``, ``new`` and ``change`` (new over base, less 1)."""
-    a, b = _timed_warm(base), _timed_warm(new)
+    """``column`` (``median``, or ``ratio``: each ratio to single, paired where the runs paired it) of every
+    timed warm value both summaries have: ``base``, ``new``, ``change`` (new over base, less 1), and for a
+    ratio whether each lies inside the other run's CI (``inside``: both do)."""
+    a, b = _timed_warm(with_ratio(base)), _timed_warm(with_ratio(new))
     key = [c for c in KEY if c in a.columns and c in b.columns]
-    if column == "ratio_vs_single":  # the per-parameter strategies' (single's own is 1 by definition)
+    columns = [column]
+    if column == "ratio":  # the per-parameter strategies' (single's own is 1 by definition)
         per_param = [s for s in GRADIENT_STRATEGIES if s != "single"]
         a, b = a[a["strategy"].isin(per_param)], b[b["strategy"].isin(per_param)]
-    both = a[[*key, column]].merge(b[[*key, column]], on=key, suffixes=("_base", "_new"))
+        columns += ["ratio_low", "ratio_high"]
+    both = a[[*key, *columns]].merge(b[[*key, *columns]], on=key, suffixes=("_base", "_new"))
     both = both.rename(columns={f"{column}_base": "base", f"{column}_new": "new"})
     both = both[(both["base"] > 0) & (both["new"] > 0)]
     both["change"] = both["new"] / both["base"] - 1
+    if column == "ratio":
+        both["inside"] = (
+            (both["ratio_low_base"] <= both["new"])
+            & (both["new"] <= both["ratio_high_base"])
+            & (both["ratio_low_new"] <= both["base"])
+            & (both["base"] <= both["ratio_high_new"])
+        )
     return both.reset_index(drop=True)
+
+
+def inside_line(table: pd.DataFrame) -> str:
+    """'ratios inside the other run's 95% CI: 58 of 63 (92%)' (each run's ratio inside the other's CI)."""
+    if table.empty or "inside" not in table:
+        return "ratios inside the other run's 95% CI: none in both runs"
+    n = int(table["inside"].sum())
+    return f"ratios inside the other run's 95% CI (each in the other's): {n} of {len(table)} ({n / len(table):.0%})"
 
 
 def agreement_line(what: str, table: pd.DataFrame, tolerance: float = TOLERANCE) -> str:

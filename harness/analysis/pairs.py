@@ -30,27 +30,26 @@ NONE = (math.nan, math.nan, math.nan, 0)
 
 
 def label(round_index: int, partner: str) -> str:
-    """The ``pair`` column of both workers of a pair: 'per_param:2' is round 2's pair of single with per_param."""
+    """The ``pair`` column of the workers measured together: 'per_param:2' is round 2's pair of single with
+    per_param; 'block:2' is round 2's block (``run.pairing: block``: single and every other strategy)."""
     return f"{partner}:{round_index}"
 
 
-def partner_of(pair: str) -> str:
-    """The strategy a pair holds against single ('per_param' of 'per_param:2'; '' for no pair)."""
-    return pair.rpartition(":")[0] if isinstance(pair, str) else ""
-
-
 def differences(rows) -> dict[str, np.ndarray]:
-    """Per partner strategy, the log differences of its pairs: log(partner's process median) -
-    log(single's), one per pair that has both sides. ``rows``: one phase's measurements of one case
-    and cache, with columns strategy, pair and value (seconds or instructions)."""
+    """Per strategy, the log differences of its pairs: log(its process median) - log(single's in the same
+    pair or block), one per pair or block that has both. ``rows``: one phase's measurements of one case and
+    cache, with columns strategy, pair and value (seconds or instructions)."""
     out: dict[str, list] = {}
     for pair, group in rows.groupby("pair", sort=False):
-        partner = partner_of(pair)
-        if not partner:
+        if not (isinstance(pair, str) and pair):
             continue
         sides = {s: g["value"].astype(float).to_numpy() for s, g in group.groupby("strategy", sort=False)}
-        if BASE in sides and partner in sides and len(sides) == 2:
-            out.setdefault(partner, []).append(math.log(np.median(sides[partner]) / np.median(sides[BASE])))
+        if BASE not in sides:
+            continue
+        base = np.median(sides[BASE])
+        for strategy, values in sides.items():
+            if strategy != BASE:
+                out.setdefault(strategy, []).append(math.log(np.median(values) / base))
     return {k: np.asarray(v) for k, v in out.items()}
 
 

@@ -88,8 +88,10 @@ class RunSettings:
     device: str = "cpu"  # cpu | gpu (sweepable); checked against the framework and mode per case
     metric: str = "time"  # time | instructions (counted under callgrind; sweepable)
     # How each within-case ratio is measured (harness.analysis.pairs): none, each strategy's processes on their
-    # own; sequential, a process of single and one of the other strategy back to back, in random order; duet,
-    # the two at once, one core each. Paired runs add the A/A control (single_aa).
+    # own; sequential, a process of single and one of the other strategy back to back, in random order; block,
+    # in each round one process of single and one of every other strategy back to back, in random order (no
+    # worker more than unpaired); duet, a pair at once, one core each. Paired runs add the A/A control
+    # (single_aa) in a config's first case.
     pairing: str = "none"
 
     @property

@@ -67,7 +67,14 @@ def case_jobs(config: Config, case_index: int, cold_cache: bool = True) -> list[
     """
     paired = config.run.pairing != "none" and "warm" in config.run.caches
     # The A/A control checks the pairing of a run on the machine: in a config's first case (a sweep's cheapest).
-    units = pair_units(config, range(config.run.processes), 0, control=case_index == 0) if paired else []
+    units = []
+    if paired and config.run.pairing == "block":  # one single a round, held against every other strategy
+        units = [
+            [Job(s, "warm", k, pair_label(k, "block")) for s in ["single", *partners(config, case_index == 0)]]
+            for k in range(config.run.processes)
+        ]
+    elif paired:
+        units = pair_units(config, range(config.run.processes), 0, control=case_index == 0)
     jobs = []
     for strategy in config.run.strategies:
         if "warm" in config.run.caches and not (paired and strategy in FRAMEWORK_STRATEGIES):

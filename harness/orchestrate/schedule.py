@@ -107,7 +107,10 @@ def measure_cases(
         flat = sorted(flat, key=lambda entry: entry[1].key != work[0].key)  # stable: rounds stay in order
     position = 0
     for unit in units(flat):
-        remaining = [(job_key(it, jb), timed_repeats(it.config, it.case, jb)) for _, it, _, jb in flat[position:]]
+        # Under a budget the headline's repeats are shared out over its own workers only: the cases after it
+        # give way (in later rounds first) rather than starve the answer of repeats.
+        ahead = [e for e in flat[position:] if budget is None or unit[0][1].key != work[0].key or e[1] is unit[0][1]]
+        remaining = [(job_key(it, jb), timed_repeats(it.config, it.case, jb)) for _, it, _, jb in ahead]
         position += len(unit)
         if budget is not None and not all(budget.affords(job_key(it, jb)) for _, it, _, jb in unit):
             for _, it, order, jb in unit:

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from harness import results
-from harness.analysis.agreement import agreement_line, changes
+from harness.analysis.agreement import agreement_line, changes, inside_line
 from harness.analysis.count_compare import DEFAULT_THRESHOLD, FEWER, MORE, compare_counts
 from harness.analysis.machine_shift import shift
 from harness.analysis.stats import ALPHA, UNTESTABLE, compare_samples
@@ -159,11 +159,14 @@ def agreement(base_dir: Path, new_dir: Path) -> list[str]:
     """How far the two runs agree, timed warm values only: within-case ratios, then medians (a whole run's
     shift cancels in the first, not in the second)."""
     base, new = (_summary(results.read_run(d)) for d in (base_dir, new_dir))
+    ratios = changes(base, new, "ratio")
     return [
         agreement_line(
-            "within-case ratios (per_param and per_param_separate over single, per phase)",
-            changes(base, new, "ratio_vs_single"),
+            "within-case ratios (per_param and per_param_separate over single, per phase; from pairs where "
+            "the runs paired them)",
+            ratios,
         ),
+        inside_line(ratios),
         agreement_line("medians", changes(base, new, "median")),
     ]
 
