@@ -275,3 +275,20 @@ def test_a_block_holds_one_single_a_round_against_every_other_strategy_at_no_ext
     for strategy, truth in (("per_param", 2.0), ("per_param_separate", 3.0), ("single_aa", 1.0)):
         r = warm.loc[strategy]
         assert r["pairs"] == 4 and r["paired_ci_low"] <= truth * 1.05 and r["paired_ci_high"] >= truth / 1.05, r
+
+
+@pytest.mark.slow
+@pytest.mark.serial  # it times two cores at once: it needs the machine to itself
+def test_the_duet_noise_experiment_times_both_cores_at_once_and_one_alone(capsys):
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("needs two cores")
+    from harness.experiments import duet_noise
+
+    assert duet_noise.main(["2"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("median per timing: core 0 ") and "at once" in lines[0]
+    assert (
+        [line.split(":")[0] for line in lines[1:]]
+        == ["windows of 0.25 s"]
+        == [f"windows of {w:g} s" for w in duet_noise.windows(2)]
+    )

@@ -62,6 +62,11 @@ def _run(cores: list[int], seconds: float, folder: Path) -> list[np.ndarray]:
     return [np.array(json.loads(out.read_text())) for out in outs]
 
 
+def windows(seconds: float) -> list[float]:
+    """The window widths a run of ``seconds`` has at least four of."""
+    return [w for w in WINDOWS if 4 * w <= seconds]
+
+
 def window_logs(rows: np.ndarray, start: float, end: float, width: float) -> np.ndarray:
     edges = np.arange(start, end - width, width)
     return np.log([np.median(rows[(rows[:, 0] >= a) & (rows[:, 0] < a + width), 1]) for a in edges])
@@ -79,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         f"(at once {np.median(a[:, 1]) / np.median(alone[:, 1]):.2f}x as long)"
     )
     start, end = max(a[0, 0], b[0, 0]), min(a[-1, 0], b[-1, 0])
-    for width in WINDOWS:
+    for width in windows(seconds):
         la, lb = window_logs(a, start, end, width), window_logs(b, start, end, width)
         lone = window_logs(alone, alone[0, 0], alone[-1, 0], width)
         print(
