@@ -60,10 +60,14 @@ def test_paired_workers_alternate_and_stand_beside_separate_processes(tmp_path):
     )
     run_dir = paired.measure(config, tmp_path, processes=2, pairs=4, progress=lambda line: None)
     p = pd.read_csv(run_dir / "paired.csv")
-    assert len(p) == 2 * 4 * 2 and set(p["slot"]) == {0, 1}
-    first = p[p["position"] == 0].sort_values(["slot", "pair"])
-    assert first["strategy"].tolist() == ["single", "per_param"] * 4  # AB, BA, AB, BA in each process
-    s = pd.read_csv(run_dir / "paired_summary.csv").iloc[0]
-    assert s["processes"] == 2 and s["same_function"] == True  # noqa: E712 (the optimizer merged them)
-    assert s["ci_low"] <= s["paired_ratio"] <= s["ci_high"]
-    assert s["separate_ratio"] > 0 and s["separate_ci_low"] <= s["separate_ci_high"]  # 2 processes a side
+    assert len(p) == 2 * 2 * 4 * 2 and set(p["slot"]) == {0, 1} and set(p["phase"]) == {"construct", "execute"}
+    for phase in ("construct", "execute"):
+        first = p[(p["position"] == 0) & (p["phase"] == phase)].sort_values(["slot", "pair"])
+        assert first["strategy"].tolist() == ["single", "per_param"] * 4  # AB, BA, AB, BA in each process
+    summary = pd.read_csv(run_dir / "paired_summary.csv").set_index("phase")
+    for phase in ("construct", "execute"):
+        s = summary.loc[phase]
+        assert s["processes"] == 2 and s["same_function"] == True  # noqa: E712 (the optimizer merged them)
+        assert s["ci_low"] <= s["paired_ratio"] <= s["ci_high"]
+        assert s["separate_ratio"] > 0 and s["separate_ci_low"] <= s["separate_ci_high"]  # 2 processes a side
+    assert summary.loc["construct", "paired_ratio"] > 1.3  # eight gradient graphs cost more than one

@@ -2,9 +2,10 @@
 
 gradcost times each strategy in processes of its own, so a ratio of two
 strategies also carries what differs between processes. This experiment
-removes that: one worker builds and compiles both strategies' functions,
-checks their gradients agree, then times them in alternating pairs (AB, BA,
-AB, ...: same process, same memory state, drift cancelled), and says
+removes that: one worker builds both strategies' gradient graphs in
+alternating pairs (construct: AB, BA, AB, ...), compiles both functions,
+checks their gradients agree, then times them in alternating pairs too
+(execute: same process, same memory state, drift cancelled), and says
 whether the two compiled functions are the same (their fingerprints).
 Several such workers give a CI over processes of the paired ratio, to set
 beside the separate-process ratio of an ordinary run of the same config.
@@ -23,12 +24,13 @@ import pandas as pd
 from harness.analysis.stats import t_interval
 from harness.core.registry import PAIRED_STRATEGIES as PAIR
 
-COLUMNS = ("config", "case", "framework", "mode", "slot", "pair", "position", "strategy", "seconds", "loops")
+COLUMNS = ("config", "case", "framework", "mode", "slot", "phase", "pair", "position", "strategy", "seconds", "loops")
 SUMMARY_COLUMNS = (
     "config",
     "case",
     "framework",
     "mode",
+    "phase",
     "processes",
     "pairs",
     "paired_ratio",
@@ -42,9 +44,12 @@ SUMMARY_COLUMNS = (
 
 
 def summarize(rows: pd.DataFrame, fingerprints: dict) -> pd.DataFrame:
-    """Per case: the median over pairs of per_param/single in each process, and a t CI over processes."""
+    """Per case and phase: the median over pairs of per_param/single in each process, and a t CI over
+    processes. Rows without a phase (paired.csv before construct was paired) are execute's."""
     out = []
-    for (config, case, framework, mode), d in rows.groupby(["config", "case", "framework", "mode"], sort=False):
+    rows = rows.assign(phase=rows["phase"].fillna("execute")) if "phase" in rows else rows.assign(phase="execute")
+    keys = ["config", "case", "framework", "mode", "phase"]
+    for (config, case, framework, mode, phase), d in rows.groupby(keys, sort=False):
         wide = d.pivot_table(index=["slot", "pair"], columns="strategy", values="seconds")
         ratio = (wide["per_param"] / wide["single"]).reset_index(name="ratio")
         per_process = ratio.groupby("slot")["ratio"].median()
@@ -57,6 +62,7 @@ def summarize(rows: pd.DataFrame, fingerprints: dict) -> pd.DataFrame:
                 "case": case,
                 "framework": framework,
                 "mode": mode,
+                "phase": phase,
                 "processes": per_process.size,
                 "pairs": int(ratio.groupby("slot").size().min()),
                 "paired_ratio": float(np.exp(np.log(per_process).mean())),
@@ -119,16 +125,16 @@ def measure(config, out_root: Path, processes: int = 3, pairs: int = 10, progres
     results.write_frame(separate / "paired.csv", table)
     summary = summarize(table, fingerprints)
     sep = pd.read_csv(separate / "summary.csv")
-    sep = sep[(sep["phase"] == "execute") & (sep["strategy"] == "per_param")]
+    sep = sep[(sep["cache"] == "warm") & sep["phase"].isin(["construct", "execute"]) & (sep["strategy"] == "per_param")]
     summary = summary.merge(
-        sep[["case", "ratio_vs_single", "ratio_ci_low", "ratio_ci_high"]].rename(
+        sep[["case", "phase", "ratio_vs_single", "ratio_ci_low", "ratio_ci_high"]].rename(
             columns={
                 "ratio_vs_single": "separate_ratio",
                 "ratio_ci_low": "separate_ci_low",
                 "ratio_ci_high": "separate_ci_high",
             }
         ),
-        on="case",
+        on=["case", "phase"],
         how="left",
     )
     results.write_frame(separate / "paired_summary.csv", summary)
