@@ -292,3 +292,18 @@ def test_the_duet_noise_experiment_times_both_cores_at_once_and_one_alone(capsys
         == ["windows of 0.25 s"]
         == [f"windows of {w:g} s" for w in duet_noise.windows(2)]
     )
+
+
+def test_the_budget_adds_a_pair_whole_or_not_at_all():
+    from harness.orchestrate.budget import RunBudget
+
+    c = config(processes=1, max_processes=3)
+    item = planning.plan([c])[0]
+    budget = RunBudget(10.0, clock=lambda: 0.0)
+    for strategy, seconds in (("single", 4.0), ("per_param", 8.0), ("primal", 1.0)):
+        budget.note(schedule.job_key(item, planning.Job(strategy, "warm", 0)), seconds, [])
+    costly = planning.pair_units(c, range(1, 2), 4, only=("per_param",))[0]  # 12 s: does not fit in 10
+    cheap = planning.pair_units(c, range(1, 2), 5, only=("primal",))[0]  # 5 s
+    extra = [(item, 10 + i, job) for i, job in enumerate([*costly, *cheap])]
+    kept = [job for _, _, job in schedule.affordable(extra, budget)]
+    assert kept == cheap  # one worker at a time would have taken single, single and primal: two half pairs

@@ -182,14 +182,15 @@ def timed_repeats(config: Config, case: Case, job: Job) -> bool:
 
 
 def affordable(extra: list, budget: RunBudget) -> list:
-    """The added workers whose predicted times, one after another, fit in the time left."""
+    """The added workers whose predicted times, one after another, fit in the time left; a pair whole or
+    not at all (half a pair measures no ratio)."""
     left, out = budget.left(), []
-    for item, order, job in extra:
-        cost = budget.predicted(job_key(item, job))
+    for unit in units([(None, *entry) for entry in extra]):
+        cost = sum(budget.predicted(job_key(item, job)) for _, item, _, job in unit)
         if cost > left:
             continue
         left -= cost
-        out.append((item, order, job))
+        out += [(item, order, job) for _, item, order, job in unit]
     return out
 
 
