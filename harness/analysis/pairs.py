@@ -21,10 +21,10 @@ import math
 import numpy as np
 from scipy.stats import t as student_t
 
+from harness.analysis.stats import welch_p_value
 from harness.core.order_statistics import CONFIDENCE
 
 BASE = "single"  # every paired ratio is taken against single, as the unpaired one is
-CONTROL = "single_aa"  # the A/A control: a second single, through the same pairing
 PAIRED_COLUMNS = ["paired_ratio", "paired_ci_low", "paired_ci_high", "pairs"]
 NONE = (math.nan, math.nan, math.nan, 0)
 
@@ -82,12 +82,7 @@ def compare_pairs(base_diffs, new_diffs, factor: float, alpha: float = 0.05) -> 
     change = math.exp(b.mean() - a.mean())
     if a.size < 2 or b.size < 2:
         return {"change": change, "p_value": math.nan, "verdict": "untestable"}
-    va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
-    if va + vb == 0:
-        p = 1.0 if change == 1 else 0.0
-    else:
-        df = (va + vb) ** 2 / (va**2 / (a.size - 1) + vb**2 / (b.size - 1))
-        p = float(2 * student_t.sf(abs(math.log(change)) / math.sqrt(va + vb), df))
+    p = welch_p_value(np.exp(b), np.exp(a))  # Welch over the two runs' pairs (it takes levels, logs them)
     verdict = ""
     if p < alpha and change > factor:
         verdict = "larger"

@@ -6,7 +6,8 @@ import math
 
 import pandas as pd
 
-from harness.analysis.pairs import CONTROL, covers_one
+from harness.analysis.pairs import covers_one
+from harness.core.registry import CONTROL
 from harness.report.formatting import format_ratio
 from harness.report.frameworks import pick
 
