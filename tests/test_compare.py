@@ -190,7 +190,8 @@ def test_agreement_counts_ratios_and_medians_within_five_percent(tmp_path, capsy
         runner.run([config], tmp_path / n, progress=lambda line: None, runner=scaled_worker(s), compiledir=tmp_path)
         for n, s in (("base", {}), ("new", shifted))
     )
-    ratios, inside, medians = compare.agreement(base, new)
+    paired_line, ratios, inside, medians = compare.agreement(base, new)
+    assert paired_line == "paired ratios: none in both runs"  # unpaired runs
     # 2 cases x (per_param: construct, compile, first_call, execute; separate: compile, first_call, execute)
     assert ratios.startswith(
         "within-case ratios (per_param and per_param_separate over single, per phase; from pairs where the runs "

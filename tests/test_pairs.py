@@ -307,3 +307,31 @@ def test_the_budget_adds_a_pair_whole_or_not_at_all():
     extra = [(item, 10 + i, job) for i, job in enumerate([*costly, *cheap])]
     kept = [job for _, _, job in schedule.affordable(extra, budget)]
     assert kept == cheap  # one worker at a time would have taken single, single and primal: two half pairs
+
+
+def test_compare_flags_a_paired_ratio_that_moved_and_not_the_others(tmp_path):
+    from harness.report import compare
+
+    runs = []
+    for name, factor in (("base", 2.0), ("new", 2.6)):  # per_param 30% dearer in the new run
+        noise = iter(np.random.default_rng(len(name)).lognormal(0, 0.02, 1000))
+        FACTORS["per_param"] = factor
+        try:
+            runs.append(
+                runner.run(
+                    [config(processes=4, cache="warm")],
+                    tmp_path / name,
+                    progress=lambda s: None,
+                    runner=drifting(lambda noise=noise: next(noise)),
+                    compiledir=tmp_path / "cc",
+                )
+            )
+        finally:
+            FACTORS["per_param"] = 2.0
+    table = compare.paired_moves(*(results.read_run(d)["measurements"] for d in runs))
+    moved = table[table["verdict"] != ""]
+    assert set(moved["strategy"]) == {"per_param"} and (moved["verdict"] == "larger").all(), table
+    assert table.loc[table["strategy"] == "per_param", "change"].between(1.15, 1.45).all()  # 1.3, with noise
+    line = compare.agreement(*runs)[0]
+    assert line.startswith(f"paired ratios: {len(moved)} of {len(table)} moved beyond 1.10x")
+    assert " per_param 1." in line

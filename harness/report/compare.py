@@ -27,6 +27,7 @@ from harness import results
 from harness.analysis.agreement import agreement_line, changes, inside_line
 from harness.analysis.count_compare import DEFAULT_THRESHOLD, FEWER, MORE, compare_counts
 from harness.analysis.machine_shift import shift
+from harness.analysis.pairs import compare_pairs, differences
 from harness.analysis.stats import ALPHA, UNTESTABLE, compare_samples
 from harness.analysis.summary import in_display_order, summarize
 from harness.core.case import PARAM_COLUMNS
@@ -158,9 +159,11 @@ def compare_runs(
 def agreement(base_dir: Path, new_dir: Path) -> list[str]:
     """How far the two runs agree, timed warm values only: within-case ratios, then medians (a whole run's
     shift cancels in the first, not in the second)."""
-    base, new = (_summary(results.read_run(d)) for d in (base_dir, new_dir))
+    runs = [results.read_run(d) for d in (base_dir, new_dir)]
+    base, new = (_summary(run) for run in runs)
     ratios = changes(base, new, "ratio")
     return [
+        paired_line(*(run["measurements"] for run in runs)),
         agreement_line(
             "within-case ratios (per_param and per_param_separate over single, per phase; from pairs where "
             "the runs paired them)",
@@ -169,6 +172,39 @@ def agreement(base_dir: Path, new_dir: Path) -> list[str]:
         inside_line(ratios),
         agreement_line("medians", changes(base, new, "median")),
     ]
+
+
+def paired_moves(base: pd.DataFrame, new: pd.DataFrame, factor: float = 1.10) -> pd.DataFrame:
+    """Each paired ratio to single both runs measured (warm, timed; ``pairs.differences``) and whether it
+    moved: ``pairs.compare_pairs`` over the two runs' pairs."""
+    found = []
+    for run in (base, new):
+        ok = run[(run["status"] == "ok") & (run["cache"] == "warm")]
+        if "pair" not in ok or "metric" in ok and (ok["metric"] == "instructions").all():
+            return pd.DataFrame(columns=[*KEY, "change", "p_value", "verdict"])
+        keyed = ok.assign(value=ok["seconds"]).groupby(["config", "case", "cache", "phase"], sort=False)
+        found.append({(*k, s): d for k, g in keyed for s, d in differences(g).items()})
+    rows = [
+        {**dict(zip(KEY, key)), **compare_pairs(found[0][key], found[1][key], factor)}
+        for key in found[0]
+        if key in found[1]
+    ]
+    return pd.DataFrame(rows, columns=[*KEY, "change", "p_value", "verdict"])
+
+
+def paired_line(base: pd.DataFrame, new: pd.DataFrame, factor: float = 1.10) -> str:
+    """'paired ratios: 2 of 30 moved beyond 1.10x (Welch p < 0.05 over pairs): ...; 4 untestable'."""
+    t = paired_moves(base, new, factor)
+    if t.empty:
+        return "paired ratios: none in both runs"
+    moved = t[t["verdict"].isin(["larger", "smaller"])]
+    untestable = int((t["verdict"] == "untestable").sum())
+    where = "; ".join(f"{r.case} {r.phase} {r.strategy} {r.change:.2f}x" for r in moved.head(3).itertuples())
+    return (
+        f"paired ratios: {len(moved)} of {len(t)} moved beyond {factor:.2f}x (Welch p < {ALPHA} over the runs' pairs)"
+        + (f": {where}" + (", ..." if len(moved) > 3 else "") if len(moved) else "")
+        + (f"; {untestable} untestable (one pair a side)" if untestable else "")
+    )
 
 
 def _summary(run: dict) -> pd.DataFrame:
