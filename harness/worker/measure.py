@@ -24,17 +24,16 @@ from harness.backends import Backend
 from harness.backends import load as load_backend
 from harness.core import affinity
 from harness.core.data import init_params, make_batch
-from harness.core.flops import operands, products
 from harness.core.model import Model
 from harness.core.registry import AUTO, DEFAULT_FRAMEWORK, PRIMAL, Framework, framework
 from harness.worker import data_cache, numpy_reference
 from harness.worker.checks import check_failure, relative_error
 from harness.worker.counting import start_counting, value_column
 from harness.worker.faults import costlier
-from harness.worker.timing import Clock, CpuStamps, Recorder, StopRule, autorange, stop_rule, time_phase, timed
+from harness.worker.limits import LIMIT_REPEATS, measure_limit
+from harness.worker.timing import Clock, CpuStamps, Recorder, StopRule, stop_rule, time_phase, timed
 
 COUNTED_REPEATS = 3  # a counted phase's repeats where the config says auto (counts repeat: docs/counting.md)
-LIMIT_REPEATS = 5  # timings of each matrix product of the limit when execute repeats are auto
 
 
 def run_task(
@@ -273,26 +272,3 @@ def measure_compiles(b, strategy: str, grads, rec: Recorder, clock: Clock, rule:
             break
     rec.add("compile", seconds, stopped=[stop] * len(seconds), **extras)
     return compiled
-
-
-def measure_limit(b, model: Model, seed: int, repeats: int, min_time: float, clock: Clock) -> list[dict]:
-    """The framework's own matrix product at each distinct product of the case's gradient pass.
-
-    Same process, thread setting and mode as the gradient just timed, so the
-    limit is one the gradient's products could reach (see analysis/throughput).
-    One row per product and repeat: seconds per product.
-    """
-    rng = np.random.default_rng(seed)
-    rows = []
-    for kind, m, k, n, count in products(model.input, model.hidden, model.output, model.batch):
-        shape_a, shape_b, ta, tb = operands(kind, m, k, n)
-        call = b.matmul(
-            rng.standard_normal(shape_a).astype(model.floatX), rng.standard_normal(shape_b).astype(model.floatX), ta, tb
-        )
-        loops = autorange(call, min_time, clock) if min_time else 1
-        seconds, _ = timed(call, 1, repeats, clock, loops)
-        rows += [
-            {"product": kind, "m": m, "k": k, "n": n, "count": count, "repeat": i, "seconds": t, "loops": loops}
-            for i, t in enumerate(seconds)
-        ]
-    return rows
