@@ -20,8 +20,8 @@ from harness.core.case import PARAM_COLUMNS
 from harness.core.registry import FRAMEWORKS, GRADIENT_STRATEGIES
 
 # What each version added, and how older folders are read: docs/results-files.md, "Schema versions".
-SCHEMA_VERSION = 13
-READABLE_VERSIONS = (3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13)
+SCHEMA_VERSION = 14
+READABLE_VERSIONS = (3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14)
 
 CASE_COLUMNS = ("config", "case", *PARAM_COLUMNS)
 MEASUREMENT_COLUMNS = (
@@ -36,6 +36,7 @@ MEASUREMENT_COLUMNS = (
     "repeat",
     "seconds",
     "instructions",
+    "single_value",
     "cpu_seconds",
     "loops",
     "optimizer_seconds",
@@ -88,7 +89,7 @@ LIMIT_COLUMNS = (*CASE_COLUMNS, "strategy", "slot", "product", "m", "k", "n", "c
 
 # Names stay text even when they look like numbers (a config named "2026").
 _TEXT = "config case hidden strategy cache pair ci_method framework framework_version mode device metric stopped host"
-_TEXT += " cpus"
+_TEXT += " cpus pair_design"
 TEXT_COLUMNS = dict.fromkeys(_TEXT.split(), str)
 COLUMNS = {
     "measurements.csv": MEASUREMENT_COLUMNS,
@@ -217,25 +218,22 @@ def _upgrade(frame: pd.DataFrame, version: int, hostname: str | None = None, env
     counted Apply nodes; before schema 6 every case ran on the CPU; before schema 7 every
     worker ran on the machine env.json describes; before schema 10 every case was timed; before
     schema 12 every framework ran its environment's one release (env.json's packages say which); before
-    schema 13 no run paired its workers."""
+    schema 13 no run paired its workers; before schema 14 none alternated a phase (no single_value, pair_design)."""
+    frame = frame.copy()
+    if version < 14 and "pairs" in frame.columns and "pair_design" not in frame.columns:
+        frame.insert(list(frame.columns).index("pairs") + 1, "pair_design", "")
     if version < 13 and "pair" not in frame.columns and "order" in frame.columns:
-        frame = frame.copy()
         frame.insert(list(frame.columns).index("order") + 1, "pair", "")
     if version < 12 and "framework_version" not in frame.columns and "framework" in frame.columns:
-        frame = frame.copy()
         versions = recorded_versions(env or {})
         frame.insert(list(frame.columns).index("framework") + 1, "framework_version", frame["framework"].map(versions))
     if version < 10 and "metric" not in frame.columns and "n_params" in frame.columns:
-        frame = frame.copy()
         frame.insert(list(frame.columns).index("n_params") + 1, "metric", "time")
     if version < 7 and "host" not in frame.columns and "order" in frame.columns and "slot" in frame.columns:
-        frame = frame.copy()
         frame.insert(list(frame.columns).index("order") + 1, "host", hostname)
     if version < 6 and "device" not in frame.columns and "mode" in frame.columns:
-        frame = frame.copy()
         frame.insert(list(frame.columns).index("mode") + 1, "device", "cpu")
     if version == 3 and "framework" not in frame.columns:
-        frame = frame.copy()
         frame.insert(list(frame.columns).index("mode") if "mode" in frame.columns else 0, "framework", "theano")
         if "nodes_unoptimized" in frame.columns:
             frame["nodes_unoptimized_unit"] = "Apply nodes"

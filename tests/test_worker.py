@@ -227,3 +227,41 @@ def test_every_construct_timing_starts_from_a_collected_heap(monkeypatch):
     monkeypatch.setattr(worker.gc, "collect", lambda *a: counted.append(1) or collect(*a))
     result = worker.run_task(task("per_param"))
     assert len(counted) == phases(result)["construct"][-1] + 1 == 3
+
+
+def test_an_alternated_construct_times_single_beside_each_build_from_a_collected_heap(monkeypatch):
+    """run.alternate: construct: per_param's builds and single's in turn (ABBA), each from a collected heap;
+    every per_param row carries single's timing next to it, and the gradients are still checked."""
+    import gc
+
+    built, collect = [], gc.collect
+    monkeypatch.setattr(worker.gc, "collect", lambda *a: built.append("gc") or collect(*a))
+    from harness.backends.symbolic import SymbolicBackend
+
+    original = SymbolicBackend.construct
+
+    def construct(self, strategy):
+        built.append(strategy)
+        return original(self, strategy)
+
+    monkeypatch.setattr(SymbolicBackend, "construct", construct)
+    result = worker.run_task({**task("per_param"), "alternate": ["construct"]})
+    assert result["status"] == "ok" and result["check"]["vs_single"] < 1e-6
+    rows = [r for r in result["measurements"] if r["phase"] == "construct"]
+    assert len(rows) == 3 and all(r["seconds"] > 0 and r["single_value"] > 0 for r in rows)
+    timed = built[built.index("gc") :][:12]  # after one warm-up pair: gc before each build, ABBA
+    assert timed == [
+        "gc",
+        "per_param",
+        "gc",
+        "single",
+        "gc",
+        "single",
+        "gc",
+        "per_param",
+        "gc",
+        "per_param",
+        "gc",
+        "single",
+    ]
+    assert all("single_value" not in r for r in worker.run_task(task("per_param"))["measurements"])

@@ -20,7 +20,7 @@ import sys
 import numpy as np
 import pandas as pd
 
-from harness.analysis.pairs import compare_pairs, paired_ratio
+from harness.analysis.pairs import alternated, compare_pairs, paired_ratio
 from harness.analysis.stats import compare_samples, describe, ratio_ci
 
 SPREADS = (0.0, 0.02, 0.05, 0.10)  # sd of log process offsets: processes 0-10% apart
@@ -140,6 +140,52 @@ def paired_flagged(rng, trials: int, change: float = 1.0, factor: float = 1.05, 
     return hits / trials
 
 
+def simulate_alternated(
+    rng: np.random.Generator,
+    processes: int,
+    per_process: int,
+    spread: float,
+    noise: float,
+    drift: float,
+    ratio: float = 1.0,
+    second: float = 0.03,
+    correlation: float = 0.8,
+) -> pd.DataFrame:
+    """One run's workers that each timed a phase in turn with single's (``run.alternate``), as rows of
+    measurements.csv (strategy, slot, value, single_value).
+
+    Each process has its own level for each side (sd ``spread``: a memory layout helps one build more
+    than the other, so the process's ratio is off by sd ``spread`` × √2); within a process the machine's
+    pace follows an AR(1) walk over the timings (sd ``drift``, ``correlation`` from one timing to the
+    next), every timing scatters (``noise``), and the second of two timings in a row is ``second``
+    faster (a warmer cache: ABBA's order puts each side second in every other pair).
+    """
+    rows = []
+    for slot in range(processes):
+        sides = rng.normal(0.0, spread, 2) + np.array([math.log(ratio), 0.0])  # partner, single
+        pace, values = rng.normal(0.0, drift), {0: [], 1: []}
+        for j in range(per_process):
+            for position, side in enumerate((0, 1) if j % 2 == 0 else (1, 0)):
+                pace = correlation * pace + rng.normal(0.0, drift * math.sqrt(1 - correlation**2))
+                log = sides[side] + pace + rng.normal(0.0, noise) - second * position
+                values[side].append(math.exp(log))
+        rows += [
+            {"strategy": "per_param", "slot": slot, "value": v, "single_value": b} for v, b in zip(values[0], values[1])
+        ]
+    return pd.DataFrame(rows)
+
+
+def alternated_coverage(rng, trials: int, ratio: float = 4.0, **shape) -> dict:
+    """Of ``trials`` runs: the fraction of alternated ratios' 95% CIs (``pairs.alternated`` over the
+    processes, a t interval) that contain the true ratio, and their median CI factor (×/÷)."""
+    hits, factors = 0, []
+    for _ in range(trials):
+        _, low, high, _ = paired_ratio(alternated(simulate_alternated(rng, ratio=ratio, **shape))["per_param"])
+        hits += low <= ratio <= high
+        factors.append(math.sqrt(high / low))
+    return {"alternated_coverage": hits / trials, "ci_factor": float(np.median(factors))}
+
+
 def table(
     trials: int = 2000, processes: int = 3, per_process: int = 5, seed: int = 0, spreads=SPREADS, noises=NOISES
 ) -> pd.DataFrame:
@@ -183,6 +229,20 @@ def paired_table(trials: int = 2000, pairs: int = 6, seed: int = 0, shapes=PAIRE
     return pd.DataFrame(rows)
 
 
+ALTERNATED_SHAPES = ((0.0, 0.0), (0.02, 0.10), (0.05, 0.10), (0.05, 0.25))  # (spread, drift)
+
+
+def alternated_table(trials: int = 2000, processes: int = 6, seed: int = 0, shapes=ALTERNATED_SHAPES) -> pd.DataFrame:
+    """Coverage and CI factor of alternated ratios, per process spread and drift (8 pairs a process,
+    noise 8%, the second timing of two 3% faster)."""
+    rows = []
+    for spread, drift in shapes:
+        shape = {"processes": processes, "per_process": 8, "spread": spread, "noise": 0.08, "drift": drift}
+        rng = np.random.default_rng([seed, int(spread * 1000), int(drift * 1000), processes, 1])
+        rows.append({**shape, "trials": trials, **alternated_coverage(rng, trials, **shape)})
+    return pd.DataFrame(rows)
+
+
 def _markdown(t: pd.DataFrame) -> None:
     print("| " + " | ".join(t.columns) + " |")
     print("|" + " --- |" * len(t.columns))
@@ -191,8 +251,12 @@ def _markdown(t: pd.DataFrame) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``[PROCESSES]``: the unpaired table; ``pairs [PAIRS]``: the paired one."""
+    """``[PROCESSES]``: the unpaired table; ``pairs [PAIRS]``: the paired one; ``alternated [PROCESSES]``:
+    the in-process one."""
     argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "alternated":
+        _markdown(alternated_table(processes=int(argv[1]) if len(argv) > 1 else 6))
+        return 0
     if argv and argv[0] == "pairs":
         _markdown(paired_table(pairs=int(argv[1]) if len(argv) > 1 else 6))
         return 0

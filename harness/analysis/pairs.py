@@ -25,8 +25,10 @@ from harness.analysis.stats import welch_p_value
 from harness.core.order_statistics import CONFIDENCE
 
 BASE = "single"  # every paired ratio is taken against single, as the unpaired one is
-PAIRED_COLUMNS = ["paired_ratio", "paired_ci_low", "paired_ci_high", "pairs"]
-NONE = (math.nan, math.nan, math.nan, 0)
+ALTERNATED = "alternated"  # summary.csv pair_design: timed in turn with single in each process, over processes
+PROCESSES = "processes"  # ... from pairs of processes measured together (run.pairing)
+PAIRED_COLUMNS = ["paired_ratio", "paired_ci_low", "paired_ci_high", "pairs", "pair_design"]
+NONE = (math.nan, math.nan, math.nan, 0, "")
 
 
 def label(round_index: int, partner: str) -> str:
@@ -36,9 +38,39 @@ def label(round_index: int, partner: str) -> str:
 
 
 def differences(rows) -> dict[str, np.ndarray]:
-    """Per strategy, the log differences of its pairs: log(its process median) - log(single's in the same
-    pair or block), one per pair or block that has both. ``rows``: one phase's measurements of one case and
-    cache, with columns strategy, pair and value (seconds or instructions)."""
+    """Per strategy, its log differences to single in one phase of one case and cache (``rows``: columns
+    strategy, slot, pair, value and, from schema 14, single_value): from its processes' alternated
+    timings where it has them (``alternated``), else from its pairs of processes (``process_pairs``)."""
+    found = process_pairs(rows)
+    found.update(alternated(rows))
+    return found
+
+
+def design(rows, strategy: str) -> str:
+    """How ``strategy``'s paired ratio in ``rows`` was measured: ALTERNATED, PROCESSES or '' (unpaired)."""
+    if strategy in alternated(rows):
+        return ALTERNATED
+    return PROCESSES if strategy in process_pairs(rows) else ""
+
+
+def alternated(rows) -> dict[str, np.ndarray]:
+    """Per strategy, one log difference per process that timed this phase alternately with single's
+    (``run.alternate``: each row's single_value is single's timing next to it): the median over the
+    process's pairs of log(value / single_value). The processes are the clusters: what one process's
+    memory layout does to both sides stays in its difference, and the t interval over processes holds it."""
+    if "single_value" not in rows or not rows["single_value"].notna().any():
+        return {}
+    rows = rows[rows["single_value"].notna()]
+    out: dict[str, list] = {}
+    for (strategy, _), g in rows.groupby(["strategy", "slot"], sort=False):
+        logs = np.log(g["value"].astype(float).to_numpy() / g["single_value"].astype(float).to_numpy())
+        out.setdefault(strategy, []).append(float(np.median(logs)))
+    return {k: np.asarray(v) for k, v in out.items()}
+
+
+def process_pairs(rows) -> dict[str, np.ndarray]:
+    """Per strategy, the log differences of its pairs of processes: log(its process median) - log(single's
+    in the same pair or block), one per pair or block that has both."""
     out: dict[str, list] = {}
     for pair, group in rows.groupby("pair", sort=False):
         if not (isinstance(pair, str) and pair):
@@ -57,7 +89,7 @@ def paired_ratio(diffs, confidence: float = CONFIDENCE) -> tuple[float, float, f
     """exp(mean log difference) and its t interval over the pairs; NaN interval with one pair."""
     d = np.asarray(diffs, dtype=float)
     if d.size == 0:
-        return NONE
+        return NONE[:4]
     mean = float(d.mean())
     if d.size < 2:
         return math.exp(mean), math.nan, math.nan, 1

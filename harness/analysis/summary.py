@@ -15,8 +15,8 @@ import math
 import numpy as np
 import pandas as pd
 
+from harness.analysis.pairs import ALTERNATED, PAIRED_COLUMNS, PROCESSES, alternated, differences, paired_ratio
 from harness.analysis.pairs import NONE as NO_PAIRS
-from harness.analysis.pairs import PAIRED_COLUMNS, differences, paired_ratio
 from harness.analysis.stats import SUMMARY_STATS, cores_used, describe, instability, over_cores, ratio_ci
 from harness.core.case import PARAM_COLUMNS
 from harness.core.registry import ALL_PHASES, NUMPY_REFERENCE, PRIMAL, RATIO_PHASES, STRATEGIES
@@ -119,16 +119,19 @@ def add_ratios(summary: pd.DataFrame, samples: dict) -> pd.DataFrame:
 def add_paired(summary: pd.DataFrame, ok: pd.DataFrame) -> pd.DataFrame:
     """Each paired strategy's ratio to single from its pairs (``harness.analysis.pairs``): the partner's
     process median over single's in the same pair, with a t interval over the pairs; empty where the run
-    did not pair its workers (``run.pairing: none``, files before schema 13)."""
+    did not pair its workers (``run.pairing: none``, files before schema 13). Where a strategy's processes
+    timed the phase alternately with single's (``run.alternate``), the ratio is theirs, over processes."""
     summary = summary.copy()
-    summary[PAIRED_COLUMNS] = [NO_PAIRS] * len(summary) or np.empty((0, 4))
-    if "pair" not in ok.columns or summary.empty or not ok["pair"].map(lambda p: isinstance(p, str) and p).any():
+    summary[PAIRED_COLUMNS] = [NO_PAIRS] * len(summary) or np.empty((0, 5))
+    paired = "pair" in ok.columns and ok["pair"].map(lambda p: isinstance(p, str) and p).any()
+    if summary.empty or not (paired or ("single_value" in ok.columns and ok["single_value"].notna().any())):
         return summary
     value = np.where(ok["metric"] == "instructions", ok.get("instructions", np.nan), ok["seconds"])
     found = {}
     for key, group in ok.assign(value=value).groupby(["config", "case", "cache", "phase"], sort=False):
+        inside = alternated(group)
         for strategy, d in differences(group).items():
-            found[(*key, strategy)] = paired_ratio(d)
+            found[(*key, strategy)] = (*paired_ratio(d), ALTERNATED if strategy in inside else PROCESSES)
     keys = list(zip(summary["config"], summary["case"], summary["cache"], summary["phase"], summary["strategy"]))
     summary[PAIRED_COLUMNS] = [found.get(k, NO_PAIRS) for k in keys]
     summary["pairs"] = summary["pairs"].astype(int)

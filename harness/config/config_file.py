@@ -46,6 +46,7 @@ class Config:
                 "device": self.run.device,
                 "metric": self.run.metric,
                 "pairing": self.run.pairing,
+                **({"alternate": list(self.run.alternate)} if self.run.alternate else {}),
             },
             # No sweep is no key: an empty sweep is an error in a file a user writes.
             **({"sweep": {k: list(v) for k, v in self.sweep.items()}} if self.sweep else {}),

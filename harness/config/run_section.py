@@ -17,6 +17,7 @@ from harness.config.validation import (
 from harness.core.counting import METRICS
 from harness.core.registry import (
     ALL_PHASES,
+    ALTERNATE_PHASES,
     AUTO,
     CONFIG_STRATEGIES,
     DEFAULT_BUDGET_S,
@@ -50,6 +51,7 @@ RUN_KEYS = (
     "device",
     "metric",
     "pairing",
+    "alternate",
 )
 ORDERS = ("shuffled", "as_listed")
 DEFAULT_REPEATS = {"construct": AUTO, "compile": AUTO, "execute": AUTO}
@@ -93,6 +95,9 @@ class RunSettings:
     # worker more than unpaired); duet, a pair at once, one core each. Paired runs add the A/A control
     # (single_aa) in a config's first case.
     pairing: str = "none"
+    # Phases each worker of another strategy (and the A/A control) times alternately with single's, in its
+    # own process (ABBA): that phase's ratio then comes from those in-process pairs, processes the clusters.
+    alternate: tuple[str, ...] = ()
 
     @property
     def process_limit(self) -> int:
@@ -141,6 +146,7 @@ def parse_run(raw: dict, source: str) -> RunSettings:
         device=check_choice(raw.get("device", "cpu"), DEVICES, source, "run.device"),
         metric=check_choice(raw.get("metric", "time"), METRICS, source, "run.metric"),
         pairing=check_choice(raw.get("pairing", "none"), PAIRINGS, source, "run.pairing"),
+        alternate=_alternate(raw.get("alternate", []), source),
         precision=_fraction(raw.get("precision", DEFAULT_PRECISION), source, "run.precision"),
         budget_s=_positive_number(raw.get("budget_s", DEFAULT_BUDGET_S), source, "run.budget_s"),
         max_processes=max_processes,
@@ -148,6 +154,17 @@ def parse_run(raw: dict, source: str) -> RunSettings:
             raw.get("process_precision", DEFAULT_PROCESS_PRECISION), source, "run.process_precision"
         ),
     )
+
+
+def _alternate(raw: Any, source: str) -> tuple[str, ...]:
+    """run.alternate: a list of phases from ALTERNATE_PHASES (execute is not one: a process's history
+    biases two functions timed side by side, docs/findings.md, "Ratios from pairs")."""
+    if not isinstance(raw, list):
+        raise ConfigError(source, "run.alternate", f"must be a list of phases (got {raw!r}; allowed construct)")
+    phases = tuple(check_choice(p, ALTERNATE_PHASES, source, f"run.alternate[{i}]") for i, p in enumerate(raw))
+    if len(set(phases)) != len(phases):
+        raise ConfigError(source, "run.alternate", f"lists a phase twice (got {list(phases)})")
+    return phases
 
 
 def _mode_name(value: Any, source: str, path: str) -> str | None:

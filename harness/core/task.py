@@ -53,6 +53,7 @@ class Task:
     limit: bool = False  # also time the framework's matrix products (limits.csv)
     fault: dict | None = None  # fault injection for the tests: {"perturb_gradient": 0.01}
     pairs: int = 0  # paired: alternating pairs to time
+    alternate: list = field(default_factory=list)  # phases timed alternately with single's (run.alternate)
     order: list = field(default_factory=list)  # naive: the strategies, in the order compiled
 
     def __post_init__(self):

@@ -199,7 +199,15 @@ def make_task(case: Case, config: Config, job: Job, budget_s: float | None = Non
         device=case.device,
         metric=case.metric,
         limit=measures_limit(config, job),
+        alternate=list(alternates(config, job)),
     ).to_json()
+
+
+def alternates(config: Config, job: Job) -> tuple[str, ...]:
+    """The phases this job times alternately with single's in its process (``run.alternate``): every warm
+    worker of a gradient strategy but single, and the A/A control's (single against single)."""
+    others = [s for s in GRADIENT_STRATEGIES if s != "single"] + [CONTROL]
+    return config.run.alternate if job.cache == "warm" and job.strategy in others else ()
 
 
 def measures_limit(config: Config, job: Job) -> bool:

@@ -118,15 +118,26 @@ def how_measured(config: dict) -> str:
     framework = "swept" if "framework" in sweep else run.get("framework", "theano")
     mode = "swept" if "mode" in sweep else (run.get("mode") or "each framework's default")
     pairing = run.get("pairing", "none")
+    alternate = run.get("alternate", [])
+    inside = (
+        f" {' and '.join(alternate)} timed in turn with `single`'s in each worker of another strategy (ABBA): "
+        "that ratio's CI is a t interval over those processes."
+        if alternate
+        else ""
+    )
     if pairing != "none":
-        how = "back to back, in random order" if pairing == "sequential" else "at once, one core each (duet)"
+        control = "(and `single_aa`, a second `single`: the A/A control)"
+        if pairing == "block":
+            who = f"a worker process of `single` and one of each other strategy {control}, back to back in random order"
+        else:
+            how = "at once, one core each (duet)" if pairing == "duet" else "back to back, in random order"
+            who = f"each other strategy's worker process {control} beside a `single` of its own, {how}"
         return (
             f"Measured with {threads} thread(s) per worker, framework {framework}, mode {mode}; in pairs "
-            f"({pairing}): in each of {processes} rounds, a worker process of `single` and one of each other "
-            f"strategy (and of `single_aa`, a second `single`: the A/A control), {how}, each timing {per} "
+            f"({pairing}): in each of {processes} rounds, {who}, each timing {per} "
             "repeats. A ratio to `single` is the geometric mean of its pairs' ratios of process medians, its CI a "
             "t interval over the pairs (the unpaired one, over processes, beside it); medians' CIs are over "
-            "processes."
+            "processes." + inside
         )
     return (
         f"Measured with {threads} thread(s) per worker, framework {framework}, mode {mode}; "

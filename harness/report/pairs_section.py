@@ -6,7 +6,7 @@ import math
 
 import pandas as pd
 
-from harness.analysis.pairs import covers_one
+from harness.analysis.pairs import ALTERNATED, covers_one
 from harness.core.registry import CONTROL
 from harness.report.formatting import format_ratio
 from harness.report.frameworks import pick
@@ -23,6 +23,16 @@ def paired(row) -> bool:
     return "pairs" in row and row["pairs"] == row["pairs"] and int(row["pairs"]) >= 2
 
 
+def alternated(row) -> bool:
+    return row.get("pair_design") == ALTERNATED
+
+
+def over(row) -> str:
+    """What a paired ratio's interval is over: processes that each timed both in turn, or pairs."""
+    n = int(row["pairs"])
+    return f"over {n} processes timing it in turn with `single`" if alternated(row) else f"over {n} pairs"
+
+
 def ratio_text(row) -> str:
     """A ratio to single: from its pairs where the run paired its workers, with the unpaired one beside it;
     otherwise the unpaired Welch interval over processes."""
@@ -31,7 +41,7 @@ def ratio_text(row) -> str:
         return format_ratio(row["ratio_vs_single"])
     if paired(row):
         text = format_ratio(row["paired_ratio"], row["paired_ci_low"], row["paired_ci_high"], label="95% CI ")
-        return f"{text} over {int(row['pairs'])} pairs (unpaired: {unpaired or 'n/a'})"
+        return f"{text} {over(row)} (unpaired: {unpaired or 'n/a'})"
     return unpaired if row["ratio_ci_low"] == row["ratio_ci_low"] else unpaired + " (no CI: one process)"
 
 
@@ -50,7 +60,7 @@ def primal_line(summary: pd.DataFrame, case: str) -> str | None:
     r, lo, hi = (1 / row[c] for c in ("paired_ratio", "paired_ci_high", "paired_ci_low"))
     return (
         f"- `single`'s gradient runs in {format_ratio(r, lo, hi, label='95% CI ')} the time of its primal "
-        f"(the loss alone), over {int(row['pairs'])} pairs."
+        f"(the loss alone), {over(row)}."
     )
 
 
@@ -62,7 +72,8 @@ def control_line(summary: pd.DataFrame, case: str) -> str | None:
         row = pick(summary, case, "warm", phase, CONTROL)
         if row is None or not paired(row):
             continue
-        parts.append(f"{phase} {format_ratio(row['paired_ratio'], row['paired_ci_low'], row['paired_ci_high'])}")
+        where = " (in turn, in one process)" if alternated(row) else ""
+        parts.append(f"{phase} {format_ratio(row['paired_ratio'], row['paired_ci_low'], row['paired_ci_high'])}{where}")
         if covers_one(row["paired_ci_low"], row["paired_ci_high"]) is False:
             missed.append(phase)
     if not parts:
@@ -91,7 +102,7 @@ def headline_lines(summary: pd.DataFrame) -> list[str]:
         row = pick(s, case, "warm", phase, strategy)
         if row is None:
             continue
-        kind = "paired" if paired(row) else "unpaired"
+        kind = ("alternated" if alternated(row) else "paired") if paired(row) else "unpaired"
         cols = (
             ("paired_ratio", "paired_ci_low", "paired_ci_high")
             if paired(row)

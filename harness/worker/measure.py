@@ -31,7 +31,17 @@ from harness.worker.checks import check_failure, relative_error
 from harness.worker.counting import start_counting, value_column
 from harness.worker.faults import costlier
 from harness.worker.limits import LIMIT_REPEATS, measure_limit
-from harness.worker.timing import Clock, CpuStamps, Recorder, StopRule, stop_rule, time_phase, timed
+from harness.worker.timing import (
+    Clock,
+    CpuStamps,
+    Recorder,
+    StopRule,
+    alternated,
+    autorange,
+    stop_rule,
+    time_phase,
+    timed,
+)
 
 COUNTED_REPEATS = 3  # a counted phase's repeats where the config says auto (counts repeat: docs/counting.md)
 
@@ -190,7 +200,17 @@ def construct(w: Setup, on_phase: Callable[[str], None]):
     # Each timing starts from a collected heap: building a graph leaves the last one's garbage, and
     # a full collection (50-80 ms at depth 8 in Theano) fell in every second or third timing, so
     # construct times were two-moded and their median jumped between runs (docs/methodology.md).
-    return w.timed("construct", build, w.task["warmup"]["construct"], w.task["repeats"]["construct"], before=gc.collect)
+    warmup, repeats = w.task["warmup"]["construct"], w.task["repeats"]["construct"]
+    if "construct" not in w.task.get("alternate", ()):
+        return w.timed("construct", build, warmup, repeats, before=gc.collect)
+    # Alternated with single's build in this process (run.alternate): each row carries single's timing
+    # next to it (single_value), the ratio's pair (harness.analysis.pairs).
+    base = lambda: b.construct("single")  # noqa: E731
+    loops = autorange(base, w.task.get("min_time_s", 0.0), w.clock) if w.task.get("min_time_s") else 1
+    cpu: list = []
+    seconds, bases, grads, stop = alternated(build, base, warmup, repeats, w.rule, w.clock, loops, gc.collect, cpu)
+    w.rec.add("construct", seconds, loops, stopped=[stop] * len(seconds), cpu_seconds=cpu, single_value=bases)
+    return grads
 
 
 def compile_phase(w: Setup, grads, on_phase: Callable[[str], None]):

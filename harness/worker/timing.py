@@ -210,3 +210,53 @@ def time_phase(
     seconds, value, stop = repeated(call, warmup, repeats, rule, clock, loops, before=before, cpu=cpu)
     rec.add(phase, seconds, loops, stopped=[stop] * len(seconds), cpu_seconds=cpu)
     return value
+
+
+def alternated(
+    fn: Callable[[], Any],
+    base: Callable[[], Any],
+    warmup: int,
+    repeats,
+    rule: StopRule,
+    clock: Clock = time.perf_counter,
+    loops: int = 1,
+    before: Callable[[], Any] | None = None,
+    cpu: list | None = None,
+    cpu_clock: Clock = time.process_time,
+) -> tuple[list[float], list[float], Any, str]:
+    """``fn`` and ``base`` timed in turn, in ABBA order (fn, base; base, fn; fn, base; ...): each repeat
+    is a pair of timings taken next to each other in one process, so what the host does on the scale
+    of a pair moves both, and the order's own effect (the second of two builds, a warmer cache) falls
+    on each side equally over two pairs. ``auto`` repeats stop on ``rule`` applied to the pair ratios
+    fn/base. Returns fn's seconds, base's seconds (one per pair, per call), fn's last value and why the
+    repeats stopped. ``before`` runs untimed before each timing (``gc.collect``); ``cpu`` receives
+    fn's process CPU seconds per call."""
+    result = None
+    for _ in range(warmup):
+        result = fn()
+        base()
+    seconds: list[float] = []
+    bases: list[float] = []
+    stop, began = "", clock()
+    while True:
+        for mine in (True, False) if len(seconds) % 2 == 0 else (False, True):
+            if before is not None:
+                before()
+            call = fn if mine else base
+            cpu_start, start = cpu_clock(), clock()
+            for _ in range(loops):
+                value = call()
+            end, cpu_end = clock(), cpu_clock()
+            if mine:
+                result = value
+                seconds.append((end - start) / loops)
+                if cpu is not None:
+                    cpu.append((cpu_end - cpu_start) / loops)
+            else:
+                bases.append((end - start) / loops)
+        if repeats == AUTO:
+            stop = rule.reason([s / b for s, b in zip(seconds, bases)], clock() - began)
+            if stop:
+                return seconds, bases, result, stop
+        elif len(seconds) >= repeats:
+            return seconds, bases, result, stop
