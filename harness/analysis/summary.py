@@ -15,8 +15,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from harness.analysis.pairs import ALTERNATED, PAIRED_COLUMNS, PROCESSES, alternated, differences, paired_ratio
 from harness.analysis.pairs import NONE as NO_PAIRS
+from harness.analysis.pairs import PAIRED_COLUMNS, design, differences, paired_ratio
 from harness.analysis.stats import SUMMARY_STATS, cores_used, describe, instability, over_cores, ratio_ci
 from harness.core.case import PARAM_COLUMNS
 from harness.core.registry import ALL_PHASES, NUMPY_REFERENCE, PRIMAL, RATIO_PHASES, STRATEGIES
@@ -129,9 +129,8 @@ def add_paired(summary: pd.DataFrame, ok: pd.DataFrame) -> pd.DataFrame:
     value = np.where(ok["metric"] == "instructions", ok.get("instructions", np.nan), ok["seconds"])
     found = {}
     for key, group in ok.assign(value=value).groupby(["config", "case", "cache", "phase"], sort=False):
-        inside = alternated(group)
         for strategy, d in differences(group).items():
-            found[(*key, strategy)] = (*paired_ratio(d), ALTERNATED if strategy in inside else PROCESSES)
+            found[(*key, strategy)] = (*paired_ratio(d), design(group, strategy))
     keys = list(zip(summary["config"], summary["case"], summary["cache"], summary["phase"], summary["strategy"]))
     summary[PAIRED_COLUMNS] = [found.get(k, NO_PAIRS) for k in keys]
     summary["pairs"] = summary["pairs"].astype(int)
