@@ -40,16 +40,24 @@ def timed(
         result = fn()
     seconds = []
     for _ in range(repeats):
-        if before is not None:
-            before()
-        cpu_start, start = cpu_clock(), clock()
-        for _ in range(loops):
-            result = fn()
-        end, cpu_end = clock(), cpu_clock()
-        seconds.append((end - start) / loops)
+        per_call, cpu_per_call, result, _ = one_timing(fn, loops, clock, cpu_clock, before)
+        seconds.append(per_call)
         if cpu is not None:
-            cpu.append((cpu_end - cpu_start) / loops)
+            cpu.append(cpu_per_call)
     return seconds, result
+
+
+def one_timing(fn: Callable[[], Any], loops: int, clock: Clock, cpu_clock: Clock, before: Callable | None = None):
+    """One raw timing of ``loops`` consecutive calls of ``fn`` (``before`` untimed first): seconds and
+    process CPU seconds per call, the last call's value, and the clock's reading at the end."""
+    if before is not None:
+        before()
+    value = None
+    cpu_start, start = cpu_clock(), clock()
+    for _ in range(loops):
+        value = fn()
+    end, cpu_end = clock(), cpu_clock()
+    return (end - start) / loops, (cpu_end - cpu_start) / loops, value, end
 
 
 def autorange(fn: Callable[[], Any], min_time: float, clock: Clock = time.perf_counter) -> int:
@@ -118,15 +126,10 @@ def timed_until(
         result = fn()
     seconds, began = [], clock()
     while True:
-        if before is not None:
-            before()
-        cpu_start, start = cpu_clock(), clock()
-        for _ in range(loops):
-            result = fn()
-        end, cpu_end = clock(), cpu_clock()
-        seconds.append((end - start) / loops)
+        per_call, cpu_per_call, result, end = one_timing(fn, loops, clock, cpu_clock, before)
+        seconds.append(per_call)
         if cpu is not None:
-            cpu.append((cpu_end - cpu_start) / loops)
+            cpu.append(cpu_per_call)
         reason = rule.reason(seconds, end - began)
         if reason:
             return seconds, result, reason
@@ -240,20 +243,14 @@ def alternated(
     stop, began = "", clock()
     while True:
         for mine in (True, False) if len(seconds) % 2 == 0 else (False, True):
-            if before is not None:
-                before()
-            call = fn if mine else base
-            cpu_start, start = cpu_clock(), clock()
-            for _ in range(loops):
-                value = call()
-            end, cpu_end = clock(), cpu_clock()
+            per_call, cpu_per_call, value, _ = one_timing(fn if mine else base, loops, clock, cpu_clock, before)
             if mine:
                 result = value
-                seconds.append((end - start) / loops)
+                seconds.append(per_call)
                 if cpu is not None:
-                    cpu.append((cpu_end - cpu_start) / loops)
+                    cpu.append(cpu_per_call)
             else:
-                bases.append((end - start) / loops)
+                bases.append(per_call)
         if repeats == AUTO:
             stop = rule.reason([s / b for s, b in zip(seconds, bases)], clock() - began)
             if stop:
