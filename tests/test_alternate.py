@@ -87,12 +87,14 @@ def test_auto_repeats_stop_when_the_ratio_is_known_not_the_values():
 
 
 def test_only_the_other_strategies_and_the_control_alternate_and_only_where_asked():
-    c = config()
+    c = config(alternate=("construct", "compile"))
     tasks = {
         (j.strategy, j.cache): planning.make_task(planning.plan([c])[0].case, c, j) for j in planning.case_jobs(c, 0)
     }
+    assert {s for s, _ in tasks} >= {"single", "per_param", "per_param_separate", "primal", "single_aa"}
+    others = ("per_param", "per_param_separate", "primal", "single_aa")  # not single, nor the NumPy pass
     for (strategy, cache), task in tasks.items():
-        want = ["construct"] if cache == "warm" and strategy in ("per_param", "per_param_separate", "single_aa") else []
+        want = ["construct", "compile"] if cache == "warm" and strategy in others else []
         assert task["alternate"] == want, (strategy, cache)
         assert Task.from_json(task).alternate == want  # the worker reads it back
     plain = config(alternate=())
@@ -101,17 +103,19 @@ def test_only_the_other_strategies_and_the_control_alternate_and_only_where_aske
         for j in planning.case_jobs(plain, 0)
     )
     assert config().as_dict()["run"]["alternate"] == ["construct"] and "alternate" not in plain.as_dict()["run"]
+    assert c.as_dict()["run"]["alternate"] == ["construct", "compile"]  # results' config.yaml keeps the order
 
 
 @pytest.mark.parametrize(
     "value, message",
     [
-        (["execute"], "unknown value (got 'execute'; allowed construct)"),
-        ("construct", "must be a list of phases"),
+        (["execute"], "unknown value (got 'execute'; allowed construct, compile)"),
+        (["first_call"], "unknown value (got 'first_call'; allowed construct, compile)"),
+        ("construct", "must be a list of phases (got 'construct'; allowed construct, compile)"),
         (["construct", "construct"], "lists a phase twice"),
     ],
 )
-def test_a_config_may_alternate_construct_only(value, message):
+def test_a_config_may_alternate_construct_and_compile_only(value, message):
     with pytest.raises(ConfigError, match=re.escape(message)):
         config(alternate=value)
 
@@ -162,11 +166,35 @@ def test_an_alternated_phase_takes_its_ratio_from_the_processes_and_the_others_f
     assert warm.loc[("execute", "per_param"), "pair_design"] == PROCESSES
     report = (run_dir / "report.md").read_text()
     assert "over 3 processes timing it in turn with `single`" in report
-    assert "construct 1.00× (1.00–1.00) (in turn, in one process); execute" in report
+    assert "construct 1.00× (1.00–1.00) (in turn, in one process); compile " in report
     assert "construct timed in turn with `single`'s in each worker of another strategy (ABBA)" in report
     assert "rounds, a worker process of `single` and one of each other strategy" in report
     assert "(duet)" not in report  # block, back to back (the method line once said duet for block)
     assert "construct `per_param` ×/÷1.000 (alternated)" in report
+
+
+def test_compile_in_turn_gives_every_other_strategy_its_ratio_from_the_processes_primal_included(tmp_path):
+    """alternate: [construct, compile]: each warm worker of another strategy (the primal's too) compiles in
+    turn with single, so through the same ±40% swing every compile ratio is exact, over 3 processes; a cold
+    compile (one into an empty cache, in a process of its own) is never alternated."""
+    started = time.monotonic()
+    run_dir = runner.run(
+        [config(alternate=("construct", "compile"))],
+        tmp_path,
+        progress=lambda s: None,
+        runner=alternating_worker(lambda: 1.0 + 0.4 * math.sin((time.monotonic() - started) * 3)),
+        compiledir=tmp_path / "cc",
+    )
+    s = pd.read_csv(run_dir / "summary.csv", keep_default_na=False, na_values=[""])
+    compile_rows = s[s["phase"] == "compile"].set_index(["cache", "strategy"])
+    for strategy in ("per_param", "per_param_separate", "primal", "single_aa"):
+        r = compile_rows.loc[("warm", strategy)]
+        assert r["pair_design"] == ALTERNATED and r["pairs"] == 3, r
+        assert math.isclose(r["paired_ratio"], FACTORS.get(strategy, 1.0), rel_tol=1e-4)  # pace read twice
+    assert compile_rows.loc[("cold", "per_param"), "pair_design"] != ALTERNATED
+    report = (run_dir / "report.md").read_text()
+    assert "construct and compile timed in turn with `single`'s" in report and "those ratios' CIs are" in report
+    assert "compile 1.00× (1.00–1.00) (in turn, in one process); execute" in report
 
 
 def rows(processes: dict):

@@ -218,15 +218,17 @@ def test_only_warm_theano_workers_apply_the_cache_key_fix():
     assert not getattr(CLinker.cmodule_key_, "gradcost_fixed", False)  # the cold worker left Theano stock
 
 
-def test_every_construct_timing_starts_from_a_collected_heap(monkeypatch):
+def test_every_construct_and_compile_timing_starts_from_a_collected_heap(monkeypatch):
     """A full collection of the previous graphs' garbage fell in some construct timings (two modes,
-    50-80 ms apart at depth 8): the worker collects, untimed, before each one, and only then."""
+    50-80 ms apart at depth 8): the worker collects, untimed, before each construct and each timed
+    compile (a compile leaves graphs as garbage too), and only then."""
     import gc
 
     counted, collect = [], gc.collect
     monkeypatch.setattr(worker.gc, "collect", lambda *a: counted.append(1) or collect(*a))
     result = worker.run_task(task("per_param"))
-    assert len(counted) == phases(result)["construct"][-1] + 1 == 3
+    assert len(phases(result)["construct"]) == 3 and len(phases(result)["compile"]) == 2
+    assert len(counted) == 3 + 2
 
 
 def test_an_alternated_construct_times_single_beside_each_build_from_a_collected_heap(monkeypatch):
@@ -265,3 +267,35 @@ def test_an_alternated_construct_times_single_beside_each_build_from_a_collected
         "single",
     ]
     assert all("single_value" not in r for r in worker.run_task(task("per_param"))["measurements"])
+
+
+@pytest.mark.parametrize("strategy", ["per_param_separate", "primal"])
+def test_an_alternated_compile_times_single_beside_each_compile_with_the_modules_loaded(monkeypatch, strategy):
+    """run.alternate: compile: the strategy's compiles and single's in turn (ABBA), each from a collected
+    heap, after one untimed compile of each side; every row carries single's compile next to it, with the
+    strategy's own break-down, no C code built, and the gradients (or the loss) still checked."""
+    from harness.backends.symbolic import SymbolicBackend
+
+    compiled, original = [], SymbolicBackend.compile
+
+    def compile(self, name, grads, clock):
+        compiled.append(name)
+        return original(self, name, grads, clock)
+
+    monkeypatch.setattr(SymbolicBackend, "compile", compile)
+    t = {
+        **task(strategy, hidden=(3, 2)),
+        "alternate": ["compile"],
+        "warmup": {**task(strategy)["warmup"], "compile": 0},
+    }
+    result = worker.run_task(t)
+    assert result["status"] == "ok"
+    rows = [r for r in result["measurements"] if r["phase"] == "compile"]
+    assert len(rows) == 2 and all(r["seconds"] > 0 and r["single_value"] > 0 for r in rows)
+    assert all(r["c_compiled"] == 0 and 0 < r["optimizer_seconds"] < r["seconds"] for r in rows)
+    # single's untimed compile, then ABBA: (strategy, single), (single, strategy)
+    assert compiled == ["single", strategy, "single", "single", strategy]
+    if strategy == "per_param_separate":  # its n functions against single's one: the costlier side
+        assert np.median([r["seconds"] / r["single_value"] for r in rows]) > 1
+    plain = worker.run_task(task(strategy, hidden=(3, 2)))["measurements"]
+    assert all("single_value" not in r for r in plain if r["phase"] == "compile")

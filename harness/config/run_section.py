@@ -160,7 +160,9 @@ def _alternate(raw: Any, source: str) -> tuple[str, ...]:
     """run.alternate: a list of phases from ALTERNATE_PHASES (execute is not one: a process's history
     biases two functions timed side by side, docs/findings.md, "Ratios from pairs")."""
     if not isinstance(raw, list):
-        raise ConfigError(source, "run.alternate", f"must be a list of phases (got {raw!r}; allowed construct)")
+        raise ConfigError(
+            source, "run.alternate", f"must be a list of phases (got {raw!r}; allowed {', '.join(ALTERNATE_PHASES)})"
+        )
     phases = tuple(check_choice(p, ALTERNATE_PHASES, source, f"run.alternate[{i}]") for i, p in enumerate(raw))
     if len(set(phases)) != len(phases):
         raise ConfigError(source, "run.alternate", f"lists a phase twice (got {list(phases)})")

@@ -27,9 +27,10 @@ CONFIG_STRATEGIES = (*GRADIENT_STRATEGIES, PRIMAL, NUMPY_REFERENCE)  # what run.
 STRATEGIES = (*CONFIG_STRATEGIES, CONTROL)  # every strategy a run's rows can hold, in display order
 PAIRINGS = ("none", "sequential", "block", "duet")  # run.pairing: how a case's workers are measured together
 FRAMEWORK_STRATEGIES = (*GRADIENT_STRATEGIES, PRIMAL)  # those measured in the case's framework
-# run.alternate: phases a worker may time alternately with single's in its own process (ABBA). Construct only:
-# execute's two identical functions differed by 5.8% side by side in one process (docs/findings.md).
-ALTERNATE_PHASES = ("construct",)
+# run.alternate: phases a worker may time alternately with single's in its own process (ABBA): building and
+# compiling graphs, not execute: its two identical functions differed by 5.8% side by side in one process
+# (docs/findings.md); first_call is once per process by what it is.
+ALTERNATE_PHASES = ("construct", "compile")
 PAIRED_STRATEGIES = ("single", "per_param")  # the paired experiment: compiled in one process, timed alternately
 REPEATED_PHASES = ("construct", "compile", "execute")  # the phases with repeats and warmup
 # forward: the NumPy reference's forward pass and loss alone (the hand-written primal).

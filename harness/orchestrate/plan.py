@@ -205,8 +205,9 @@ def make_task(case: Case, config: Config, job: Job, budget_s: float | None = Non
 
 def alternates(config: Config, job: Job) -> tuple[str, ...]:
     """The phases this job times alternately with single's in its process (``run.alternate``): every warm
-    worker of a gradient strategy but single, and the A/A control's (single against single)."""
-    others = [s for s in GRADIENT_STRATEGIES if s != "single"] + [CONTROL]
+    worker of a framework strategy but single (the primal too: its compile against single's), and the A/A
+    control's (single against single). A phase the strategy does not have is not timed at all."""
+    others = [s for s in FRAMEWORK_STRATEGIES if s != "single"] + [CONTROL]
     return config.run.alternate if job.cache == "warm" and job.strategy in others else ()
 
 

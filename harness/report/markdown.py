@@ -121,7 +121,8 @@ def how_measured(config: dict) -> str:
     alternate = run.get("alternate", [])
     inside = (
         f" {' and '.join(alternate)} timed in turn with `single`'s in each worker of another strategy (ABBA): "
-        "that ratio's CI is a t interval over those processes."
+        + ("that ratio's CI is a t interval" if len(alternate) == 1 else "those ratios' CIs are t intervals")
+        + " over those processes."
         if alternate
         else ""
     )

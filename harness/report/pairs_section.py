@@ -68,7 +68,7 @@ def control_line(summary: pd.DataFrame, case: str) -> str | None:
     """The A/A control: a second `single` against `single` through the same pairing, per phase; it should
     cover 1, and a miss says the machine broke the pairing."""
     parts, missed = [], []
-    for phase in ("construct", "execute"):
+    for phase in ("construct", "compile", "execute"):
         row = pick(summary, case, "warm", phase, CONTROL)
         if row is None or not paired(row):
             continue

@@ -28,12 +28,12 @@ from harness.core.model import Model
 from harness.core.registry import AUTO, DEFAULT_FRAMEWORK, PRIMAL, Framework, framework
 from harness.worker import data_cache, numpy_reference
 from harness.worker.checks import check_failure, relative_error
+from harness.worker.compiles import alternated_compiles, measure_compiles
 from harness.worker.counting import start_counting, value_column
 from harness.worker.faults import costlier
 from harness.worker.limits import LIMIT_REPEATS, measure_limit
 from harness.worker.timing import (
     Clock,
-    CpuStamps,
     Recorder,
     StopRule,
     alternated,
@@ -226,7 +226,9 @@ def compile_phase(w: Setup, grads, on_phase: Callable[[str], None]):
         return None, early
     # A cold cache is one compile into an empty cache, in its own process.
     counts = (0, 1) if w.cold else (w.task["warmup"]["compile"], w.task["repeats"]["compile"])
-    return measure_compiles(w.backend, w.strategy, grads, w.rec, w.clock, w.rule, counts), early
+    # Alternated with single's compiles in this process (run.alternate), each row with single's beside it.
+    measure = alternated_compiles if "compile" in w.task.get("alternate", ()) and not w.cold else measure_compiles
+    return measure(w.backend, w.strategy, grads, w.rec, w.clock, w.rule, counts), early
 
 
 def callable_after_compile(w: Setup, grads, compiled):
@@ -266,29 +268,3 @@ def execute(w: Setup, call, on_phase: Callable[[str], None]) -> None:
     if "transfer" in w.phases:  # the host-to-device copy that every call of this mode includes
         on_phase("transfer")
         w.timed("transfer", w.backend.transfer(), w.task["warmup"]["execute"], w.task["repeats"]["execute"])
-
-
-def measure_compiles(b, strategy: str, grads, rec: Recorder, clock: Clock, rule: StopRule, counts) -> object:
-    """``n_warm`` untimed compiles, then timed ones (a fixed count, or ``auto``); the last compiled.
-    The backend times its own compile (``clock()`` at the start and the end of the timed region);
-    ``CpuStamps`` notes the process CPU time at those readings."""
-    n_warm, n_timed = counts
-    compiled = None
-    for _ in range(n_warm):
-        _, compiled, _ = b.compile(strategy, grads, clock)
-    seconds, extras, stop, began = [], {"cpu_seconds": []}, "", clock()
-    while True:
-        stamps = CpuStamps(clock)
-        elapsed, compiled, extra = b.compile(strategy, grads, stamps)
-        seconds.append(elapsed)
-        extras["cpu_seconds"].append(stamps.last_cpu())
-        for key, value in extra.items():
-            extras.setdefault(key, []).append(value)
-        if n_timed == AUTO:
-            stop = rule.reason(seconds, clock() - began)
-            if stop:
-                break
-        elif len(seconds) >= n_timed:
-            break
-    rec.add("compile", seconds, stopped=[stop] * len(seconds), **extras)
-    return compiled

@@ -226,6 +226,7 @@ def alternated(
     before: Callable[[], Any] | None = None,
     cpu: list | None = None,
     cpu_clock: Clock = time.process_time,
+    timer: Callable[[Callable], tuple[float, float, Any]] | None = None,
 ) -> tuple[list[float], list[float], Any, str]:
     """``fn`` and ``base`` timed in turn, in ABBA order (fn, base; base, fn; fn, base; ...): each repeat
     is a pair of timings taken next to each other in one process, so what the host does on the scale
@@ -233,17 +234,24 @@ def alternated(
     on each side equally over two pairs. ``auto`` repeats stop on ``rule`` applied to the pair ratios
     fn/base. Returns fn's seconds, base's seconds (one per pair, per call), fn's last value and why the
     repeats stopped. ``before`` runs untimed before each timing (``gc.collect``); ``cpu`` receives
-    fn's process CPU seconds per call."""
+    fn's process CPU seconds per call. ``timer`` times one side for code that times itself (a backend's
+    compile): (seconds, CPU seconds, value) of one call of it, warm-ups included; by default ``loops``
+    calls on ``clock`` (``one_timing``)."""
+    if timer is None:
+        warm = lambda side: side()  # noqa: E731
+        timer = lambda side: one_timing(side, loops, clock, cpu_clock, before)[:3]  # noqa: E731
+    else:
+        warm = timer
+    for _ in range(warmup):  # fn's value is the last timed call's: every run times at least one pair
+        warm(fn)
+        warm(base)
     result = None
-    for _ in range(warmup):
-        result = fn()
-        base()
     seconds: list[float] = []
     bases: list[float] = []
     stop, began = "", clock()
     while True:
         for mine in (True, False) if len(seconds) % 2 == 0 else (False, True):
-            per_call, cpu_per_call, value, _ = one_timing(fn if mine else base, loops, clock, cpu_clock, before)
+            per_call, cpu_per_call, value = timer(fn if mine else base)
             if mine:
                 result = value
                 seconds.append(per_call)
