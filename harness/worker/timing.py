@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import resource
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 import numpy as np
@@ -232,11 +232,11 @@ def alternated(
     is a pair of timings taken next to each other in one process, so what the host does on the scale
     of a pair moves both, and the order's own effect (the second of two builds, a warmer cache) falls
     on each side equally over two pairs. ``auto`` repeats stop on ``rule`` applied to the pair ratios
-    fn/base. Returns fn's seconds, base's seconds (one per pair, per call), fn's last value and why the
-    repeats stopped. ``before`` runs untimed before each timing (``gc.collect``); ``cpu`` receives
-    fn's process CPU seconds per call. ``timer`` times one side for code that times itself (a backend's
-    compile): (seconds, CPU seconds, value) of one call of it, warm-ups included; by default ``loops``
-    calls on ``clock`` (``one_timing``)."""
+    fn/base, on whole ABBA cycles (two pairs at least). Returns fn's seconds, base's seconds (one per
+    pair, per call), fn's last value and why the repeats stopped. ``before`` runs untimed before each
+    timing (``gc.collect``); ``cpu`` receives fn's process CPU seconds per call. ``timer`` times one
+    side for code that times itself (a backend's compile): (seconds, CPU seconds, value) of one call of
+    it, warm-ups included; by default ``loops`` calls on ``clock`` (``one_timing``)."""
     if timer is None:
         warm = lambda side: side()  # noqa: E731
         timer = lambda side: one_timing(side, loops, clock, cpu_clock, before)[:3]  # noqa: E731
@@ -245,6 +245,9 @@ def alternated(
     for _ in range(warmup):  # fn's value is the last timed call's: every run times at least one pair
         warm(fn)
         warm(base)
+    # One ABBA cycle (two pairs) is the least a spent budget stops at: a pair of 8 s compiles (per_param_separate
+    # at depth 16) took three, 25 s, where two give each side its turn first and second.
+    cycles = replace(rule, min_repeats=min(rule.min_repeats, 2))
     result = None
     seconds: list[float] = []
     bases: list[float] = []
@@ -260,7 +263,8 @@ def alternated(
             else:
                 bases.append(per_call)
         if repeats == AUTO:
-            stop = rule.reason([s / b for s, b in zip(seconds, bases)], clock() - began)
+            if len(seconds) % 2 == 0:  # whole ABBA cycles: each side first as often as second
+                stop = cycles.reason([s / b for s, b in zip(seconds, bases)], clock() - began)
             if stop:
                 return seconds, bases, result, stop
         elif len(seconds) >= repeats:
