@@ -83,6 +83,34 @@ def test_interrupted_run_keeps_rows_and_resume_completes_it(tmp_path):
     assert len(pd.read_csv(part / "summary.csv")) == len(pd.read_csv(full / "summary.csv"))
 
 
+@pytest.mark.parametrize("pairing", ["block", "sequential"])
+def test_resume_measures_a_pair_cut_in_two_again_whole(tmp_path, pairing):
+    """A pair's ratio is worth its pairing only if both workers ran together. A local run records a pair
+    once both ran; a run folder can still hold half of one (a cluster's workers report one by one, a crash
+    between two appends): resume measures that pair (or block) again, both halves, and keeps the others."""
+    doc = {**CONFIG, "run": {**CONFIG["run"], "pairing": pairing, "cache": "warm"}, "sweep": {"depth": [1]}}
+    config = parse_config(doc, source="fake.yaml")
+    run_dir = runner.run([config], tmp_path, progress=quiet, runner=fake_worker, compiledir=tmp_path / "cc")
+    before = pd.read_csv(run_dir / "workers.csv")
+    half = before[(before["strategy"] == "per_param") & (before["slot"] == 0)].iloc[0]
+    keys = {tuple(k) for k in before[list(record.results.WORKER_KEY)].itertuples(index=False)}
+    record.drop_rows_not_in(run_dir, keys - {tuple(half[list(record.results.WORKER_KEY)])})
+    calls = []
+    runner.resume(run_dir, progress=quiet, runner=lambda t, e, to: calls.append(t) or fake_worker(t, e, to))
+    partners = before[before["pair"] == half["pair"]]
+    assert len(partners) == {"block": 4, "sequential": 2}[pairing]  # single, the others and the control; or two
+    assert len(calls) == len(partners)  # the cut pair, whole: its remaining half ran again too
+    after = pd.read_csv(run_dir / "workers.csv")
+    assert (
+        len(after) == len(before) and after.groupby("pair").size().to_dict() == before.groupby("pair").size().to_dict()
+    )
+    kept = before[before["pair"] != half["pair"]]["started_at"]
+    assert set(kept) <= set(after["started_at"])  # the whole pairs were kept, not measured again
+    assert not set(partners["started_at"]) & set(after["started_at"])  # the cut one's remaining half was
+    m = pd.read_csv(run_dir / "measurements.csv")
+    assert not m.duplicated(["strategy", "slot", "phase", "repeat"]).any()  # no row twice
+
+
 def test_resume_with_names_that_look_like_numbers(tmp_path):
     doc = {**CONFIG, "name": "2026", "sweep": {"depth": [1, 2, 3], "batch": [4, 8]}}
     config = parse_config(doc, source="2026.yaml")

@@ -142,6 +142,22 @@ class CaseWork:
         )
 
 
+def whole_pairs(work: list[CaseWork], done: set) -> set:
+    """``done`` less every worker of a planned pair (or block) that is not all done: a pair's ratio is
+    worth its pairing only if both sides were measured together, so a resumed run measures an interrupted
+    pair again whole, never one half before the interruption and the other after (issue 34)."""
+    keep = set(done)
+    for item in work:
+        pairs: dict[str, list] = {}
+        for job in item.jobs:
+            if job.pair:
+                pairs.setdefault(job.pair, []).append(tuple(job.key(item.case)))
+        for keys in pairs.values():
+            if not all(key in done for key in keys):
+                keep -= set(keys)
+    return keep
+
+
 def plan(configs: list[Config]) -> list[CaseWork]:
     """Every case of the configs, in config and file order, with its planned workers."""
     return [

@@ -19,7 +19,7 @@ from harness.config.schema import Config
 from harness.core.case import Case
 from harness.orchestrate import calibration, counting, envinfo, environments, spawn, theano_env
 from harness.orchestrate.budget import RunBudget
-from harness.orchestrate.plan import CaseWork, plan, with_measured_versions
+from harness.orchestrate.plan import CaseWork, plan, whole_pairs, with_measured_versions
 from harness.orchestrate.probing import check_environments, environments_of, frameworks_of, release_record
 from harness.orchestrate.record import Progress, Recorder, drop_rows_not_in, signals_deferred
 from harness.orchestrate.schedule import measure_cases
@@ -114,6 +114,7 @@ def resume(
 
     Failed and skipped workers count as done (their failure is a result),
     unless ``retry_failed``: then their rows are removed and they run again.
+    A pair (or block) of workers cut in two is measured again whole (``plan.whole_pairs``).
     A shard's folder resumes its own cases (env.json ``shard``).
     """
     check_budget(time_budget_s, executor)
@@ -132,7 +133,7 @@ def resume(
     workers = data["workers"]
     if retry_failed:
         workers = workers[workers["status"] == "ok"]
-    done = {tuple(k) for k in workers[list(results.WORKER_KEY)].itertuples(index=False)}
+    done = whole_pairs(work, {tuple(k) for k in workers[list(results.WORKER_KEY)].itertuples(index=False)})
     drop_rows_not_in(run_dir, done)
     env.setdefault("resumed", []).append(
         {"date": envinfo.collect_date(), "loadavg": envinfo._loadavg(), "git": envinfo.git_state()}
