@@ -190,7 +190,7 @@ def test_agreement_counts_ratios_and_medians_within_five_percent(tmp_path, capsy
         runner.run([config], tmp_path / n, progress=lambda line: None, runner=scaled_worker(s), compiledir=tmp_path)
         for n, s in (("base", {}), ("new", shifted))
     )
-    paired_line, ratios, inside, medians = compare.agreement(base, new)
+    paired_line, ratios, inside, by_phase, medians = compare.agreement(base, new)
     assert paired_line == "paired ratios: none in both runs"  # unpaired runs
     # 2 cases x (per_param: construct, compile, first_call, execute; separate: compile, first_call, execute)
     assert ratios.startswith(
@@ -198,6 +198,10 @@ def test_agreement_counts_ratios_and_medians_within_five_percent(tmp_path, capsy
         "paired them): 6 of 14 "
     )
     assert inside == "ratios inside the other run's 95% CI (each in the other's): 6 of 14 (43%)"
+    assert by_phase == (  # per_param moved in every phase, per_param_separate (no construct) in none
+        "by phase (within 5% / inside the other's CI): construct 0 / 0 of 2, compile 2 / 2 of 4, "
+        "first_call 2 / 2 of 4, execute 2 / 2 of 4"
+    )
     table = changes(*(pd.read_csv(d / "summary.csv") for d in (base, new)), "ratio")
     assert table.loc[table["strategy"] == "per_param_separate", "inside"].all()  # unmoved: the 6 inside
     assert not table.loc[table["strategy"] == "per_param", "inside"].any()  # 6% beyond CIs of 0-4% processes

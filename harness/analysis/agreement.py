@@ -85,3 +85,17 @@ def agreement_line(what: str, table: pd.DataFrame, tolerance: float = TOLERANCE)
         f"median change {float(np.median(moved)):.1%}, largest {worst['change']:+.1%} "
         f"({worst['config']} {worst['case']} {worst['phase']} {worst['strategy']})"
     )
+
+
+def by_phase_line(table: pd.DataFrame, tolerance: float = TOLERANCE) -> str:
+    """'by phase, within 5% / inside the other's CI: construct 9/9 / 9/9, compile ...': where two runs'
+    ratios disagree (one first call a process spreads more than a phase timed many times)."""
+    if table.empty:
+        return "by phase: none in both runs"
+    parts = []
+    for phase, g in table.groupby("phase", sort=False):
+        within = int((g["change"].abs() <= tolerance).sum())
+        inside = f" / {int(g['inside'].sum())}" if "inside" in g else ""
+        parts.append(f"{phase} {within}{inside} of {len(g)}")
+    what = f"within {tolerance:.0%}" + (" / inside the other's CI" if "inside" in table else "")
+    return f"by phase ({what}): " + ", ".join(parts)
