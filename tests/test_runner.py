@@ -298,6 +298,12 @@ def test_cold_compiles_match_the_warm_ones_in_number():
     jobs = planning.case_jobs(parse_config(doc, source="x"), 0)
     cold = [j for j in jobs if j.cache == "cold" and j.strategy == "single"]
     assert sorted(j.slot for j in cold) == list(range(6))  # 3 processes x 2 compiles
+    doc["run"]["alternate"] = ["construct", "compile"]  # warm compiles held against single's in turn
+    jobs = planning.case_jobs(parse_config(doc, source="x"), 0)
+    assert sorted(j.slot for j in jobs if j.cache == "cold" and j.strategy == "single") == [0, 1, 2]  # one each
+    doc["run"]["alternate"] = ["construct"]
+    jobs = planning.case_jobs(parse_config(doc, source="x"), 0)
+    assert len([j for j in jobs if j.cache == "cold" and j.strategy == "single"]) == 6
 
 
 def levels_worker(level_of):

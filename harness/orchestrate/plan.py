@@ -37,8 +37,8 @@ class Job:
 
     A warm job measures every phase, and a case has ``run.processes`` of
     them per strategy. A cold job measures one compile into an empty
-    compiledir, so a case has ``processes x repeats.compile`` cold jobs per
-    Theano strategy: as many compiles as the warm jobs time. Jobs of the same
+    compiledir, so a case has ``n_cold`` cold jobs per Theano strategy:
+    as many compiles as the warm jobs time, unless compile alternates. Jobs of the same
     strategy and cache are told apart by ``slot``. ``pair``: where the run pairs
     its workers (``run.pairing``), the label both workers of a pair carry
     (``pairs.label``: 'per_param:2', round 2's pair of single with per_param).
@@ -80,12 +80,7 @@ def case_jobs(config: Config, case_index: int, cold_cache: bool = True) -> list[
         if "warm" in config.run.caches and not (paired and strategy in FRAMEWORK_STRATEGIES):
             jobs += [Job(strategy, "warm", k) for k in range(config.run.processes)]
         if "cold" in config.run.caches and strategy in GRADIENT_STRATEGIES and cold_cache:
-            # As many cold compiles as warm ones: every process times repeats.compile
-            # (with auto repeats, one cold compile per warm process). The primal is held against the
-            # gradients warm only; the NumPy reference compiles nothing.
-            per_process = config.run.repeats["compile"]
-            n_cold = config.run.processes * (per_process if isinstance(per_process, int) else 1)
-            jobs += [Job(strategy, "cold", k) for k in range(n_cold)]
+            jobs += [Job(strategy, "cold", k) for k in range(n_cold(config))]
     units += [[job] for job in jobs]
     if config.run.order == "shuffled":  # the units in random order, and the two workers of each pair
         rng = random.Random(f"{config.run.seed}:{case_index}")
@@ -93,6 +88,18 @@ def case_jobs(config: Config, case_index: int, cold_cache: bool = True) -> list[
         for unit in units:
             rng.shuffle(unit)
     return [job for unit in units for job in unit]
+
+
+def n_cold(config: Config) -> int:
+    """A Theano strategy's cold workers in a case: as many cold compiles as its warm workers time
+    (``processes x repeats.compile``; with auto repeats, one a warm process). Where compile alternates,
+    a warm process's compiles are held against single's beside them, not against the cold ones, and
+    one cold compile a warm process is enough (4 a process cost the question 12 workers of ~10 s).
+    The primal is held against the gradients warm only; the NumPy reference compiles nothing."""
+    per_process = config.run.repeats["compile"]
+    if not isinstance(per_process, int) or "compile" in config.run.alternate:
+        per_process = 1
+    return config.run.processes * per_process
 
 
 def partners(config: Config, control: bool = True) -> list[str]:
