@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy.stats import t as student_t
 
 from harness.core.case import PARAM_COLUMNS
 from harness.core.registry import GRADIENT_STRATEGIES
@@ -27,10 +28,13 @@ def _timed_warm(summary: pd.DataFrame) -> pd.DataFrame:
 
 def with_ratio(summary: pd.DataFrame) -> pd.DataFrame:
     """``ratio``, ``ratio_low``, ``ratio_high``: each row's ratio to single with its CI, from its pairs where
-    the run paired its workers (two pairs at least), else the unpaired one."""
+    the run paired its workers (two pairs at least), else the unpaired one; ``ratio_df``: the interval's
+    degrees of freedom (pairs less one; processes less one for the unpaired, Welch's at most that)."""
     s = summary.copy()
     pairs = s["pairs"] if "pairs" in s else pd.Series(0, index=s.index)
     use = pairs.fillna(0).astype(int) >= 2
+    processes = s["processes"] if "processes" in s else pd.Series(np.nan, index=s.index)
+    s["ratio_df"] = np.where(use, pairs.fillna(0) - 1, processes - 1)
     for out, paired, unpaired in (
         ("ratio", "paired_ratio", "ratio_vs_single"),
         ("ratio_low", "paired_ci_low", "ratio_ci_low"),
@@ -50,7 +54,7 @@ def changes(base: pd.DataFrame, new: pd.DataFrame, column: str) -> pd.DataFrame:
     if column == "ratio":  # the per-parameter strategies' (single's own is 1 by definition)
         per_param = [s for s in GRADIENT_STRATEGIES if s != "single"]
         a, b = a[a["strategy"].isin(per_param)], b[b["strategy"].isin(per_param)]
-        columns += ["ratio_low", "ratio_high"]
+        columns += ["ratio_low", "ratio_high", "ratio_df"]
     both = a[[*key, *columns]].merge(b[[*key, *columns]], on=key, suffixes=("_base", "_new"))
     both = both.rename(columns={f"{column}_base": "base", f"{column}_new": "new"})
     both = both[(both["base"] > 0) & (both["new"] > 0)]
@@ -62,7 +66,28 @@ def changes(base: pd.DataFrame, new: pd.DataFrame, column: str) -> pd.DataFrame:
             & (both["ratio_low_new"] <= both["base"])
             & (both["base"] <= both["ratio_high_new"])
         )
+        both["consistent"] = consistent(both)
     return both.reset_index(drop=True)
+
+
+def consistent(both: pd.DataFrame, confidence: float = 0.95) -> pd.Series:
+    """Whether a ratio's change between two runs lies inside the change's own 95% CI: each run's interval
+    read back as a standard error on the log scale (its half-width over its t quantile), the two combined
+    by Welch. Where both runs' intervals are honest and the runs differ by no more than their processes
+    do, it holds 95% of the time; "each inside the other's CI" cannot (84% with 3 processes a side, 81%
+    with 6: a ratio is as uncertain as the interval it is held against). NaN where a run has no CI."""
+    q = 0.5 + confidence / 2
+    se = {}
+    for side in ("base", "new"):
+        df = both[f"ratio_df_{side}"].where(both[f"ratio_df_{side}"] >= 1)
+        half = (np.log(both[f"ratio_high_{side}"]) - np.log(both[f"ratio_low_{side}"])) / 2
+        se[side] = (half / student_t.ppf(q, df), df)
+    var = se["base"][0] ** 2 + se["new"][0] ** 2
+    welch_df = var**2 / (se["base"][0] ** 4 / se["base"][1] + se["new"][0] ** 4 / se["new"][1])
+    change = np.abs(np.log(both["new"] / both["base"]))
+    bound = student_t.ppf(q, welch_df.fillna(1.0).clip(lower=1.0)) * np.sqrt(var)
+    out = (change <= bound + 1e-12).astype(object)
+    return out.where(var.notna(), np.nan)
 
 
 def inside_line(table: pd.DataFrame) -> str:
@@ -71,6 +96,18 @@ def inside_line(table: pd.DataFrame) -> str:
         return "ratios inside the other run's 95% CI: none in both runs"
     n = int(table["inside"].sum())
     return f"ratios inside the other run's 95% CI (each in the other's): {n} of {len(table)} ({n / len(table):.0%})"
+
+
+def consistent_line(table: pd.DataFrame) -> str:
+    """'ratios whose change lies inside its own 95% CI ...: 60 of 63 (95%)' (``consistent``)."""
+    known = table["consistent"].dropna() if "consistent" in table else pd.Series(dtype=object)
+    if known.empty:
+        return "ratios whose change lies inside its own 95% CI: none with a CI in both runs"
+    n = int(known.astype(bool).sum())
+    return (
+        f"ratios whose change lies inside its own 95% CI (Welch, from both runs' intervals; about 95% when "
+        f"both are honest): {n} of {len(known)} ({n / len(known):.0%})"
+    )
 
 
 def agreement_line(what: str, table: pd.DataFrame, tolerance: float = TOLERANCE) -> str:

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from harness import results
-from harness.analysis.agreement import agreement_line, by_phase_line, changes, inside_line
+from harness.analysis.agreement import agreement_line, by_phase_line, changes, consistent_line, inside_line
 from harness.analysis.count_compare import DEFAULT_THRESHOLD, FEWER, MORE, compare_counts
 from harness.analysis.machine_shift import shift
 from harness.analysis.pairs import compare_pairs, differences
@@ -170,6 +170,7 @@ def agreement(base_dir: Path, new_dir: Path) -> list[str]:
             ratios,
         ),
         inside_line(ratios),
+        consistent_line(ratios),
         by_phase_line(ratios),
         agreement_line("medians", changes(base, new, "median")),
     ]
