@@ -264,11 +264,7 @@ def check_gradients(w: Setup, got) -> dict:
 def execute(w: Setup, call, on_phase: Callable[[str], None]) -> None:
     """The gradient call, warm; and in modes that copy the parameters at every call, that copy alone."""
     on_phase("execute")
-    # A counted call starts from a collected heap, as construct's and compile's timings do: a young
-    # collection that a larger heap before it moves into or out of the call is 1.7% of a tiny net's count.
-    # A timed one does not (72 ms a collection on the question's heap, against calls of 0.4-1.5 s).
-    before = gc.collect if value_column(w.task) == "instructions" else None
-    w.timed("execute", call, w.task["warmup"]["execute"], w.task["repeats"]["execute"], before=before)
+    w.timed("execute", call, w.task["warmup"]["execute"], w.task["repeats"]["execute"])
     if "transfer" in w.phases:  # the host-to-device copy that every call of this mode includes
         on_phase("transfer")
         w.timed("transfer", w.backend.transfer(), w.task["warmup"]["execute"], w.task["repeats"]["execute"])
