@@ -28,7 +28,7 @@ FRAMEWORKS_SUITE := configs/frameworks.yaml configs/frameworks_depth.yaml
 COUNTS_SUITE := configs/question_counted.yaml configs/depth_counted.yaml
 LINEAGE_SUITE := configs/lineage.yaml
 
-.PHONY: bench bench-frameworks bench-counts bench-lineage test test-fast test-exhaustive lint lock-venv report compare notebook order-effect paired gpu-check setup openblas envs clean-cache \
+.PHONY: site browser vendor-check bench bench-frameworks bench-counts bench-lineage test test-fast test-exhaustive lint lock-venv report compare notebook order-effect paired gpu-check setup openblas envs clean-cache \
 	$(addprefix env-,$(FRAMEWORK_ENVS))
 
 bench: setup openblas
@@ -56,13 +56,13 @@ TEST_CACHE ?= $(HOME)/.cache/gradcost/test
 
 TEST_ENV := GRADCOST_COMPILEDIR=$(abspath $(TEST_CACHE))/theano
 # make test-fast's tests: .venv only, no framework environment, no real worker process, no cluster.
-FAST_TESTS := not slow and not frameworks and not dask and not serial and not exhaustive
+FAST_TESTS := not slow and not frameworks and not dask and not serial and not exhaustive and not browser
 
 # The whole suite (CI's command): the layer contracts, then every test, one test file per core at a time
 # (a file's module fixtures run once; the longest files first, tests/conftest.py), then the few that measure
 # cores with the machine to themselves. (Running make test-fast's tests beside the environments' build instead
 # measured slower, 2026-12-03: docs/architecture.md.)
-test: setup openblas envs lint
+test: setup openblas envs browser lint
 	$(TEST_ENV) $(PY) -m pytest -q -n auto --dist loadfile -m "not serial and not exhaustive" --durations=15
 	$(TEST_ENV) $(PY) -m pytest -q -m "serial and not exhaustive"
 
@@ -169,3 +169,28 @@ openblas:
 
 clean-cache:
 	rm -rf .cache $(TEST_CACHE)
+
+# The site (issue 35): every run under results/ (or RUNS="a b") into site/ (or SITE=...), opened from file://.
+SITE ?= site
+site: setup
+	$(PY) -m harness site $(RUNS) --out $(SITE)
+
+# Debian's Chromium and ChromeDriver for the site's browser test (Playwright drives /usr/bin/chromium; its
+# own browser download cannot work offline). Skipped where they are installed or apt-get is not ours to use.
+browser:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing chromium and chromium-driver (Debian) for the site's browser test"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
+	    || echo "warning: could not install chromium; the site's browser test will be skipped"; \
+	else echo "note: /usr/bin/chromium not found; the site's browser test will be skipped"; fi
+
+# The vendored JavaScript (harness/site/assets/vendor/MANIFEST) fetched again from the npm registry and checked
+# against the manifest's hashes: a changed build fails here, not in a user's browser.
+vendor-check:
+	@rm -rf .vendor-check && mkdir .vendor-check && cd .vendor-check && \
+	grep -v '^#' ../harness/site/assets/vendor/MANIFEST | while read package version file digest; do \
+	  npm pack --silent $$package@$$version >/dev/null && tar xzf $$package-$$version.tgz package/build/$$file && \
+	  echo "$$digest  package/build/$$file" | sha256sum --check --quiet && echo "$$package $$version: as pinned" \
+	  || { echo "$$package $$version: differs from the manifest"; exit 1; }; \
+	  rm -rf package; done; cd .. && rm -rf .vendor-check

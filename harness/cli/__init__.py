@@ -18,6 +18,7 @@ COMMANDS = {
     "compare": commands.compare_runs,
     "paired": commands.paired,
     "report": commands.report,
+    "site": commands.site,
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from harness.cli.parser import DEFAULT_OUT
 from harness.cli.run import conclude, refused
 from harness.config.schema import ConfigError, load_config
 
@@ -45,6 +46,22 @@ def report(args) -> int:
         return refused(exc)
     print(format_table(summary))
     print(f"plots: {args.run_dir / 'plots'}")
+    return 0
+
+
+def site(args) -> int:
+    from harness.site.build import build_site
+
+    try:
+        built = build_site(args.runs or [DEFAULT_OUT], args.out, progress=lambda line: print(line, file=sys.stderr))
+    except (FileNotFoundError, ValueError) as exc:
+        return refused(exc)
+    for run in built.unread:
+        print(f"not read: {run.name}: {run.reason}", file=sys.stderr)
+    print(
+        f"{len(built.pages)} pages from {len(built.runs) - len(built.unread)} runs in {built.seconds:.1f} s: "
+        f"open {(built.out / 'index.html').resolve().as_uri()}"
+    )
     return 0
 
 

@@ -117,4 +117,11 @@ def build_parser() -> argparse.ArgumentParser:
     merge.add_argument("--out", type=Path, required=True, help="the merged run folder to write (new or empty)")
     report = sub.add_parser("report", help="recompute summary.csv and plots of an existing run")
     report.add_argument("run_dir", type=Path)
+    site = sub.add_parser(
+        "site", help="a static site of run folders that opens from file:// with no network request (default: results/)"
+    )
+    site.add_argument(
+        "runs", nargs="*", type=Path, help="run folders, or folders of them (default: every run under results/)"
+    )
+    site.add_argument("--out", type=Path, default=Path("site"), help="the folder to write (default: site/)")
     return parser
