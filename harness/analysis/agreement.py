@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import t as student_t
 
+from harness.analysis.stats import interval_se, satterthwaite
 from harness.core.case import PARAM_COLUMNS
 from harness.core.registry import GRADIENT_STRATEGIES
 
@@ -80,10 +81,14 @@ def consistent(both: pd.DataFrame, confidence: float = 0.95) -> pd.Series:
     se = {}
     for side in ("base", "new"):
         df = both[f"ratio_df_{side}"].where(both[f"ratio_df_{side}"] >= 1)
-        half = (np.log(both[f"ratio_high_{side}"]) - np.log(both[f"ratio_low_{side}"])) / 2
-        se[side] = (half / student_t.ppf(q, df), df)
+        se[side] = (
+            pd.Series(
+                interval_se(both[f"ratio_low_{side}"], both[f"ratio_high_{side}"], df, confidence), index=both.index
+            ),
+            df,
+        )
     var = se["base"][0] ** 2 + se["new"][0] ** 2
-    welch_df = var**2 / (se["base"][0] ** 4 / se["base"][1] + se["new"][0] ** 4 / se["new"][1])
+    welch_df = satterthwaite(se["base"][0] ** 2, se["base"][1], se["new"][0] ** 2, se["new"][1])
     change = np.abs(np.log(both["new"] / both["base"]))
     bound = student_t.ppf(q, welch_df.fillna(1.0).clip(lower=1.0)) * np.sqrt(var)
     out = (change <= bound + 1e-12).astype(object)

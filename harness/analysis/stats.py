@@ -64,6 +64,19 @@ def t_interval(values, slots=None, confidence: float = CONFIDENCE) -> tuple[floa
     return math.exp(mean - half), math.exp(mean + half)
 
 
+def satterthwaite(va, dfa, vb, dfb):
+    """Welch-Satterthwaite degrees of freedom of a difference of two estimates with variances ``va`` and ``vb``
+    known to ``dfa`` and ``dfb`` degrees of freedom (numbers or arrays alike)."""
+    return (va + vb) ** 2 / (va**2 / dfa + vb**2 / dfb)
+
+
+def interval_se(low, high, df, confidence: float = CONFIDENCE):
+    """The standard error on the log scale that a t interval [low, high] with ``df`` degrees of freedom was
+    built from: its half-width in log over its t quantile (numbers or arrays; NaN where df < 1)."""
+    df = np.where(np.asarray(df, dtype=float) >= 1, df, np.nan)
+    return (np.log(high) - np.log(low)) / 2 / student_t.ppf(0.5 + confidence / 2, df)
+
+
 def welch(num_levels, den_levels) -> tuple[float, float, float]:
     """log(num/den) from two sets of process medians, its standard error and Welch's df.
 
@@ -76,8 +89,7 @@ def welch(num_levels, den_levels) -> tuple[float, float, float]:
     var = va + vb
     if var == 0:
         return ma - mb, 0.0, math.inf
-    df = var**2 / (va**2 / dfa + vb**2 / dfb)  # Welch-Satterthwaite
-    return ma - mb, math.sqrt(var), df
+    return ma - mb, math.sqrt(var), satterthwaite(va, dfa, vb, dfb)
 
 
 def welch_p_value(num_levels, den_levels) -> float:

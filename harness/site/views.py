@@ -100,7 +100,10 @@ def matrix_page(runs: list[Run]) -> str:
         "failed as their framework declares (expected failure).</p>"
         f'<details><summary>Columns shown</summary><div class="toggles">{toggles}</div></details>'
     )
-    grid = f'<div class="scroll"><table class="matrix"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
+    grid = (
+        f'<div class="scroll"><table class="matrix"><thead><tr>{head}</tr></thead>'
+        f'<tbody>{"".join(body)}</tbody></table></div>'
+    )
     return page("Matrix", "matrix", text + grid)
 
 
