@@ -102,7 +102,7 @@ def matrix_page(runs: list[Run]) -> str:
     )
     grid = (
         f'<div class="scroll"><table class="matrix"><thead><tr>{head}</tr></thead>'
-        f'<tbody>{"".join(body)}</tbody></table></div>'
+        f"<tbody>{''.join(body)}</tbody></table></div>"
     )
     return page("Matrix", "matrix", text + grid)
 
